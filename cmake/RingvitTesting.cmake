@@ -1,0 +1,29 @@
+# rv_test(name SOURCES ... LIBS ... LABELS ... [TIMEOUT s] [ARGS ...]): one cmocka
+# executable, registered with ctest. Exit code 77 means "skipped" (no GPU, say).
+function(rv_test name)
+  cmake_parse_arguments(T "" "TIMEOUT" "SOURCES;LIBS;LABELS;ARGS" ${ARGN})
+  add_executable(${name} ${T_SOURCES})
+  target_link_libraries(${name} PRIVATE rv_testutil ${T_LIBS})
+  rv_warnings(${name})
+  add_test(NAME ${name} COMMAND ${name} ${T_ARGS})
+  if(NOT T_TIMEOUT)
+    set(T_TIMEOUT 300)
+  endif()
+  set_tests_properties(${name} PROPERTIES LABELS "${T_LABELS}" SKIP_RETURN_CODE 77
+                       TIMEOUT ${T_TIMEOUT}
+                       ENVIRONMENT "RINGVIT_LOG=warn;RINGVIT_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+endfunction()
+
+# rv_mpi_test(name NP n EXE target ARGS ...): runs an existing test executable under mpirun.
+function(rv_mpi_test name)
+  cmake_parse_arguments(T "" "NP;EXE;TIMEOUT" "ARGS;LABELS" ${ARGN})
+  if(NOT T_TIMEOUT)
+    set(T_TIMEOUT 300)
+  endif()
+  add_test(NAME ${name}
+           COMMAND ${MPIEXEC_EXECUTABLE} --allow-run-as-root --oversubscribe -np ${T_NP}
+                   $<TARGET_FILE:${T_EXE}> ${T_ARGS})
+  set_tests_properties(${name} PROPERTIES LABELS "mpi;${T_LABELS}" SKIP_RETURN_CODE 77
+                       TIMEOUT ${T_TIMEOUT}
+                       ENVIRONMENT "RINGVIT_LOG=warn;OMPI_MCA_rmaps_base_oversubscribe=1")
+endfunction()

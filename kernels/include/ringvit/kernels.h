@@ -7,5 +7,6 @@
 #include <ringvit/backend.h>
 #include <ringvit/arena.h>
 #include <ringvit/ops.h>
+#include <ringvit/geometry.h>
 
 #endif

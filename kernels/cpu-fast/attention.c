@@ -4,11 +4,12 @@
  * Both products are OpenBLAS sgemm calls on the tiles; tiles that the mask hides
  * entirely are skipped. */
 #include <math.h>
+#include <stdint.h>
 
 #include "../cpu/cpu-ref-impl.h"
 #include "cpu-fast-impl.h"
 
-enum { TILE_Q = 64, TILE_K = 256 };
+enum { TILE_Q = 128, TILE_K = 256 };
 
 typedef struct attn_job {
   rv_cpu_backend *cb;
@@ -54,11 +55,26 @@ static int tile_fully_visible(const attn_job *j, int64_t q0, int64_t bq, int64_t
   return qf0 - kf1 >= j->lo && qf1 - kf0 <= j->hi;
 }
 
-static int tile_visible(const attn_job *j, int64_t q0, int64_t bq, int64_t k0, int64_t bk) {
-  rv_attn_params t = *j->p;
-  t.q_pos0 += q0;
-  t.k_pos0 += k0;
-  return rv_attn_block_visible(&t, bq, bk);
+/* Narrows key rows [*k0, *k0 + *bk) to those some query of [q0, q0 + bq) may see (keys
+ * are in position order, so the visible ones are one run); returns 0 when none are. */
+static int visible_keys(const attn_job *j, int64_t q0, int64_t bq, int64_t *k0, int64_t *bk) {
+  const rv_attn_params *p = j->p;
+  if (p->mask == RV_MASK_NONE) return 1;
+  int64_t tpf = p->tokens_per_frame;
+  int64_t qf0 = (p->q_pos0 + q0) / tpf, qf1 = (p->q_pos0 + q0 + bq - 1) / tpf;
+  int64_t first = *k0, last = *k0 + *bk; /* local key rows, end exclusive */
+  if (j->hi != INT64_MAX) { /* keys of frames before qf0 - hi are out of reach */
+    int64_t lo_row = (qf0 - j->hi) * tpf - p->k_pos0;
+    if (lo_row > first) first = lo_row;
+  }
+  if (j->lo != INT64_MIN) { /* keys of frames after qf1 - lo are out of reach */
+    int64_t hi_row = (qf1 - j->lo + 1) * tpf - p->k_pos0;
+    if (hi_row < last) last = hi_row;
+  }
+  if (first >= last) return 0;
+  *k0 = first;
+  *bk = last - first;
+  return 1;
 }
 
 /* Online softmax over one tile of scores: updates m, l, rescales acc, leaves P in s. */
@@ -95,9 +111,9 @@ static void attn_tile_task(const attn_job *j, int64_t h, int64_t q0, int tid) {
     m[r] = -INFINITY;
     l[r] = 0.0f;
   }
-  for (int64_t k0 = 0; k0 < nk; k0 += TILE_K) {
-    int64_t bk = nk - k0 < TILE_K ? nk - k0 : TILE_K;
-    if (j->p->mask != RV_MASK_NONE && !tile_visible(j, q0, bq, k0, bk)) continue;
+  for (int64_t kt = 0; kt < nk; kt += TILE_K) {
+    int64_t k0 = kt, bk = nk - kt < TILE_K ? nk - kt : TILE_K;
+    if (!visible_keys(j, q0, bq, &k0, &bk)) continue; /* fully masked: skipped */
     const float *kp = (const float *)k->data + k0 * k->stride[0] + h * d;
     const float *vp = (const float *)v->data + k0 * v->stride[0] + h * d;
     rv_cpu_sgemm(0, 1, bq, bk, d, 1.0f, qs, d, kp, k->stride[0], 0.0f, s, bk);

@@ -6,12 +6,15 @@
 #include "cpu-fast-impl.h"
 
 /* exp(x) to about 1e-7 relative: x = n ln2 + r, |r| <= ln2/2, Cephes' polynomial for
- * e^r, 2^n built in the exponent bits. Inputs are clamped to the finite f32 range, so
- * -inf gives 2^-126 (~1e-38), which callers treat as zero weight. */
-static inline float fast_exp(float x) {
-  x = x < -87.0f ? -87.0f : x;
+ * e^r, 2^n built in the exponent bits. Below -87 (where f32 turns subnormal) the result
+ * is exactly 0, so masked (-inf) scores carry no weight at all. */
+static inline float fast_exp(float in) {
+  float x = in < -87.0f ? -87.0f : in;
   x = x > 88.0f ? 88.0f : x;
-  float n = floorf(x * 1.44269504088896341f + 0.5f);
+  /* round(x log2 e) by truncation of a positive value: floorf would be a libm call in
+   * the clones, a conversion vectorizes */
+  int32_t ni = (int32_t)(x * 1.44269504088896341f + 128.5f) - 128;
+  float n = (float)ni;
   float r = x - n * 0.693359375f + n * 2.12194440e-4f;
   float q = 1.9875691500e-4f;
   q = q * r + 1.3981999507e-3f;
@@ -20,10 +23,10 @@ static inline float fast_exp(float x) {
   q = q * r + 1.6666665459e-1f;
   q = q * r + 5.0000001201e-1f;
   float e = q * r * r + r + 1.0f;
-  int32_t bits = ((int32_t)n + 127) << 23;
+  int32_t bits = (ni + 127) << 23;
   float scale;
   memcpy(&scale, &bits, sizeof scale);
-  return e * scale;
+  return in < -87.0f ? 0.0f : e * scale;
 }
 
 /* erfc(z) with fractional error below 1.2e-7 everywhere (Chebyshev fit, Numerical

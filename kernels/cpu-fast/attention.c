@@ -161,18 +161,30 @@ static tile_t tile_t_carve(float *buf, int64_t d) {
 }
 
 /* Sets the transposed scores (key rows, query columns) of forbidden pairs to -inf. */
+static int32_t clamp_i32(int64_t x) {
+  return x < INT32_MIN ? INT32_MIN : x > INT32_MAX ? INT32_MAX : (int32_t)x;
+}
+
+/* Sets the transposed scores (key rows, query columns) of forbidden pairs to -inf.
+ * Query frames are kept relative to the tile's first one, so the inner loop is a 32-bit
+ * range test the compiler vectorizes; no division per pair. */
 static void mask_tile_t(const attn_job *j, float *st, int64_t ldq, int64_t q0, int64_t bq,
-                        int64_t k0, int64_t bk, int32_t *qframe) {
+                        int64_t k0, int64_t bk, int32_t *qrel) {
   const rv_attn_params *p = j->p;
-  int64_t tpf = p->tokens_per_frame;
+  int64_t tpf = p->tokens_per_frame, qf0 = (p->q_pos0 + q0) / tpf;
   for (int64_t r = 0; r < bq; r++)
-    qframe[r] = (int32_t)((p->q_pos0 + q0 + r) / tpf);
+    qrel[r] = (int32_t)((p->q_pos0 + q0 + r) / tpf - qf0); /* < bq: fits */
+  int64_t kf = (p->k_pos0 + k0) / tpf, krem = (p->k_pos0 + k0) % tpf;
   for (int64_t c = 0; c < bk; c++) {
-    int64_t kf = (p->k_pos0 + k0 + c) / tpf;
+    /* allowed iff lo <= qf - kf <= hi, i.e. qrel in [kf + lo - qf0, kf + hi - qf0] */
+    int32_t rlo = j->lo == INT64_MIN ? INT32_MIN : clamp_i32(kf + j->lo - qf0);
+    int32_t rhi = j->hi == INT64_MAX ? INT32_MAX : clamp_i32(kf + j->hi - qf0);
     float *sc = st + c * ldq;
-    for (int64_t r = 0; r < bq; r++) {
-      int64_t dist = qframe[r] - kf;
-      if (dist < j->lo || dist > j->hi) sc[r] = -INFINITY;
+    for (int64_t r = 0; r < bq; r++)
+      sc[r] = qrel[r] < rlo || qrel[r] > rhi ? -INFINITY : sc[r];
+    if (++krem == tpf) {
+      krem = 0;
+      kf++;
     }
   }
 }

@@ -126,6 +126,15 @@ static void set_speed(AVCodecContext *enc, const AVCodec *c) {
   }
 }
 
+/* An explicit gop is a strict interval: no extra keyframes at scene changes (test media
+ * changes every frame, and tests count on where the keyframes are). */
+static void set_gop(AVCodecContext *enc, const AVCodec *c, int gop) {
+  enc->gop_size = gop;
+  enc->keyint_min = gop;
+  if (c->id == AV_CODEC_ID_MPEG4) av_opt_set_int(enc->priv_data, "sc_threshold", 1000000000, 0);
+  if (strcmp(c->name, "libx264") == 0) av_opt_set_int(enc->priv_data, "sc_threshold", 0, 0);
+}
+
 static rv_status open_encoder(rv_avw *a, const AVCodec *c, const rv_video_writer_cfg *cfg) {
   int err;
   AVCodecContext *enc = avcodec_alloc_context3(c);
@@ -137,7 +146,7 @@ static rv_status open_encoder(rv_avw *a, const AVCodec *c, const rv_video_writer
   enc->sample_aspect_ratio = (AVRational){1, 1};
   pick_time_base(a->oc, cfg->fps, &enc->time_base, &a->ticks_per_frame);
   enc->framerate = av_d2q(cfg->fps, 65535);
-  if (cfg->gop > 0) enc->gop_size = cfg->gop;
+  if (cfg->gop > 0) set_gop(enc, c, cfg->gop);
   if (enc->pix_fmt == AV_PIX_FMT_YUVJ420P || enc->pix_fmt == AV_PIX_FMT_YUVJ444P)
     enc->color_range = AVCOL_RANGE_JPEG;
   set_quality(enc, c, cfg);

@@ -26,7 +26,8 @@ typedef struct rv_video_writer_cfg {
                         "ffv1", "vp8", "vp9", "h264", "rawvideo" */
   int64_t bit_rate;  /* bits/s; 0 = a good constant quality for the codec (lossless for
                         ffv1 and rawvideo) */
-  int gop;           /* keyframe interval in frames; 0 = codec default */
+  int gop;           /* keyframe every gop frames exactly (no scene-cut keyframes);
+                        0 = codec default */
 } rv_video_writer_cfg;
 
 rv_status rv_video_writer_open(const rv_video_writer_cfg *cfg, rv_video_writer **out);

@@ -482,8 +482,6 @@ static rv_status temporal_input(rv_vit *v, rv_tensor *seq) {
     RV_TRY(rv_gemm(v->be, &v->pool, &xp, NULL, &tf, &p));
   }
   *seq = rv_rows(&v->t, 0, n * v->tpf);
-  rv_tensor t0 = rv_rows(&v->t0, 0, n * v->tpf);
-  RV_TRY(rv_copy(v->be, seq, &t0));
 fail:
   return st;
 }
@@ -520,6 +518,10 @@ static rv_status temporal_stage(rv_vit *v) {
   rv_tensor seq;
   RV_TRY(temporal_input(v, &seq));
   if (v->c->time_embed) RV_TRY(add_time(v, &seq));
+  if (v->pooled) { /* what the temporal blocks start from, so only their update spreads back */
+    rv_tensor t0 = rv_rows(&v->t0, 0, seq.shape[0]);
+    RV_TRY(rv_copy(v->be, &seq, &t0));
+  }
   for (int l = 0; l < v->c->temporal_depth; l++) {
     RV_TRY(block(v, &v->tp[l], &seq, seq.shape[0], 1));
     snprintf(name, sizeof name, "temporal.%d", l);

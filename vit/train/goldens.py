@@ -120,6 +120,10 @@ MIRROR_YOLOS = dict(
 def case_seed(out_dir, gen, name, embed, hidden, heads, chunks, layers, window, batch, seq):
     s = M.RvSeed(embed, hidden, heads, chunks, layers, 0.1, window).eval()
     randomize(s, gen)
+    # the mirror's chunked ring loop must be causal attention over the whole sequence
+    q, k, v = (torch.randn(seq, heads, hidden // heads, generator=gen) for _ in range(3))
+    full = M.attention(q, k, v, torch.arange(seq)[:, None] >= torch.arange(seq)[None, :])
+    assert torch.allclose(s._ring(q, k, v), full, atol=1e-5), "seed mirror ring loop"
     x = torch.randn(batch, seq, embed, generator=gen)
     with torch.no_grad():
         y = s(x)

@@ -204,6 +204,11 @@ const rv_tensor *rv_model_get(const rv_model *m, const char *name) {
   return NULL;
 }
 
+const char *rv_model_arch(const rv_model *m) {
+  if (!m) return NULL;
+  return m->arch == RV_ARCH_SEED ? "seed" : "vit";
+}
+
 const rv_vit_config *rv_model_config(const rv_model *m) {
   return m && m->arch == RV_ARCH_VIT ? &m->cfg : NULL;
 }

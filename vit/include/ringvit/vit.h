@@ -111,6 +111,9 @@ typedef struct rv_model rv_model;
 rv_status rv_model_load(const char *path, rv_model **out);
 void rv_model_free(rv_model *m); /* NULL-safe */
 
+/* "vit" or "seed" (a file for <ringvit/seed.h>). */
+const char *rv_model_arch(const rv_model *m);
+/* The ViT config; NULL for a seed model. */
 const rv_vit_config *rv_model_config(const rv_model *m);
 /* The config JSON as stored in the file. */
 const char *rv_model_config_json(const rv_model *m);

@@ -179,19 +179,39 @@ static rv_status lo_close(line_out *o) {
   return st;
 }
 
-rv_status rv_jsonl_open(const char *path, rv_jsonl_writer **out) {
+/* Both writers are a line_out; their handles only keep the types apart. */
+static rv_status lo_new(const char *path, line_out **out) {
   rv_status st = RV_OK;
   if (!out) return RV_FAIL(RV_ERR_INVALID, "out must not be NULL");
   *out = NULL;
-  rv_jsonl_writer *w = calloc(1, sizeof *w);
-  if (!w) return RV_FAIL(RV_ERR_NOMEM, "writer handle");
-  RV_TRY(lo_open(path, &w->o));
-  *out = w;
+  line_out *o = calloc(1, sizeof *o);
+  if (!o) return RV_FAIL(RV_ERR_NOMEM, "writer handle");
+  RV_TRY(lo_open(path, o));
+  *out = o;
   return RV_OK;
 fail:
-  free(w);
+  free(o);
   return st;
 }
+
+static rv_status lo_free(line_out *o) {
+  if (!o) return RV_OK;
+  rv_status st = lo_close(o);
+  free(o);
+  return st;
+}
+
+rv_status rv_jsonl_open(const char *path, rv_jsonl_writer **out) {
+  return lo_new(path, (line_out **)out);
+}
+
+rv_status rv_jsonl_close(rv_jsonl_writer *w) { return lo_free(w ? &w->o : NULL); }
+
+rv_status rv_mot_open(const char *path, rv_mot_writer **out) {
+  return lo_new(path, (line_out **)out);
+}
+
+rv_status rv_mot_close(rv_mot_writer *w) { return lo_free(w ? &w->o : NULL); }
 
 /* Writes one JSON text; json_dumps's buffer has its NUL where the newline goes. */
 static rv_status write_json(line_out *o, char *s) {
@@ -225,27 +245,6 @@ fail:
   return st;
 }
 
-rv_status rv_jsonl_close(rv_jsonl_writer *w) {
-  if (!w) return RV_OK;
-  rv_status st = lo_close(&w->o);
-  free(w);
-  return st;
-}
-
-rv_status rv_mot_open(const char *path, rv_mot_writer **out) {
-  rv_status st = RV_OK;
-  if (!out) return RV_FAIL(RV_ERR_INVALID, "out must not be NULL");
-  *out = NULL;
-  rv_mot_writer *w = calloc(1, sizeof *w);
-  if (!w) return RV_FAIL(RV_ERR_NOMEM, "writer handle");
-  RV_TRY(lo_open(path, &w->o));
-  *out = w;
-  return RV_OK;
-fail:
-  free(w);
-  return st;
-}
-
 rv_status rv_mot_write_frame(rv_mot_writer *w, int64_t frame, const rv_annot_object *objs, int n) {
   rv_status st = RV_OK;
   if (!w) return RV_FAIL(RV_ERR_INVALID, "writer must not be NULL");
@@ -263,12 +262,5 @@ rv_status rv_mot_write_frame(rv_mot_writer *w, int64_t frame, const rv_annot_obj
     RV_TRY(lo_line(&w->o, line));
   }
 fail:
-  return st;
-}
-
-rv_status rv_mot_close(rv_mot_writer *w) {
-  if (!w) return RV_OK;
-  rv_status st = lo_close(&w->o);
-  free(w);
   return st;
 }

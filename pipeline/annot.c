@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -136,7 +137,56 @@ typedef struct line_out {
   FILE *f;
   int own;
   rv_status err; /* first failure, sticky */
+  /* resuming: the first `replay` lines the run produces are already in the file; each is
+   * checked against it instead of written, so a resumed run can neither duplicate nor
+   * lose a record, nor continue a file some other run wrote */
+  int64_t replay, replayed;
+  char *old;
+  size_t old_cap;
+  char path[512];
 } line_out;
+
+/* Keeps the complete lines of an interrupted run's file (a killed writer leaves at most
+ * one partial line at the end) and counts them. */
+static rv_status lo_open_resume(const char *path, line_out *o) {
+  o->f = fopen(path, "r+");
+  if (!o->f && errno == ENOENT) o->f = fopen(path, "w+"); /* nothing written yet */
+  if (!o->f) return RV_FAIL(RV_ERR_IO, "cannot open %s to resume: %s", path, strerror(errno));
+  o->own = 1;
+  snprintf(o->path, sizeof o->path, "%s", path);
+  long keep = 0, pos = 0;
+  int c;
+  while ((c = fgetc(o->f)) != EOF) {
+    pos++;
+    if (c == '\n') {
+      keep = pos;
+      o->replay++;
+    }
+  }
+  if (ferror(o->f) || fflush(o->f) != 0 || ftruncate(fileno(o->f), keep) != 0)
+    return RV_FAIL(RV_ERR_IO, "cannot resume %s: %s", path, strerror(errno));
+  rewind(o->f);
+  if (o->replay == 0 && fseek(o->f, 0, SEEK_END) != 0)
+    return RV_FAIL(RV_ERR_IO, "cannot resume %s: %s", path, strerror(errno));
+  return RV_OK;
+}
+
+/* A line the file already holds: it must be the one the run produced. */
+static rv_status lo_replay(line_out *o, const char *text) {
+  ssize_t n = getline(&o->old, &o->old_cap, o->f);
+  if (n <= 0)
+    return o->err = RV_FAIL(RV_ERR_IO, "%s: cannot reread line %lld", o->path,
+                            (long long)o->replayed + 1);
+  o->old[n - 1] = '\0';
+  if (strcmp(o->old, text))
+    return o->err = RV_FAIL(RV_ERR_FORMAT,
+                            "%s: line %lld differs from what this run produces: it was written "
+                            "with another input, model or options, so it cannot be resumed",
+                            o->path, (long long)o->replayed + 1);
+  if (++o->replayed == o->replay && fseek(o->f, 0, SEEK_END) != 0) /* from here on: append */
+    return o->err = RV_FAIL(RV_ERR_IO, "%s: %s", o->path, strerror(errno));
+  return RV_OK;
+}
 
 struct rv_jsonl_writer {
   line_out o;
@@ -161,6 +211,7 @@ static rv_status lo_open(const char *path, line_out *o) {
 /* Writes text plus a newline in one call and flushes. */
 static rv_status lo_line(line_out *o, char *text) {
   if (o->err < 0) return o->err;
+  if (o->replayed < o->replay) return lo_replay(o, text);
   size_t n = strlen(text);
   text[n] = '\n'; /* the caller's buffer has room: json_dumps and our snprintf leave a NUL */
   size_t wrote = fwrite(text, 1, n + 1, o->f);
@@ -172,6 +223,7 @@ static rv_status lo_line(line_out *o, char *text) {
 
 static rv_status lo_close(line_out *o) {
   rv_status st = o->err;
+  free(o->old);
   if (o->f && o->own && fclose(o->f) != 0 && st >= 0)
     st = RV_FAIL(RV_ERR_IO, "close failed: %s", strerror(errno));
   if (o->f && !o->own && fflush(o->f) != 0 && st >= 0)
@@ -180,16 +232,19 @@ static rv_status lo_close(line_out *o) {
 }
 
 /* Both writers are a line_out; their handles only keep the types apart. */
-static rv_status lo_new(const char *path, line_out **out) {
+static rv_status lo_new(const char *path, int resume, line_out **out) {
   rv_status st = RV_OK;
   if (!out) return RV_FAIL(RV_ERR_INVALID, "out must not be NULL");
   *out = NULL;
   line_out *o = calloc(1, sizeof *o);
   if (!o) return RV_FAIL(RV_ERR_NOMEM, "writer handle");
-  RV_TRY(lo_open(path, o));
+  if (resume && (!path || !strcmp(path, "-")))
+    RV_TRY_FAIL(RV_ERR_INVALID, "only a file can be resumed");
+  RV_TRY(resume ? lo_open_resume(path, o) : lo_open(path, o));
   *out = o;
   return RV_OK;
 fail:
+  if (o->f && o->own) fclose(o->f);
   free(o);
   return st;
 }
@@ -202,13 +257,21 @@ static rv_status lo_free(line_out *o) {
 }
 
 rv_status rv_jsonl_open(const char *path, rv_jsonl_writer **out) {
-  return lo_new(path, (line_out **)out);
+  return lo_new(path, 0, (line_out **)out);
+}
+
+rv_status rv_jsonl_open_resume(const char *path, rv_jsonl_writer **out) {
+  return lo_new(path, 1, (line_out **)out);
 }
 
 rv_status rv_jsonl_close(rv_jsonl_writer *w) { return lo_free(w ? &w->o : NULL); }
 
 rv_status rv_mot_open(const char *path, rv_mot_writer **out) {
-  return lo_new(path, (line_out **)out);
+  return lo_new(path, 0, (line_out **)out);
+}
+
+rv_status rv_mot_open_resume(const char *path, rv_mot_writer **out) {
+  return lo_new(path, 1, (line_out **)out);
 }
 
 rv_status rv_mot_close(rv_mot_writer *w) { return lo_free(w ? &w->o : NULL); }

@@ -5,8 +5,10 @@
 
 /* Subcommands: each issue that adds one adds its row here. */
 extern const rv_cli_command rv_cli_info;
+extern const rv_cli_command rv_cli_analyze;
 
 static const rv_cli_command *const commands[] = {
+    &rv_cli_analyze,
     &rv_cli_info,
     NULL,
 };

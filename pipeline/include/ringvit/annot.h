@@ -50,6 +50,11 @@ typedef struct rv_jsonl_writer rv_jsonl_writer;
 
 /* path "-" = stdout. An existing file is replaced. */
 rv_status rv_jsonl_open(const char *path, rv_jsonl_writer **out);
+/* Continues an interrupted run's file: its complete lines are kept (a partial last line is
+ * cut), and the run's first lines must equal them (RV_ERR_FORMAT naming the line when they
+ * do not); they are checked, not written again, and the rest is appended. The same for
+ * rv_mot_open_resume. A missing file starts empty. */
+rv_status rv_jsonl_open_resume(const char *path, rv_jsonl_writer **out);
 rv_status rv_jsonl_write_frame(rv_jsonl_writer *w, const rv_annot_frame *f);
 rv_status rv_jsonl_write_action(rv_jsonl_writer *w, const rv_action_segment *s);
 /* Closes and frees; NULL-safe; returns the first error the writer met. */
@@ -58,6 +63,7 @@ rv_status rv_jsonl_close(rv_jsonl_writer *w);
 typedef struct rv_mot_writer rv_mot_writer;
 
 rv_status rv_mot_open(const char *path, rv_mot_writer **out); /* "-" = stdout */
+rv_status rv_mot_open_resume(const char *path, rv_mot_writer **out);
 /* frame: 1-based MOTChallenge frame number. */
 rv_status rv_mot_write_frame(rv_mot_writer *w, int64_t frame, const rv_annot_object *objs, int n);
 rv_status rv_mot_close(rv_mot_writer *w);

@@ -6,6 +6,7 @@
  * of packets sampling will not take, damage accounting, and swscale to RGB. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
@@ -265,9 +266,16 @@ static rv_status open_input(rv_source *s, const rv_ingest_cfg *cfg) {
     rv_status st = open_io(s, cfg->io);
     if (st < 0) return st;
   }
-  if ((err = avformat_open_input(&s->fc, cfg->io ? "" : cfg->path, NULL, NULL)) < 0)
-    return RV_AV_FAIL(err == AVERROR(EIO) && cfg->io ? AVERROR_INVALIDDATA : err, "%s: cannot open",
-                      s->name);
+  if ((err = avformat_open_input(&s->fc, cfg->io ? "" : cfg->path, NULL, NULL)) < 0) {
+    struct stat sb;
+    int local = cfg->io || (stat(cfg->path, &sb) == 0 && S_ISREG(sb.st_mode));
+    if (local && (err == AVERROR(EIO) || err == AVERROR_EOF)) /* the data ran out */
+      return RV_FAIL(RV_ERR_FORMAT,
+                     "%s: cannot open: the input ends inside its headers "
+                     "(truncated?): %s",
+                     s->name, av_err2str(err));
+    return RV_AV_FAIL(err, "%s: cannot open", s->name);
+  }
   if ((err = avformat_find_stream_info(s->fc, NULL)) < 0)
     RV_LOG_W("ingest: %s: stream info incomplete (%s)", s->name, av_err2str(err));
   return RV_OK;

@@ -231,19 +231,19 @@ static void fill_info(rv_source *s) {
   else if (s->fc->start_time != AV_NOPTS_VALUE)
     s->stream_start_ns = av_rescale_q(s->fc->start_time, AV_TIME_BASE_Q, ns_q);
   in->start_s = (double)s->stream_start_ns * 1e-9;
-  int64_t dur_ns = RV_TS_NONE;
-  if (st->duration != AV_NOPTS_VALUE && st->duration > 0)
-    dur_ns = to_ns(s, st->duration);
-  else if (s->fc->duration != AV_NOPTS_VALUE && s->fc->duration > 0)
-    dur_ns = av_rescale_q(s->fc->duration, AV_TIME_BASE_Q, ns_q);
-  in->duration_s = dur_ns == RV_TS_NONE ? 0 : (double)dur_ns * 1e-9;
-  /* Containers disagree on whether a duration counts from 0 or from the start (Matroska:
-   * from 0): the earlier reading is the one that cannot call a whole file truncated. */
+  /* The stream's duration is its span. The container's (Matroska, MP4 with an edit list)
+   * counts from 0 when the stream starts later: then the end is the duration itself. */
   s->declared_end_ns = RV_TS_NONE;
-  if (dur_ns != RV_TS_NONE)
-    s->declared_end_ns = s->stream_start_ns > 0 && dur_ns > s->stream_start_ns
-                             ? dur_ns
-                             : s->stream_start_ns + dur_ns;
+  if (st->duration != AV_NOPTS_VALUE && st->duration > 0) {
+    s->declared_end_ns = s->stream_start_ns + to_ns(s, st->duration);
+  } else if (s->fc->duration != AV_NOPTS_VALUE && s->fc->duration > 0) {
+    int64_t d = av_rescale_q(s->fc->duration, AV_TIME_BASE_Q, ns_q);
+    s->declared_end_ns =
+        s->stream_start_ns > 0 && d > s->stream_start_ns ? d : s->stream_start_ns + d;
+  }
+  in->duration_s = s->declared_end_ns == RV_TS_NONE
+                       ? 0
+                       : (double)(s->declared_end_ns - s->stream_start_ns) * 1e-9;
 }
 
 /* start_s: seek to the keyframe before it; frames before it are decoded and dropped. */

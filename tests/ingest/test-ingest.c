@@ -151,8 +151,14 @@ static void test_start_offset(void **state) {
   rv_media_write(rv_media_tmp("offset.mkv", path, sizeof path), "ffv1", 96, 64, 10, 40, pts, 0);
   rv_media_run run;
   rv_ingest_cfg cfg = rv_media_cfg(path, 1, 96, 64);
+  rv_ingest *ing = NULL;
+  assert_int_equal(rv_ingest_open(&cfg, &ing), RV_OK);
+  assert_true(fabs(rv_ingest_get_info(ing)->start_s - 5.0) < 1e-3);
+  assert_true(fabs(rv_ingest_get_info(ing)->duration_s - 4.0) < 0.05); /* the span */
+  rv_ingest_close(ing);
   rv_media_ingest(&cfg, &run);
   assert_int_equal(run.n, 4);
+  assert_int_equal(run.stats.truncated, 0);
   for (int k = 0; k < 4; k++) {
     expect_close_ns(run.pts_ns[k], 5000 * MS + k * 1000 * MS, "offset", k);
     assert_int_equal(run.index[k], 10 * k);

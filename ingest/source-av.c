@@ -6,6 +6,7 @@
  * of packets sampling will not take, damage accounting, and swscale to RGB. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
@@ -230,19 +231,19 @@ static void fill_info(rv_source *s) {
   else if (s->fc->start_time != AV_NOPTS_VALUE)
     s->stream_start_ns = av_rescale_q(s->fc->start_time, AV_TIME_BASE_Q, ns_q);
   in->start_s = (double)s->stream_start_ns * 1e-9;
-  int64_t dur_ns = RV_TS_NONE;
-  if (st->duration != AV_NOPTS_VALUE && st->duration > 0)
-    dur_ns = to_ns(s, st->duration);
-  else if (s->fc->duration != AV_NOPTS_VALUE && s->fc->duration > 0)
-    dur_ns = av_rescale_q(s->fc->duration, AV_TIME_BASE_Q, ns_q);
-  in->duration_s = dur_ns == RV_TS_NONE ? 0 : (double)dur_ns * 1e-9;
-  /* Containers disagree on whether a duration counts from 0 or from the start (Matroska:
-   * from 0): the earlier reading is the one that cannot call a whole file truncated. */
+  /* The stream's duration is its span. The container's (Matroska, MP4 with an edit list)
+   * counts from 0 when the stream starts later: then the end is the duration itself. */
   s->declared_end_ns = RV_TS_NONE;
-  if (dur_ns != RV_TS_NONE)
-    s->declared_end_ns = s->stream_start_ns > 0 && dur_ns > s->stream_start_ns
-                             ? dur_ns
-                             : s->stream_start_ns + dur_ns;
+  if (st->duration != AV_NOPTS_VALUE && st->duration > 0) {
+    s->declared_end_ns = s->stream_start_ns + to_ns(s, st->duration);
+  } else if (s->fc->duration != AV_NOPTS_VALUE && s->fc->duration > 0) {
+    int64_t d = av_rescale_q(s->fc->duration, AV_TIME_BASE_Q, ns_q);
+    s->declared_end_ns =
+        s->stream_start_ns > 0 && d > s->stream_start_ns ? d : s->stream_start_ns + d;
+  }
+  in->duration_s = s->declared_end_ns == RV_TS_NONE
+                       ? 0
+                       : (double)(s->declared_end_ns - s->stream_start_ns) * 1e-9;
 }
 
 /* start_s: seek to the keyframe before it; frames before it are decoded and dropped. */
@@ -265,9 +266,16 @@ static rv_status open_input(rv_source *s, const rv_ingest_cfg *cfg) {
     rv_status st = open_io(s, cfg->io);
     if (st < 0) return st;
   }
-  if ((err = avformat_open_input(&s->fc, cfg->io ? "" : cfg->path, NULL, NULL)) < 0)
-    return RV_AV_FAIL(err == AVERROR(EIO) && cfg->io ? AVERROR_INVALIDDATA : err, "%s: cannot open",
-                      s->name);
+  if ((err = avformat_open_input(&s->fc, cfg->io ? "" : cfg->path, NULL, NULL)) < 0) {
+    struct stat sb;
+    int local = cfg->io || (stat(cfg->path, &sb) == 0 && S_ISREG(sb.st_mode));
+    if (local && (err == AVERROR(EIO) || err == AVERROR_EOF)) /* the data ran out */
+      return RV_FAIL(RV_ERR_FORMAT,
+                     "%s: cannot open: the input ends inside its headers "
+                     "(truncated?): %s",
+                     s->name, av_err2str(err));
+    return RV_AV_FAIL(err, "%s: cannot open", s->name);
+  }
   if ((err = avformat_find_stream_info(s->fc, NULL)) < 0)
     RV_LOG_W("ingest: %s: stream info incomplete (%s)", s->name, av_err2str(err));
   return RV_OK;

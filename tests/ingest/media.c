@@ -66,6 +66,27 @@ int rv_media_write(const char *path, const char *codec, int w, int h, double fps
   return 0;
 }
 
+static int mem_read(void *opaque, uint8_t *buf, int size) {
+  rv_media_mem *m = opaque;
+  int64_t n = m->size - m->pos < size ? m->size - m->pos : size;
+  memcpy(buf, m->data + m->pos, (size_t)n);
+  m->pos += n;
+  return (int)n;
+}
+
+static int64_t mem_seek(void *opaque, int64_t off, int whence) {
+  rv_media_mem *m = opaque;
+  if (whence == RV_INGEST_SEEK_SIZE) return m->size;
+  int64_t base = whence == SEEK_CUR ? m->pos : whence == SEEK_END ? m->size : 0;
+  if (base + off < 0 || base + off > m->size) return -1;
+  return m->pos = base + off;
+}
+
+rv_ingest_io rv_media_mem_io(rv_media_mem *m, int seekable) {
+  rv_ingest_io io = {m, mem_read, seekable ? mem_seek : NULL};
+  return io;
+}
+
 static char tmpdir[64];
 
 const char *rv_media_tmp(const char *name, char *buf, size_t cap) {

@@ -28,6 +28,13 @@ void rv_media_strip(const uint8_t *rgb, const rv_frame_geom *g, uint8_t out[3]);
 int rv_media_write(const char *path, const char *codec, int w, int h, double fps, int n,
                    const int64_t *pts_ns, int gop);
 
+/* Bytes in memory as an ingest byte source (rv_ingest_io); seekable or a pipe. */
+typedef struct rv_media_mem {
+  const uint8_t *data;
+  int64_t size, pos;
+} rv_media_mem;
+rv_ingest_io rv_media_mem_io(rv_media_mem *m, int seekable);
+
 /* A scratch folder for one test program, removed by rv_media_cleanup. */
 const char *rv_media_tmp(const char *name, char *buf, size_t cap);
 void rv_media_cleanup(void);

@@ -151,8 +151,14 @@ static void test_start_offset(void **state) {
   rv_media_write(rv_media_tmp("offset.mkv", path, sizeof path), "ffv1", 96, 64, 10, 40, pts, 0);
   rv_media_run run;
   rv_ingest_cfg cfg = rv_media_cfg(path, 1, 96, 64);
+  rv_ingest *ing = NULL;
+  assert_int_equal(rv_ingest_open(&cfg, &ing), RV_OK);
+  assert_true(fabs(rv_ingest_get_info(ing)->start_s - 5.0) < 1e-3);
+  assert_true(fabs(rv_ingest_get_info(ing)->duration_s - 4.0) < 0.05); /* the span */
+  rv_ingest_close(ing);
   rv_media_ingest(&cfg, &run);
   assert_int_equal(run.n, 4);
+  assert_int_equal(run.stats.truncated, 0);
   for (int k = 0; k < 4; k++) {
     expect_close_ns(run.pts_ns[k], 5000 * MS + k * 1000 * MS, "offset", k);
     assert_int_equal(run.index[k], 10 * k);
@@ -360,27 +366,6 @@ static void test_skipping(void **state) {
   check_skip("skip-vp8.webm", "vp8", 0, 0);
 }
 
-typedef struct mem_io {
-  const uint8_t *data;
-  int64_t size, pos;
-} mem_io;
-
-static int mem_read(void *opaque, uint8_t *buf, int size) {
-  mem_io *m = opaque;
-  int64_t n = m->size - m->pos < size ? m->size - m->pos : size;
-  memcpy(buf, m->data + m->pos, (size_t)n);
-  m->pos += n;
-  return (int)n;
-}
-
-static int64_t mem_seek(void *opaque, int64_t off, int whence) {
-  mem_io *m = opaque;
-  if (whence == RV_INGEST_SEEK_SIZE) return m->size;
-  int64_t base = whence == SEEK_CUR ? m->pos : whence == SEEK_END ? m->size : 0;
-  if (base + off < 0 || base + off > m->size) return -1;
-  return m->pos = base + off;
-}
-
 static void test_custom_io(void **state) {
   (void)state;
   char path[256];
@@ -388,9 +373,9 @@ static void test_custom_io(void **state) {
   FILE *f = fopen(path, "rb");
   assert_non_null(f);
   static uint8_t data[1 << 20];
-  mem_io m = {data, (int64_t)fread(data, 1, sizeof data, f), 0};
+  rv_media_mem m = {data, (int64_t)fread(data, 1, sizeof data, f), 0};
   fclose(f);
-  rv_ingest_io io = {&m, mem_read, mem_seek};
+  rv_ingest_io io = rv_media_mem_io(&m, 1);
   rv_ingest_cfg cfg = rv_media_cfg("memory", 2, 96, 64);
   cfg.io = &io;
   rv_media_run run;
@@ -398,7 +383,7 @@ static void test_custom_io(void **state) {
   assert_int_equal(run.n, 4);
   for (int k = 0; k < 4; k++)
     assert_int_equal(run.content[k], 5 * k);
-  io.seek = NULL; /* a pipe */
+  io = rv_media_mem_io(&m, 0); /* a pipe */
   m.pos = 0;
   rv_media_ingest(&cfg, &run);
   assert_int_equal(run.n, 4);

@@ -99,7 +99,10 @@ typedef struct rv_ingest_batch {
   int n_pad;                  /* trailing copies of the last frame that complete a tubelet
                                  at the end of the input or before a resolution change */
   const int64_t *pts_ns;      /* [n] presentation time, ns */
-  const int64_t *frame_index; /* [n] source frame number (presentation order, from 0) */
+  const int64_t *frame_index; /* [n] source frame number: packets of the stream with an
+                                 earlier pts (presentation order, from 0); packets lost to
+                                 damage shift later numbers down. After a seek: exact with a
+                                 per-frame index (MP4, AVI), else from the frame rate */
   rv_tensor frames;           /* u8 [n, height, width, 3] model input, host memory */
   rv_tensor tokens;           /* [(n / T) * tokens_per_frame, 3 * T * P * P] in the backend's
                                  activation dtype and memory; data NULL when patch == 0 */

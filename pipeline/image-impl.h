@@ -21,7 +21,8 @@ rv_status rv_image_encode_thumbnail(const uint8_t *rgb, int w, int h, int stride
 void rv_image_blob_free(rv_image_blob *b);
 
 /* Area-average downscale of packed RGB24 (plain C; used when FFmpeg is absent). */
-void rv_image_downscale_rgb(const uint8_t *src, int w, int h, int stride, uint8_t *dst, int tw, int th);
+void rv_image_downscale_rgb(const uint8_t *src, int w, int h, int stride, uint8_t *dst, int tw,
+                            int th);
 
 void rv_base64_write(FILE *f, const uint8_t *data, size_t size);
 

@@ -1,0 +1,224 @@
+/* The analysis pipeline: ingest (on the decode stage's thread) -> encoder -> heads ->
+ * tracker -> action segmenter, one result per sampled frame. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ringvit/config.h>
+#include <ringvit/detect.h>
+#include <ringvit/ingest.h>
+#include <ringvit/pipeline.h>
+#include <ringvit/track.h>
+#include <ringvit/vit.h>
+
+#include "pipeline-impl.h"
+
+void rv_pipeline_cfg_default(rv_pipeline_cfg *cfg) {
+  memset(cfg, 0, sizeof *cfg);
+  cfg->device = RV_DEVICE_AUTO;
+  cfg->mode = RV_MODE_OFFLINE;
+}
+
+const char *rv_pipeline_default_model(void) {
+  static const char *const candidates[] = {RV_INSTALLED_MODEL, RV_SOURCE_MODEL};
+  const char *env = getenv("RINGVIT_MODEL");
+  if (env && env[0]) return env;
+  for (size_t i = 0; i < sizeof candidates / sizeof *candidates; i++)
+    if (access(candidates[i], R_OK) == 0) return candidates[i];
+  return RV_SOURCE_MODEL;
+}
+
+double rv_pipeline_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static rv_status check_cfg(const rv_pipeline_cfg *cfg) {
+  if (!cfg->input || !cfg->input[0]) return RV_FAIL(RV_ERR_INVALID, "no input given");
+  if (cfg->mode != RV_MODE_OFFLINE && cfg->mode != RV_MODE_STREAM)
+    return RV_FAIL(RV_ERR_INVALID, "mode must be offline or stream");
+  if (cfg->mode == RV_MODE_STREAM)
+    return RV_FAIL(RV_ERR_UNSUPPORTED, "stream mode is not in this build yet");
+  if (cfg->window_s > 0)
+    return RV_FAIL(RV_ERR_UNSUPPORTED, "offline windows are not in this build yet");
+  if (!(cfg->fps >= 0) || cfg->fps > 1000)
+    return RV_FAIL(RV_ERR_INVALID, "fps %g out of range", cfg->fps);
+  if (cfg->start_s < 0 || cfg->end_s < 0 || (cfg->end_s > 0 && cfg->end_s <= cfg->start_s))
+    return RV_FAIL(RV_ERR_INVALID, "bad range: start %g s, end %g s", cfg->start_s, cfg->end_s);
+  if (cfg->window_s < 0 || cfg->context_s < 0)
+    return RV_FAIL(RV_ERR_INVALID, "window and context must be >= 0 seconds");
+  if (cfg->threshold < 0 || cfg->threshold >= 1)
+    return RV_FAIL(RV_ERR_INVALID, "threshold %g must be in [0, 1)", cfg->threshold);
+  if (cfg->thumb_width < 0 || cfg->thumb_width > 4096)
+    return RV_FAIL(RV_ERR_INVALID, "thumbnail width %d out of range", cfg->thumb_width);
+  return RV_OK;
+}
+
+/* The encoder runs on the CPU backends; a CUDA request is refused plainly rather than
+ * silently served by the CPU. */
+static rv_status open_backend(rv_pipeline *p) {
+  rv_backend_cfg bc = {RV_BACKEND_CPU, p->cfg.threads, 0};
+  if (p->cfg.device == RV_DEVICE_CUDA)
+    return RV_FAIL(RV_ERR_UNSUPPORTED,
+                   "--device cuda: the encoder of this build runs on the CPU backends only");
+  return rv_backend_init(&bc, &p->be);
+}
+
+static rv_status open_ingest(rv_pipeline *p) {
+  const rv_vit_config *mc = p->mc;
+  rv_ingest_cfg ic;
+  rv_ingest_cfg_default(&ic);
+  ic.path = p->cfg.input;
+  ic.fps = p->fps;
+  ic.width = mc->image_w;
+  ic.height = mc->image_h;
+  memcpy(ic.mean, mc->mean, sizeof ic.mean);
+  memcpy(ic.std, mc->std, sizeof ic.std);
+  ic.patch = mc->patch;
+  ic.tubelet = mc->tubelet;
+  ic.batch = 8 * mc->tubelet;
+  ic.start_s = p->cfg.start_s;
+  ic.end_s = p->cfg.end_s;
+  ic.threads = p->cfg.threads;
+  ic.thumb_width = p->cfg.thumb_width;
+  ic.backend = p->be;
+  p->batch_frames = ic.batch;
+  return rv_ingest_open(&ic, &p->ing);
+}
+
+/* Encoder frames the whole offline context can hold: the input's range at the sampling
+ * rate, with room for rounding and a variable frame rate. */
+static rv_status plan_context(rv_pipeline *p, int *max_frames) {
+  const rv_ingest_info *info = rv_ingest_get_info(p->ing);
+  int per_call = p->batch_frames / p->mc->tubelet;
+  if (p->cfg.mode == RV_MODE_STREAM) {
+    *max_frames = per_call;
+    return RV_OK;
+  }
+  double end = p->cfg.end_s > 0 ? p->cfg.end_s : info->duration_s;
+  if (!(end > 0))
+    return RV_FAIL(RV_ERR_UNSUPPORTED,
+                   "%s: the input's duration is unknown (a live source?): "
+                   "offline mode needs it, use --mode stream",
+                   p->cfg.input);
+  if (info->duration_s > 0 && end > info->duration_s) end = info->duration_s;
+  double frames = ceil((end - p->cfg.start_s) * p->fps * 1.02) + 2.0 * p->batch_frames;
+  double enc = ceil(frames / p->mc->tubelet);
+  double mb = enc * rv_pipeline_bytes_per_frame(p) / 1048576.0;
+  double limit = p->cfg.max_memory_mb > 0 ? p->cfg.max_memory_mb : 4096.0;
+  if (mb > limit)
+    return RV_FAIL(RV_ERR_NOMEM,
+                   "offline context of %.0f frames needs about %.0f MB, over the %.0f MB "
+                   "limit: use --window, --start/--end, --mode stream, or more ranks (mpirun)",
+                   enc, mb, limit);
+  *max_frames = (int)enc < per_call ? per_call : (int)enc;
+  return RV_OK;
+}
+
+static rv_status open_heads(rv_pipeline *p) {
+  rv_status st = RV_OK;
+  const rv_vit_config *mc = p->mc;
+  rv_det_decoder_cfg dc = {0};
+  dc.n_classes = mc->num_classes;
+  dc.n_act = mc->dense ? mc->num_track_actions : 0;
+  dc.emb_dim = mc->dense ? mc->emb_dim : 0;
+  dc.grid_h = mc->dense ? rv_vit_grid_h(mc, 0) : 0;
+  dc.grid_w = mc->dense ? rv_vit_grid_w(mc, 0) : 0;
+  dc.patch = mc->patch;
+  dc.max_tokens = mc->set ? mc->det_tokens : 0;
+  dc.score_thresh = p->cfg.threshold > 0 ? p->cfg.threshold : 0.3f;
+  if (mc->dense || mc->set) RV_TRY(rv_det_decoder_init(&dc, &p->det));
+  rv_tracker_cfg tc = {0};
+  tc.fps = p->fps / mc->tubelet;
+  tc.class_aware = 1;
+  tc.use_appearance = dc.emb_dim > 0;
+  RV_TRY(rv_tracker_init(&tc, &p->trk));
+  RV_TRY(rv_pipeline_open_actions(p));
+fail:
+  return st;
+}
+
+rv_status rv_pipeline_open(const rv_pipeline_cfg *cfg, rv_pipeline **out) {
+  rv_status st = RV_OK;
+  rv_pipeline *p = NULL;
+  if (!cfg || !out) return RV_FAIL(RV_ERR_INVALID, "cfg and out must not be NULL");
+  *out = NULL;
+  RV_TRY(check_cfg(cfg));
+  p = calloc(1, sizeof *p);
+  if (!p) RV_TRY_FAIL(RV_ERR_NOMEM, "pipeline");
+  p->cfg = *cfg;
+  p->input = strdup(cfg->input);
+  p->model_path = strdup(cfg->model ? cfg->model : rv_pipeline_default_model());
+  if (!p->input || !p->model_path) RV_TRY_FAIL(RV_ERR_NOMEM, "pipeline paths");
+  p->cfg.input = p->input;
+  p->cfg.model = p->model_path;
+  RV_TRY(rv_model_load(p->model_path, &p->model));
+  p->mc = rv_model_config(p->model);
+  if (!p->mc) RV_TRY_FAIL(RV_ERR_FORMAT, "%s is not a ViT model", p->model_path);
+  if (!p->mc->dense && !p->mc->set && !p->mc->scene)
+    RV_TRY_FAIL(RV_ERR_FORMAT, "%s has no detection or action head to analyse with", p->model_path);
+  p->fps = cfg->fps > 0 ? cfg->fps : (p->mc->fps > 0 ? p->mc->fps : 2.0);
+  RV_TRY(open_backend(p));
+  RV_TRY(open_ingest(p));
+  int max_frames = 0;
+  RV_TRY(plan_context(p, &max_frames));
+  rv_vit_cfg vc = {p->model, p->be, 0, 0, p->batch_frames / p->mc->tubelet, max_frames, NULL, NULL};
+  RV_TRY(rv_vit_init(&vc, &p->vit));
+  RV_TRY(open_heads(p));
+  RV_TRY(rv_pipeline_results_init(p, max_frames));
+  RV_TRY(rv_decode_stage_start(p->ing, 3, &p->dec));
+  *out = p;
+  return RV_OK;
+fail:
+  rv_pipeline_close(p);
+  return st;
+}
+
+void rv_pipeline_close(rv_pipeline *p) {
+  if (!p) return;
+  rv_decode_stage_stop(p->dec); /* before the ingest it reads */
+  rv_ingest_close(p->ing);
+  rv_pipeline_results_free(p);
+  rv_actions_free(p->act);
+  rv_tracker_free(p->trk);
+  rv_det_decoder_free(p->det);
+  rv_vit_free(p->vit);
+  rv_backend_free(p->be);
+  rv_model_free(p->model);
+  free(p->input);
+  free(p->model_path);
+  free(p);
+}
+
+int rv_pipeline_label_count(const rv_pipeline *p, rv_label_kind kind) {
+  if (!p) return 0;
+  switch (kind) {
+  case RV_LABEL_CLASS: return p->mc->num_classes;
+  case RV_LABEL_TRACK_ACTION: return p->mc->num_track_actions;
+  case RV_LABEL_SCENE_ACTION: return p->mc->num_scene_actions;
+  }
+  return 0;
+}
+
+const char *rv_pipeline_label(const rv_pipeline *p, rv_label_kind kind, int i) {
+  if (!p || i < 0 || i >= rv_pipeline_label_count(p, kind)) return NULL;
+  return rv_model_label(p->model, kind, i);
+}
+
+rv_pipeline_progress rv_pipeline_get_progress(const rv_pipeline *p) {
+  rv_pipeline_progress pr = {0};
+  if (!p) return pr;
+  rv_ingest_progress ip =
+      p->dec ? rv_decode_stage_progress(p->dec) : rv_ingest_get_progress(p->ing);
+  pr.position_s = ip.position_s;
+  pr.duration_s = ip.duration_s;
+  pr.fraction = ip.fraction;
+  pr.frames = p->frames_encoded;
+  pr.decode_s = rv_decode_stage_busy_s(p->dec);
+  pr.encode_s = p->encode_s;
+  pr.track_s = p->track_s;
+  return pr;
+}

@@ -1,0 +1,289 @@
+/* The pipeline's per-frame loop: encoded frames -> detections -> tracks -> action segments. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pipeline-impl.h"
+
+enum { MAX_KEPT_THUMBS = 400 };
+
+rv_status rv_pipeline_open_actions(rv_pipeline *p) {
+  rv_status st = RV_OK;
+  const rv_vit_config *mc = p->mc;
+  int ns = mc->scene ? mc->num_scene_actions : 0, nt = mc->dense ? mc->num_track_actions : 0;
+  const char **scene = calloc((size_t)ns + 1, sizeof *scene),
+             **track = calloc((size_t)nt + 1, sizeof *track);
+  if (!scene || !track) RV_TRY_FAIL(RV_ERR_NOMEM, "action labels");
+  for (int i = 0; i < ns; i++)
+    scene[i] = rv_model_label(p->model, RV_LABEL_SCENE_ACTION, i);
+  for (int i = 0; i < nt; i++)
+    track[i] = rv_model_label(p->model, RV_LABEL_TRACK_ACTION, i);
+  int named = 1;
+  for (int i = 0; i < ns; i++)
+    named &= scene[i] != NULL;
+  for (int i = 0; i < nt; i++)
+    named &= track[i] != NULL;
+  rv_actions_cfg ac = {0};
+  ac.n_scene = ns;
+  ac.scene_labels = named ? scene : NULL;
+  ac.n_track = nt;
+  ac.track_labels = named ? track : NULL;
+  RV_TRY(rv_actions_init(&ac, &p->act));
+fail:
+  free(scene);
+  free(track);
+  return st;
+}
+
+double rv_pipeline_bytes_per_frame(const rv_pipeline *p) {
+  const rv_vit_config *c = p->mc;
+  double gh = rv_vit_grid_h(c, 0), gw = rv_vit_grid_w(c, 0);
+  double seq = rv_vit_prefix_tokens(c) + gh * gw + c->det_tokens;
+  double tpf = c->temporal_pool_h > 0 ? (double)c->temporal_pool_h * c->temporal_pool_w : seq;
+  double dense = c->dense ? gh * gw * rv_vit_dense_channels(c) : 0;
+  /* tokens of the frame, its temporal rows through one block (qkv, attention, mlp), the
+   * pooled copies and the head outputs */
+  double floats = seq * c->width + tpf * (6.0 * c->width + c->mlp_dim) + dense + 64;
+  return floats * 4.0 + sizeof(rv_frame_meta);
+}
+
+rv_status rv_pipeline_results_init(rv_pipeline *p, int max_frames) {
+  p->cap_meta = max_frames;
+  p->meta = calloc((size_t)max_frames, sizeof *p->meta);
+  p->scene = calloc((size_t)(p->mc->num_scene_actions + 1), sizeof *p->scene);
+  if (!p->meta || !p->scene) return RV_FAIL(RV_ERR_NOMEM, "results of %d frames", max_frames);
+  p->thumb_every =
+      p->cfg.mode == RV_MODE_OFFLINE ? (max_frames + MAX_KEPT_THUMBS - 1) / MAX_KEPT_THUMBS : 1;
+  if (p->thumb_every < 1) p->thumb_every = 1;
+  return RV_OK;
+}
+
+void rv_pipeline_results_free(rv_pipeline *p) {
+  free(p->meta);
+  free(p->thumbs);
+  free(p->objs);
+  free(p->scene);
+  free(p->act_tracks);
+}
+
+/* Keeps the thumbnail of frame `i` of batch b as encoder frame `f`'s, when it is one of the
+ * frames kept (offline keeps at most MAX_KEPT_THUMBS, evenly spaced; stream only the last). */
+static rv_status keep_thumb(rv_pipeline *p, const rv_batch *b, int i, rv_frame_meta *m, int64_t f) {
+  m->thumb = -1;
+  if (!b->thumbs || f % p->thumb_every) return RV_OK;
+  size_t one = (size_t)b->thumb_w * (size_t)b->thumb_h * 3;
+  int64_t slot = p->cfg.mode == RV_MODE_OFFLINE ? p->n_thumbs : 0;
+  if ((size_t)(slot + 1) * one > (size_t)p->cap_thumbs) {
+    size_t cap = p->cfg.mode == RV_MODE_OFFLINE ? (size_t)(MAX_KEPT_THUMBS + 2) * one : one;
+    if (cap < (size_t)(slot + 1) * one) cap = (size_t)(slot + 1) * one;
+    uint8_t *t = realloc(p->thumbs, cap);
+    if (!t) return RV_FAIL(RV_ERR_NOMEM, "thumbnails");
+    p->thumbs = t;
+    p->cap_thumbs = (int64_t)cap;
+  }
+  memcpy(p->thumbs + (size_t)slot * one, b->thumbs + (size_t)i * one, one);
+  m->thumb = slot * (int64_t)one;
+  p->thumb_w = b->thumb_w;
+  p->thumb_h = b->thumb_h;
+  if (p->cfg.mode == RV_MODE_OFFLINE) p->n_thumbs++;
+  return RV_OK;
+}
+
+/* Encoder frames of a batch: tubelet groups, each named after its first video frame. */
+static rv_status push_batch(rv_pipeline *p, const rv_batch *b) {
+  rv_status st = RV_OK;
+  int T = p->mc->tubelet, n = b->n / T;
+  double times[64];
+  if (n < 1) return RV_OK;
+  if (n > (int)(sizeof times / sizeof *times)) return RV_FAIL(RV_ERR_INTERNAL, "batch of %d", n);
+  if (p->n_meta + n > p->cap_meta)
+    return RV_FAIL(RV_ERR_NOMEM,
+                   "the input has more sampled frames than the %lld planned from its "
+                   "duration",
+                   (long long)p->cap_meta);
+  for (int g = 0; g < n; g++) {
+    rv_frame_meta *m = &p->meta[p->n_meta + g];
+    m->pts_ns = b->pts_ns[g * T];
+    m->frame_index = b->frame_index[g * T];
+    m->geom = b->geom;
+    m->width = b->src_width;
+    m->height = b->src_height;
+    times[g] = (double)m->pts_ns * 1e-9;
+    RV_TRY(keep_thumb(p, b, g * T, m, p->n_meta + g));
+  }
+  rv_tensor tok = rv_tensor_2d(b->tokens, RV_F32, b->token_rows, b->token_dim);
+  double t0 = rv_pipeline_now();
+  RV_TRY(rv_vit_push(p->vit, &tok, n, times));
+  p->encode_s += rv_pipeline_now() - t0;
+  p->n_meta += n;
+  p->frames_encoded += n;
+fail:
+  return st;
+}
+
+static void report_progress(rv_pipeline *p) {
+  if (!p->cfg.on_progress) return;
+  rv_pipeline_progress pr = rv_pipeline_get_progress(p);
+  p->cfg.on_progress(p->cfg.progress_user, &pr);
+}
+
+/* Offline: the whole context through the spatial stage as it is decoded, then the temporal
+ * stage and the heads over all of it. */
+static rv_status encode_context(rv_pipeline *p) {
+  rv_status st = RV_OK;
+  rv_batch *b = NULL;
+  while ((st = rv_decode_stage_next(p->dec, &b)) == RV_OK) {
+    st = push_batch(p, b);
+    rv_decode_stage_release(p->dec, b);
+    if (st < 0) return st;
+    report_progress(p);
+  }
+  if (st < 0) return st;
+  p->input_done = 1;
+  if (p->n_meta == 0) return RV_OK; /* nothing sampled: no frames, only the final result */
+  double t0 = rv_pipeline_now();
+  st = rv_vit_finish(p->vit, &p->outs);
+  p->encode_s += rv_pipeline_now() - t0;
+  if (st < 0) return st;
+  p->have_outs = 1;
+  return RV_OK;
+}
+
+static rv_status reserve_objs(rv_pipeline *p, int n) {
+  if (n <= p->cap_objs) return RV_OK;
+  rv_object *o = realloc(p->objs, (size_t)n * sizeof *o);
+  if (!o) return RV_FAIL(RV_ERR_NOMEM, "%d objects", n);
+  p->objs = o;
+  rv_action_track *a = realloc(p->act_tracks, (size_t)n * sizeof *a);
+  if (!a) return RV_FAIL(RV_ERR_NOMEM, "%d objects", n);
+  p->act_tracks = a;
+  p->cap_objs = n;
+  return RV_OK;
+}
+
+static rv_status detect(rv_pipeline *p, int64_t f, const rv_detection **dets, int *n) {
+  const rv_vit_outputs *o = &p->outs;
+  const rv_frame_meta *m = &p->meta[f];
+  *dets = NULL;
+  *n = 0;
+  if (o->dense.ndim) {
+    const float *raw = rv_tensor_row(&o->dense, f);
+    return rv_det_decode_dense(p->det, raw, &m->geom, dets, n);
+  }
+  if (o->set_logits.ndim) {
+    const float *lg = rv_tensor_row(&o->set_logits, f), *bx = rv_tensor_row(&o->set_boxes, f);
+    return rv_det_decode_set(p->det, lg, bx, (int)o->set_logits.shape[1], &m->geom, dets, n);
+  }
+  return RV_OK;
+}
+
+/* Scene probabilities of frame f (clip models have one row for every frame). */
+static const float *scene_probs(rv_pipeline *p, int64_t f) {
+  const rv_tensor *s = &p->outs.scene;
+  if (!s->ndim) return NULL;
+  const float *lg = rv_tensor_row(s, s->shape[0] == 1 ? 0 : f);
+  int n = (int)s->shape[1];
+  if (p->mc->scene_softmax) {
+    float mx = -INFINITY, sum = 0.0f;
+    for (int i = 0; i < n; i++)
+      mx = fmaxf(mx, lg[i]);
+    for (int i = 0; i < n; i++)
+      sum += p->scene[i] = expf(lg[i] - mx);
+    for (int i = 0; i < n; i++)
+      p->scene[i] /= sum;
+  } else {
+    for (int i = 0; i < n; i++)
+      p->scene[i] = 1.0f / (1.0f + expf(-lg[i]));
+  }
+  return p->scene;
+}
+
+static void fill_objects(rv_pipeline *p, const rv_detection *dets, const rv_track_out *tr, int n) {
+  for (int i = 0; i < n; i++) {
+    const rv_detection *d = &dets[tr[i].det_index];
+    rv_object *o = &p->objs[i];
+    o->track_id = tr[i].id;
+    o->label_id = tr[i].label;
+    o->label = rv_model_label(p->model, RV_LABEL_CLASS, tr[i].label);
+    if (!o->label) o->label = "object";
+    o->x = tr[i].x1;
+    o->y = tr[i].y1;
+    o->w = tr[i].x2 - tr[i].x1;
+    o->h = tr[i].y2 - tr[i].y1;
+    o->score = tr[i].score;
+    o->act = d->act;
+    o->n_act = d->n_act;
+    p->act_tracks[i].id = tr[i].id;
+    p->act_tracks[i].scores = d->act;
+  }
+}
+
+static rv_status frame_result(rv_pipeline *p, int64_t f) {
+  rv_status st = RV_OK;
+  const rv_frame_meta *m = &p->meta[f];
+  const rv_detection *dets = NULL;
+  const rv_track_out *tr = NULL;
+  int nd = 0, nt = 0;
+  double t0 = rv_pipeline_now();
+  RV_TRY(detect(p, f, &dets, &nd));
+  RV_TRY(rv_tracker_update(p->trk, dets, nd, &tr, &nt));
+  const uint64_t *gone = NULL;
+  int n_gone = 0;
+  rv_tracker_removed(p->trk, &gone, &n_gone);
+  for (int i = 0; i < n_gone; i++)
+    RV_TRY(rv_actions_end_track(p->act, gone[i]));
+  RV_TRY(reserve_objs(p, nt));
+  fill_objects(p, dets, tr, nt);
+  int with_act = p->mc->dense && p->mc->num_track_actions > 0;
+  const float *scene = scene_probs(p, f);
+  RV_TRY(rv_actions_frame(p->act, m->pts_ns, scene, p->act_tracks, with_act ? nt : 0));
+  rv_frame_result *r = &p->res;
+  memset(r, 0, sizeof *r);
+  r->pts_ns = m->pts_ns;
+  r->frame_index = m->frame_index;
+  r->width = m->width;
+  r->height = m->height;
+  r->objects = p->objs;
+  r->n_objects = nt;
+  r->scene = scene;
+  r->n_scene = scene ? (int)p->outs.scene.shape[1] : 0;
+  rv_actions_take(p->act, &r->actions, &r->n_actions);
+  if (m->thumb >= 0) {
+    r->thumb = p->thumbs + m->thumb;
+    r->thumb_w = p->thumb_w;
+    r->thumb_h = p->thumb_h;
+  }
+fail:
+  p->track_s += rv_pipeline_now() - t0;
+  return st;
+}
+
+static rv_status final_result(rv_pipeline *p) {
+  rv_status st = RV_OK;
+  rv_frame_result *r = &p->res;
+  memset(r, 0, sizeof *r);
+  r->pts_ns = -1;
+  r->frame_index = -1;
+  RV_TRY(rv_actions_finish(p->act, -1));
+  rv_actions_take(p->act, &r->actions, &r->n_actions);
+  p->finished = 1;
+  return RV_EOF;
+fail:
+  return st;
+}
+
+rv_status rv_pipeline_next(rv_pipeline *p, const rv_frame_result **out) {
+  rv_status st = RV_OK;
+  if (!p || !out) return RV_FAIL(RV_ERR_INVALID, "pipeline and out must not be NULL");
+  *out = &p->res;
+  if (p->finished) {
+    memset(&p->res, 0, sizeof p->res);
+    p->res.pts_ns = p->res.frame_index = -1;
+    return RV_EOF;
+  }
+  if (!p->input_done) RV_TRY(encode_context(p));
+  if (p->next_out < p->n_meta) return frame_result(p, p->next_out++);
+  return final_result(p);
+fail:
+  return st;
+}

@@ -4,7 +4,10 @@
 #include "cli.h"
 
 /* Subcommands: each issue that adds one adds its row here. */
+extern const rv_cli_command rv_cli_info;
+
 static const rv_cli_command *const commands[] = {
+    &rv_cli_info,
     NULL,
 };
 

@@ -13,22 +13,28 @@ struct rv_kvcache {
   int64_t cap;   /* frames, all ranks together */
   int64_t slots; /* frames per rank: ceil(cap / size) */
   rv_arena *arena;
-  rv_tensor *k, *v;                         /* per layer [slots * tpf, H, D] act dtype */
-  int64_t *appended;                        /* per layer: frames appended since init or reset */
-  size_t kv_bytes;                          /* arena bytes of k and v */
-  rv_tensor o_acc, lse_acc, o_tmp, lse_tmp; /* f32 [tpf, H, D] and [H, tpf] */
-  size_t msg_bytes;                         /* one pass-Q message: q (act), o (f32), lse (f32) */
-  void *msg[2];                             /* pass-Q message buffers */
+  rv_tensor *k, *v;         /* per layer [slots * tpf, H, D] act dtype */
+  int64_t *appended;        /* per layer: frames appended since init or reset */
+  size_t kv_bytes;          /* arena bytes of k and v */
+  rv_tensor o_tmp, lse_tmp; /* f32 [tpf, H, D] and [H, tpf]: one partial */
+  /* The pass-Q message, which travels the ring: the frame's queries (act dtype) and
+   * their running output and log-sum-exp (f32), views into one buffer. */
+  void *msg;
+  size_t msg_bytes;
+  rv_tensor mq, mo, ml; /* [tpf, H, D], [tpf, H, D], [H, tpf] */
 };
 
-/* Sets rank, size and msg_bytes from cfg->comm and checks that every rank's config agrees. */
+/* Sets rank and size from cfg->comm and checks that every rank's config agrees. */
 rv_status rv_kvcache_join(rv_kvcache *c, const rv_kvcache_cfg *cfg);
 /* The collective part of rv_kvcache_attend, after its argument checks. */
 rv_status rv_kvcache_pass_q(rv_kvcache *c, int layer, const rv_tensor *q, float scale,
                             int32_t window, rv_tensor *o);
-/* Adds this rank's visible history of `layer` to (o_acc, lse_acc); sets *started. */
+/* Adds this rank's visible history of `layer` to the message's running (mo, ml) of the
+ * queries q; `started` says whether (mo, ml) holds a partial yet (set when one is added). */
 rv_status rv_kvcache_add_local(rv_kvcache *c, int layer, const rv_tensor *q, float scale,
                                int32_t window, int *started);
+/* First visible global frame of a layer holding n frames under a window (0 = all). */
+int64_t rv_kvcache_first_visible(const rv_kvcache *c, int64_t n, int32_t window);
 /* Row ranges [row0, row0 + rows) of rank's frames among global frames [lo, n); count. */
 int rv_kvcache_history_rows(const rv_kvcache *c, int rank, int64_t lo, int64_t n, int64_t row0[2],
                             int64_t rows[2]);

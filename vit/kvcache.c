@@ -5,6 +5,7 @@
 #include <ringvit/kvcache.h>
 
 #include "kvcache-impl.h"
+#include "ring-impl.h"
 
 /* Physical row ranges of this rank's frames among global frames [lo, n). At most two:
  * the live local frames are consecutive local indices, which wrap around the buffer. */
@@ -25,8 +26,7 @@ int rv_kvcache_history_rows(const rv_kvcache *c, int rank, int64_t lo, int64_t n
   return 2;
 }
 
-/* First visible global frame for a layer holding n frames under a window (0 = all). */
-static int64_t first_visible(const rv_kvcache *c, int64_t n, int32_t window) {
+int64_t rv_kvcache_first_visible(const rv_kvcache *c, int64_t n, int32_t window) {
   int64_t lo = n - c->cap;
   if (window > 0 && n - window > lo) lo = n - window;
   return lo > 0 ? lo : 0;
@@ -43,28 +43,29 @@ static rv_status check_cfg(const rv_kvcache_cfg *cfg) {
   return RV_OK;
 }
 
-/* Rows [row0, row0 + n) of a [N, H, D] view. */
-static rv_tensor rows_of(const rv_tensor *t, int64_t row0, int64_t n) {
-  rv_tensor s = *t;
-  s.data = (char *)t->data + (size_t)(row0 * t->stride[0]) * rv_dtype_size(t->dtype);
-  s.shape[0] = n;
-  return s;
+/* Bytes of the parts of the pass-Q message, each aligned. */
+static size_t msg_part(const rv_kvcache *c, int part) {
+  size_t hd = (size_t)c->heads * (size_t)c->head_dim, tpf = (size_t)c->tpf;
+  size_t es = part == 0 ? rv_dtype_size(rv_backend_act_dtype(c->be)) : 4;
+  return rv_arena_round(part == 2 ? tpf * (size_t)c->heads * 4 : tpf * hd * es);
 }
 
-static rv_tensor lse_head(const rv_tensor *t, int64_t n) {
-  rv_tensor s = *t;
-  s.shape[1] = n;
-  return s;
-}
-
-/* Bytes of the arena: K and V of every layer, then the f32 accumulators and the pass-Q
- * message buffers (q in act dtype, o and lse in f32, twice: receive and send). */
+/* The arena: K and V of every layer, one f32 partial, the pass-Q message. */
 static size_t arena_bytes(const rv_kvcache *c) {
   size_t es = rv_dtype_size(rv_backend_act_dtype(c->be));
   size_t hd = (size_t)c->heads * (size_t)c->head_dim, tpf = (size_t)c->tpf;
   size_t kv = rv_arena_round((size_t)c->slots * tpf * hd * es);
-  size_t acc = rv_arena_round(tpf * hd * 4) + rv_arena_round(tpf * (size_t)c->heads * 4);
-  return 2 * (size_t)c->layers * kv + 2 * acc + 2 * rv_arena_round(c->msg_bytes);
+  return 2 * (size_t)c->layers * kv + msg_part(c, 1) + msg_part(c, 2) + c->msg_bytes;
+}
+
+static rv_tensor msg_view(const rv_kvcache *c, int part, rv_dtype dt) {
+  size_t off = part > 0 ? msg_part(c, 0) : 0;
+  if (part > 1) off += msg_part(c, 1);
+  void *p = (char *)c->msg + off;
+  rv_tensor t = part == 2 ? rv_tensor_2d(p, dt, c->heads, c->tpf)
+                          : rv_tensor_3d(p, dt, c->tpf, c->heads, c->head_dim);
+  t.mem = rv_backend_mem(c->be);
+  return t;
 }
 
 static rv_status carve(rv_kvcache *c) {
@@ -77,12 +78,12 @@ static rv_status carve(rv_kvcache *c) {
     RV_TRY(rv_arena_tensor(c->arena, dt, 3, kv_shape, &c->v[l]));
   }
   c->kv_bytes = rv_arena_used(c->arena);
-  RV_TRY(rv_arena_tensor(c->arena, RV_F32, 3, o_shape, &c->o_acc));
-  RV_TRY(rv_arena_tensor(c->arena, RV_F32, 2, l_shape, &c->lse_acc));
   RV_TRY(rv_arena_tensor(c->arena, RV_F32, 3, o_shape, &c->o_tmp));
   RV_TRY(rv_arena_tensor(c->arena, RV_F32, 2, l_shape, &c->lse_tmp));
-  for (int i = 0; i < 2; i++)
-    RV_TRY(rv_arena_alloc(c->arena, c->msg_bytes, &c->msg[i]));
+  RV_TRY(rv_arena_alloc(c->arena, c->msg_bytes, &c->msg));
+  c->mq = msg_view(c, 0, dt);
+  c->mo = msg_view(c, 1, RV_F32);
+  c->ml = msg_view(c, 2, RV_F32);
 fail:
   return st;
 }
@@ -106,6 +107,7 @@ rv_status rv_kvcache_init(const rv_kvcache_cfg *cfg, rv_kvcache **out) {
   c->size = 1;
   RV_TRY(rv_kvcache_join(c, cfg));
   c->slots = (c->cap + c->size - 1) / c->size;
+  c->msg_bytes = msg_part(c, 0) + msg_part(c, 1) + msg_part(c, 2);
   c->k = calloc((size_t)c->layers, sizeof *c->k);
   c->v = calloc((size_t)c->layers, sizeof *c->v);
   c->appended = calloc((size_t)c->layers, sizeof *c->appended);
@@ -154,7 +156,8 @@ rv_status rv_kvcache_append(rv_kvcache *c, int layer, const rv_tensor *k, const 
     RV_TRY(check_rows(c, k, "k", c->tpf, 1));
     RV_TRY(check_rows(c, v, "v", c->tpf, 1));
     int64_t row0 = (n / c->size) % c->slots * c->tpf;
-    rv_tensor ks = rows_of(&c->k[layer], row0, c->tpf), vs = rows_of(&c->v[layer], row0, c->tpf);
+    rv_tensor ks = rv_ring_rows(&c->k[layer], row0, c->tpf),
+              vs = rv_ring_rows(&c->v[layer], row0, c->tpf);
     RV_TRY(rv_copy(c->be, k, &ks));
     RV_TRY(rv_copy(c->be, v, &vs));
   }
@@ -163,19 +166,18 @@ fail:
   return st;
 }
 
-/* Adds this rank's visible history to the running (o_acc, lse_acc) of q; `started` says
- * whether the accumulator already holds a partial (it is set when this rank adds one). */
 rv_status rv_kvcache_add_local(rv_kvcache *c, int layer, const rv_tensor *q, float scale,
                                int32_t window, int *started) {
   rv_status st = RV_OK;
   int64_t n = c->appended[layer], row0[2], rows[2], nq = q->shape[0];
-  int nseg = rv_kvcache_history_rows(c, c->rank, first_visible(c, n, window), n, row0, rows);
+  int nseg =
+      rv_kvcache_history_rows(c, c->rank, rv_kvcache_first_visible(c, n, window), n, row0, rows);
   rv_attn_params p = {scale, RV_MASK_NONE, 0, c->tpf, 0, 0}; /* all history is visible */
-  rv_tensor oa = rows_of(&c->o_acc, 0, nq), la = lse_head(&c->lse_acc, nq);
-  rv_tensor ot = rows_of(&c->o_tmp, 0, nq), lt = lse_head(&c->lse_tmp, nq);
+  rv_tensor oa = rv_ring_rows(&c->mo, 0, nq), la = rv_ring_lse_cols(&c->ml, 0, nq);
+  rv_tensor ot = rv_ring_rows(&c->o_tmp, 0, nq), lt = rv_ring_lse_cols(&c->lse_tmp, 0, nq);
   for (int i = 0; i < nseg; i++) {
-    rv_tensor ks = rows_of(&c->k[layer], row0[i], rows[i]);
-    rv_tensor vs = rows_of(&c->v[layer], row0[i], rows[i]);
+    rv_tensor ks = rv_ring_rows(&c->k[layer], row0[i], rows[i]);
+    rv_tensor vs = rv_ring_rows(&c->v[layer], row0[i], rows[i]);
     if (!*started) {
       RV_TRY(rv_attention(c->be, q, &ks, &vs, &p, &oa, &la));
       *started = 1;

@@ -1,14 +1,18 @@
-/* Ring KV cache, one rank: streaming frames through the cache and attending each frame's
- * queries equals recomputing frame-causal attention over the whole history (limited to
- * the capacity and window), before and after eviction, for several shapes; bad calls are
- * refused with clear errors. */
+/* Ring KV cache: streaming frames through the cache and attending each frame's queries
+ * (pass-Q across R ranks) equals recomputing frame-causal attention over the whole
+ * history (limited to the capacity and window), before and after eviction, for several
+ * shapes, on one rank, on R in {2, 3, 4, 5, 8} local threads and (--mpi) on mpirun's
+ * ranks; each rank stores only its share; configs that differ across ranks and bad
+ * calls are refused with clear errors. */
 #include <math.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <ringvit/kvcache.h>
 
 #include "rv-test.h"
+#include "ring-test.h"
 #include "stream-case.h"
 
 static rv_backend *cpu(void) {
@@ -31,6 +35,73 @@ static void test_stream_equals_recompute(void **state) {
   (void)state;
   for (size_t i = 0; i < rv_stream_case_count; i++)
     run_case(&rv_stream_cases[i]);
+}
+
+enum { MAX_RANKS = 8 };
+
+typedef struct stream_job {
+  const rv_stream_case *sc;
+  rv_stream_result res[MAX_RANKS];
+} stream_job;
+
+static rv_status stream_rank(rv_comm *comm, rv_backend *be, void *user) {
+  stream_job *j = user;
+  int r = rv_comm_rank(comm), R = rv_comm_size(comm);
+  return rv_stream_case_run(j->sc, be, comm, r, R, &j->res[r % MAX_RANKS]);
+}
+
+static void test_stream_ranks_local(void **state) {
+  (void)state;
+  static const int ranks[] = {2, 3, 4, 5, 8};
+  static stream_job j;
+  for (size_t i = 0; i < rv_stream_case_count; i++)
+    for (size_t k = 0; k < sizeof ranks / sizeof ranks[0]; k++) {
+      int R = ranks[k];
+      j.sc = &rv_stream_cases[i];
+      if (rv_test_local_ranks(R, 30.0, stream_rank, &j, NULL) != RV_OK)
+        fail_msg("%s, R=%d: %s", j.sc->name, R, rv_last_error());
+      for (int r = 0; r < R; r++)
+        rv_stream_result_assert(j.sc, &j.res[r], R);
+    }
+}
+
+static void test_stream_ranks_mpi(void **state) {
+  (void)state;
+  static stream_job j;
+  int r = rv_comm_rank(rv_test_world), R = rv_comm_size(rv_test_world);
+  for (size_t i = 0; i < rv_stream_case_count; i++) {
+    j.sc = &rv_stream_cases[i];
+    if (rv_test_world_rank(stream_rank, &j) != RV_OK)
+      fail_msg("%s, R=%d, rank %d: %s", j.sc->name, R, r, rv_last_error());
+    rv_stream_result_assert(j.sc, &j.res[r % MAX_RANKS], R);
+  }
+}
+
+typedef struct mismatch_job {
+  rv_status st[MAX_RANKS];
+  char msg[MAX_RANKS][512];
+} mismatch_job;
+
+/* Rank 1 asks for a longer history than the others. */
+static rv_status mismatch_rank(rv_comm *comm, rv_backend *be, void *user) {
+  mismatch_job *j = user;
+  int r = rv_comm_rank(comm);
+  rv_kvcache *c = NULL;
+  rv_kvcache_cfg cfg = {be, comm, 2, 2, 8, 3, r == 1 ? 12 : 10};
+  j->st[r] = rv_kvcache_init(&cfg, &c);
+  snprintf(j->msg[r], sizeof j->msg[r], "%s", rv_last_error());
+  rv_kvcache_free(c);
+  return RV_OK;
+}
+
+static void test_mismatched_config(void **state) {
+  (void)state;
+  static mismatch_job j;
+  assert_int_equal(rv_test_local_ranks(3, 30.0, mismatch_rank, &j, NULL), RV_OK);
+  for (int r = 0; r < 3; r++) {
+    assert_int_equal(j.st[r], RV_ERR_INVALID);
+    assert_non_null(strstr(j.msg[r], "capacity_frames is 10 on rank 0 but 12 on rank 1"));
+  }
 }
 
 static void test_counters_and_reset(void **state) {
@@ -92,9 +163,15 @@ static void test_bad_calls(void **state) {
   rv_backend_free(be);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+  if (rv_test_mpi_setup(argc, argv)) {
+    const struct CMUnitTest mpi[] = {cmocka_unit_test(test_stream_ranks_mpi)};
+    return rv_test_mpi_teardown(cmocka_run_group_tests(mpi, NULL, NULL));
+  }
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_stream_equals_recompute),
+      cmocka_unit_test(test_stream_ranks_local),
+      cmocka_unit_test(test_mismatched_config),
       cmocka_unit_test(test_counters_and_reset),
       cmocka_unit_test(test_bad_calls),
   };

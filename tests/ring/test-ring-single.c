@@ -12,7 +12,8 @@ enum { N = 150, H = 3, D = 16, TPF = 10 };
 static void full_reference(rv_backend *be, const float *q, const float *k, const float *v,
                            rv_mask_kind mask, float *o) {
   static float lse[H * N];
-  rv_tensor tq = rv_tensor_3d((void *)q, RV_F32, N, H, D), tk = rv_tensor_3d((void *)k, RV_F32, N, H, D);
+  rv_tensor tq = rv_tensor_3d((void *)q, RV_F32, N, H, D),
+            tk = rv_tensor_3d((void *)k, RV_F32, N, H, D);
   rv_tensor tv = rv_tensor_3d((void *)v, RV_F32, N, H, D), to = rv_tensor_3d(o, RV_F32, N, H, D);
   rv_tensor tl = rv_tensor_2d(lse, RV_F32, H, N);
   rv_attn_params p = {0.25f, mask, 4, TPF, 0, 0};
@@ -61,7 +62,8 @@ static void test_segments_equal_full(void **state) {
     assert_int_equal(rv_ring_attention(ring, &tq2, &tk2, &tv2, &two, &to2), RV_OK);
     for (int i = 0; i < N; i++) { /* undo the permutation */
       int dst = i < N - CUT ? CUT + i : i - (N - CUT);
-      for (size_t c = 0; c < row; c++) got[dst * row + c] = got2[i * row + c];
+      for (size_t c = 0; c < row; c++)
+        got[dst * row + c] = got2[i * row + c];
     }
     rv_cmp c2 = rv_compare(got, want, N * H * D, 0.1 * rv_rms(want, N * H * D));
     rv_assert_close("two segments", &c2, 1e-11, 1e-5);

@@ -3,8 +3,11 @@
 
 #include "cli.h"
 
+extern const rv_cli_command rv_cli_synth;
+
 /* Subcommands: each issue that adds one adds its row here. */
 static const rv_cli_command *const commands[] = {
+    &rv_cli_synth,
     NULL,
 };
 

@@ -17,13 +17,14 @@ struct rv_ring {
 rv_status rv_ring_init(const rv_ring_cfg *cfg, rv_ring **out) {
   rv_status st = RV_OK;
   rv_ring *r = NULL;
-  if (!cfg || !out || !cfg->backend) return RV_FAIL(RV_ERR_INVALID, "cfg, backend and out are required");
+  if (!cfg || !out || !cfg->backend)
+    return RV_FAIL(RV_ERR_INVALID, "cfg, backend and out are required");
   *out = NULL;
   if (cfg->heads < 1 || cfg->head_dim < 1 || cfg->max_local_tokens < 1)
-    return RV_FAIL(RV_ERR_INVALID, "heads (%d), head_dim (%d) and max_local_tokens (%lld) must be >= 1",
-                   cfg->heads, cfg->head_dim, (long long)cfg->max_local_tokens);
-  if (cfg->comm)
-    return RV_FAIL(RV_ERR_UNSUPPORTED, "multi-rank rings are not in this build");
+    return RV_FAIL(RV_ERR_INVALID,
+                   "heads (%d), head_dim (%d) and max_local_tokens (%lld) must be >= 1", cfg->heads,
+                   cfg->head_dim, (long long)cfg->max_local_tokens);
+  if (cfg->comm) return RV_FAIL(RV_ERR_UNSUPPORTED, "multi-rank rings are not in this build");
   r = calloc(1, sizeof *r);
   if (!r) RV_TRY_FAIL(RV_ERR_NOMEM, "ring handle");
   r->be = cfg->backend;
@@ -32,7 +33,8 @@ rv_status rv_ring_init(const rv_ring_cfg *cfg, rv_ring **out) {
   r->head_dim = cfg->head_dim;
   r->max_local = cfg->max_local_tokens;
   int64_t n = r->max_local, h = r->heads, d = r->head_dim;
-  size_t bytes = 2 * rv_arena_round((size_t)(n * h * d) * 4) + 2 * rv_arena_round((size_t)(h * n) * 4);
+  size_t bytes =
+      2 * rv_arena_round((size_t)(n * h * d) * 4) + 2 * rv_arena_round((size_t)(h * n) * 4);
   RV_TRY(rv_arena_init(r->be, bytes, &r->arena));
   int64_t os[3] = {n, h, d}, ls[2] = {h, n};
   RV_TRY(rv_arena_tensor(r->arena, RV_F32, 3, os, &r->o_acc));
@@ -84,7 +86,8 @@ static rv_status check_seq(const rv_ring *r, const rv_tensor *q, const rv_ring_s
   if (n > r->max_local)
     return RV_FAIL(RV_ERR_SHAPE, "%lld local tokens, the ring was sized for %lld", (long long)n,
                    (long long)r->max_local);
-  if (!q || q->ndim != 3 || q->shape[0] != n || q->shape[1] != r->heads || q->shape[2] != r->head_dim)
+  if (!q || q->ndim != 3 || q->shape[0] != n || q->shape[1] != r->heads ||
+      q->shape[2] != r->head_dim)
     return RV_FAIL(RV_ERR_SHAPE, "q must be [%lld, %d, %d]", (long long)n, r->heads, r->head_dim);
   *n_local = n;
   return RV_OK;
@@ -128,8 +131,8 @@ fail:
   return st;
 }
 
-rv_status rv_ring_attention(rv_ring *r, const rv_tensor *q, const rv_tensor *k,
-                            const rv_tensor *v, const rv_ring_seq *seq, rv_tensor *o) {
+rv_status rv_ring_attention(rv_ring *r, const rv_tensor *q, const rv_tensor *k, const rv_tensor *v,
+                            const rv_ring_seq *seq, rv_tensor *o) {
   rv_status st = RV_OK;
   int64_t n = 0;
   if (!r) return RV_FAIL(RV_ERR_INVALID, "ring must not be NULL");

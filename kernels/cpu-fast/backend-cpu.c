@@ -9,7 +9,8 @@
 static void cpu_destroy(rv_backend *be) {
   rv_cpu_backend *cb = rv_cpu(be);
   if (cb->scratch)
-    for (int t = 0; t < be->threads; t++) free(cb->scratch[t].buf);
+    for (int t = 0; t < be->threads; t++)
+      free(cb->scratch[t].buf);
   free(cb->scratch);
   rv_pool_free(cb->pool);
   free(cb);
@@ -66,6 +67,7 @@ rv_status rv_backend_cpu_create(const rv_backend_cfg *cfg, rv_backend **out) {
   cb->scratch = calloc((size_t)be->threads, sizeof *cb->scratch);
   if (!cb->scratch) RV_TRY_FAIL(RV_ERR_NOMEM, "scratch table");
   RV_TRY(rv_pool_create(be->threads, &cb->pool));
+  cb->attn_micro = rv_attn_micro_ok();
   *out = be;
   return RV_OK;
 fail:

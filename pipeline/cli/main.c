@@ -3,10 +3,12 @@
 
 #include "cli.h"
 
+/* Subcommands: each issue that adds one adds its row here. */
+extern const rv_cli_command rv_cli_info;
 extern const rv_cli_command rv_cli_synth;
 
-/* Subcommands: each issue that adds one adds its row here. */
 static const rv_cli_command *const commands[] = {
+    &rv_cli_info,
     &rv_cli_synth,
     NULL,
 };

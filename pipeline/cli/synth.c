@@ -10,15 +10,9 @@
 #include <unistd.h>
 
 #include <ringvit/synth.h>
+#include <ringvit/video-writer.h>
 
 #include "cli.h"
-
-#if __has_include(<ringvit/video-writer.h>)
-#include <ringvit/video-writer.h>
-#define HAVE_VIDEO_WRITER 1
-#else
-#define HAVE_VIDEO_WRITER 0
-#endif
 
 static const char *const USAGE =
     "usage: ringvit synth --seconds S -o VIDEO --gt DIR [options]\n"
@@ -202,90 +196,6 @@ static int parse_args(int argc, char **argv, opts *o) {
   return -1;
 }
 
-/* ---- output ---- */
-
-static int ends_with(const char *s, const char *suffix) {
-  size_t n = strlen(s), k = strlen(suffix);
-  return n >= k && !strcmp(s + n - k, suffix);
-}
-
-#if HAVE_VIDEO_WRITER
-typedef rv_video_writer sink;
-
-static rv_status sink_open(const opts *o, sink **out) {
-  rv_video_writer_cfg vc = {o->video, o->cfg.width, o->cfg.height, o->cfg.fps, o->codec, 0, 0};
-  return rv_video_writer_open(&vc, out);
-}
-static rv_status sink_write(sink *k, const uint8_t *rgb, int stride, int64_t pts) {
-  return rv_video_writer_write(k, rgb, stride, pts);
-}
-static rv_status sink_close(sink *k) { return rv_video_writer_close(k); }
-#else
-/* Until the video writer is in this build: raw frames with the same sidecar it writes. */
-typedef struct sink {
-  FILE *f;
-  char *path;
-  int w, h;
-  double fps;
-  int64_t frames;
-} sink;
-
-static rv_status sink_open(const opts *o, sink **out) {
-  *out = NULL;
-  if (!ends_with(o->video, ".rgb"))
-    return RV_FAIL(RV_ERR_UNSUPPORTED, "this build writes raw .rgb video only (got %s)", o->video);
-  if (o->codec && strcmp(o->codec, "rawvideo"))
-    return RV_FAIL(RV_ERR_UNSUPPORTED, "codec %s: this build writes raw .rgb video only", o->codec);
-  sink *k = calloc(1, sizeof *k);
-  if (!k || !(k->path = strdup(o->video))) {
-    free(k);
-    return RV_FAIL(RV_ERR_NOMEM, "video sink");
-  }
-  k->w = o->cfg.width, k->h = o->cfg.height, k->fps = o->cfg.fps;
-  if (!(k->f = fopen(o->video, "wb"))) {
-    rv_status st = RV_FAIL(RV_ERR_IO, "cannot write %s: %s", o->video, strerror(errno));
-    free(k->path);
-    free(k);
-    return st;
-  }
-  *out = k;
-  return RV_OK;
-}
-
-static rv_status sink_write(sink *k, const uint8_t *rgb, int stride, int64_t pts) {
-  (void)pts; /* frames are at the nominal rate: the sidecar lists them from it */
-  for (int y = 0; y < k->h; y++)
-    if (fwrite(rgb + (size_t)y * stride, 3, (size_t)k->w, k->f) != (size_t)k->w)
-      return RV_FAIL(RV_ERR_IO, "%s: write failed: %s", k->path, strerror(errno));
-  k->frames++;
-  return RV_OK;
-}
-
-static rv_status sink_close(sink *k) {
-  rv_status st = RV_OK;
-  if (!k) return RV_OK;
-  if (fclose(k->f) != 0) st = RV_FAIL(RV_ERR_IO, "%s: %s", k->path, strerror(errno));
-  size_t n = strlen(k->path) + 6;
-  char *jp = malloc(n);
-  FILE *js = jp ? (snprintf(jp, n, "%s.json", k->path), fopen(jp, "w")) : NULL;
-  if (!js && st == RV_OK) st = RV_FAIL(RV_ERR_IO, "cannot write the sidecar of %s", k->path);
-  if (js) {
-    fprintf(js,
-            "{\"format\":\"rgb24\",\"width\":%d,\"height\":%d,\"fps\":%.17g,\"frames\":%" PRId64
-            ",\"pts_ns\":[",
-            k->w, k->h, k->fps, k->frames);
-    for (int64_t i = 0; i < k->frames; i++)
-      fprintf(js, "%s%lld", i ? "," : "", (long long)llround(i * 1e9 / k->fps));
-    fprintf(js, "]}\n");
-    if ((ferror(js) | fclose(js)) && st == RV_OK) st = RV_FAIL(RV_ERR_IO, "writing %s", jp);
-  }
-  free(jp);
-  free(k->path);
-  free(k);
-  return st;
-}
-#endif
-
 static double now_s(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -302,23 +212,24 @@ static rv_status run(const opts *o, int show) {
   rv_status st = RV_OK;
   rv_synth *s = NULL;
   rv_synth_gt *g = NULL;
-  sink *k = NULL;
+  rv_video_writer *k = NULL;
   uint8_t *rgb = NULL;
   rv_synth_frame fr;
   RV_TRY(rv_synth_init(&o->cfg, &s));
   rgb = malloc((size_t)o->cfg.width * o->cfg.height * 3);
   if (!rgb) RV_TRY_FAIL(RV_ERR_NOMEM, "frame");
-  RV_TRY(sink_open(o, &k)); /* first: an unsupported output fails before DIR is made */
+  rv_video_writer_cfg vc = {o->video, o->cfg.width, o->cfg.height, o->cfg.fps, o->codec, 0, 0};
+  RV_TRY(rv_video_writer_open(&vc, &k)); /* first: a bad output fails before DIR is made */
   RV_TRY(rv_synth_gt_open(o->gt, s, o->video, &g));
   int64_t total = rv_synth_frame_count(s);
   double t0 = now_s(), last = t0;
   while ((st = rv_synth_next_frame(s, rgb, 3 * o->cfg.width, &fr)) == RV_OK) {
-    RV_TRY(sink_write(k, rgb, 3 * o->cfg.width, fr.pts_ns));
+    RV_TRY(rv_video_writer_write(k, rgb, 3 * o->cfg.width, fr.pts_ns));
     RV_TRY(rv_synth_gt_add(g, &fr));
     if (show && now_s() - last > 0.5) progress(fr.index + 1, total, t0, 0), last = now_s();
   }
   if (st < 0) goto fail;
-  st = sink_close(k);
+  st = rv_video_writer_close(k);
   k = NULL;
   RV_TRY(st);
   st = rv_synth_gt_close(g, s);
@@ -326,7 +237,7 @@ static rv_status run(const opts *o, int show) {
   RV_TRY(st);
   if (show) progress(total, total, t0, 1);
 fail:
-  if (k) sink_close(k);
+  rv_video_writer_close(k); /* NULL-safe */
   if (g) rv_synth_gt_close(g, NULL);
   free(rgb);
   rv_synth_free(s);

@@ -1,0 +1,30 @@
+/* The decoding half of ingest: demux, decode (hwaccel), timeline and sampling, and scaling
+ * of the current sampled frame into RGB rectangles. source-av.c with FFmpeg, source-off.c
+ * without. ingest.c does batching, letterbox geometry, thumbnails and patchify. */
+#ifndef RINGVIT_INGEST_SOURCE_IMPL_H
+#define RINGVIT_INGEST_SOURCE_IMPL_H
+
+#include <ringvit/ingest.h>
+
+typedef struct rv_source rv_source;
+
+typedef struct rv_source_frame {
+  int64_t pts_ns, index;
+  int width, height;
+  double sar; /* sample (pixel) aspect ratio, 1 when unknown */
+} rv_source_frame;
+
+rv_status rv_source_open(const rv_ingest_cfg *cfg, rv_source **out);
+/* Decodes up to the next sampled frame and holds it: RV_OK, RV_EOF, or an error. */
+rv_status rv_source_next(rv_source *s, rv_source_frame *f);
+/* Scales the held frame into the w x h rectangle of packed RGB24 at dst (`stride` bytes per
+ * row). `slot` (0 or 1) keeps one scaler per destination size. */
+rv_status rv_source_render(rv_source *s, int slot, uint8_t *dst, int stride, int w, int h);
+void rv_source_close(rv_source *s); /* NULL-safe */
+
+const rv_ingest_info *rv_source_info(const rv_source *s);
+rv_ingest_stats rv_source_stats(const rv_source *s);
+/* Seconds from the input's start of the last decoded frame. */
+double rv_source_position(const rv_source *s);
+
+#endif

@@ -1,0 +1,218 @@
+/* Detection decoding: the dense head's box formula and the letterbox undone exactly,
+ * class-aware NMS, thresholds and top-k, embeddings and actions, the set head's softmax
+ * with a no-object class, clipping, and argument checks. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ringvit/detect.h>
+
+#include "rv-test.h"
+
+enum { GH = 14, GW = 14, P = 16, C = 3, A = 2, E = 4 };
+#define NCH (1 + C + 4 + A + E)
+
+static double logit(double p) { return log(p / (1 - p)); }
+
+/* All cells background (objectness logit -10) except those set by the caller. */
+static float *grid(void) {
+  float *raw = calloc((size_t)GH * GW * NCH, sizeof *raw);
+  for (int i = 0; i < GH * GW; i++)
+    raw[i * NCH] = -10.0f;
+  return raw;
+}
+
+static void set_cell(float *raw, int row, int col, double obj_p, int cls, double tx, double ty,
+                     double w_cells, double h_cells) {
+  float *ch = raw + (row * GW + col) * NCH;
+  ch[0] = (float)logit(obj_p);
+  for (int c = 0; c < C; c++)
+    ch[1 + c] = c == cls ? 4.0f : -4.0f;
+  ch[1 + C + 0] = (float)tx;
+  ch[1 + C + 1] = (float)ty;
+  ch[1 + C + 2] = (float)log(w_cells);
+  ch[1 + C + 3] = (float)log(h_cells);
+  ch[5 + C + 0] = 0.0f;              /* act 0: p = 0.5 */
+  ch[5 + C + 1] = (float)logit(0.9); /* act 1: p = 0.9 */
+  for (int e = 0; e < E; e++)
+    ch[5 + C + A + e] = (float)(e + 1); /* |(1,2,3,4)| = sqrt(30) */
+}
+
+static rv_det_decoder *decoder(float thresh) {
+  rv_det_decoder_cfg cfg = {C, A, E, GH, GW, P, RV_CLS_SIGMOID, 8, thresh, 0.5f, 0, 0};
+  rv_det_decoder *d = NULL;
+  assert_int_equal(rv_det_decoder_init(&cfg, &d), RV_OK);
+  assert_int_equal(rv_det_dense_channels(&cfg), NCH);
+  return d;
+}
+
+static double sig(double x) { return 1 / (1 + exp(-x)); }
+
+/* 640x360 letterboxed into 224x224: scale 0.35, 49 rows of padding above and below. */
+static void test_dense_letterbox_exact(void **state) {
+  (void)state;
+  float *raw = grid();
+  set_cell(raw, 5, 7, 0.9, 2, 0.4, -0.3, 2.0, 3.0);
+  rv_det_decoder *d = decoder(0);
+  rv_frame_geom g = rv_frame_geom_fit(640, 360, 224, 224, 1);
+  assert_true(fabsf(g.pad_y - 49.0f) < 1e-5f && fabsf(g.scale_x - 0.35f) < 1e-7f);
+  const rv_detection *dets;
+  int n;
+  assert_int_equal(rv_det_decode_dense(d, raw, &g, &dets, &n), RV_OK);
+  assert_int_equal(n, 1);
+  double cx = (7 + sig(0.4)) * P, cy = (5 + sig(-0.3)) * P, w = 2.0 * P, h = 3.0 * P;
+  double want[4] = {(cx - w / 2 - g.pad_x) / g.scale_x, (cy - h / 2 - g.pad_y) / g.scale_y,
+                    (cx + w / 2 - g.pad_x) / g.scale_x, (cy + h / 2 - g.pad_y) / g.scale_y};
+  double got[4] = {dets[0].x1, dets[0].y1, dets[0].x2, dets[0].y2};
+  for (int i = 0; i < 4; i++)
+    if (fabs(got[i] - want[i]) > 2e-4) fail_msg("coord %d: %.6f vs %.6f", i, got[i], want[i]);
+  /* and back: mapping the source box forward lands on the model-input box */
+  assert_true(fabs(got[0] * g.scale_x + g.pad_x - (cx - w / 2)) < 1e-4);
+  assert_int_equal(dets[0].label, 2);
+  assert_true(fabs(dets[0].score - 0.9 * sig(4.0)) < 1e-6);
+  assert_int_equal(dets[0].n_act, A);
+  assert_true(fabs(dets[0].act[0] - 0.5) < 1e-6 && fabs(dets[0].act[1] - 0.9) < 1e-6);
+  assert_int_equal(dets[0].emb_dim, E);
+  double ss = 0;
+  for (int e = 0; e < E; e++)
+    ss += (double)dets[0].emb[e] * dets[0].emb[e];
+  assert_true(fabs(ss - 1.0) < 1e-6);
+  assert_true(fabs(dets[0].emb[3] - 4.0 / sqrt(30.0)) < 1e-6);
+  rv_det_decoder_free(d);
+  free(raw);
+}
+
+/* Overlapping boxes of one class collapse to the best; of different classes both stay. */
+static void test_dense_class_aware_nms(void **state) {
+  (void)state;
+  float *raw = grid();
+  set_cell(raw, 4, 4, 0.95, 0, 0.0, 0.0, 3.0, 3.0);
+  set_cell(raw, 4, 5, 0.80, 0, -1.0, 0.0, 3.0, 3.0);  /* same object, one cell over */
+  set_cell(raw, 5, 4, 0.85, 1, 0.0, -1.0, 3.0, 3.0);  /* another class on the same spot */
+  set_cell(raw, 11, 11, 0.70, 0, 0.0, 0.0, 2.0, 2.0); /* far away */
+  set_cell(raw, 12, 2, 0.02, 0, 0.0, 0.0, 2.0, 2.0);  /* below the threshold */
+  rv_det_decoder *d = decoder(0.3f);
+  rv_frame_geom g = rv_frame_geom_fit(224, 224, 224, 224, 0);
+  const rv_detection *dets;
+  int n;
+  assert_int_equal(rv_det_decode_dense(d, raw, &g, &dets, &n), RV_OK);
+  assert_int_equal(n, 3);
+  assert_int_equal(dets[0].label, 0);
+  assert_true(fabs(dets[0].score - 0.95 * sig(4.0)) < 1e-6);
+  assert_int_equal(dets[1].label, 1);
+  assert_int_equal(dets[2].label, 0);
+  assert_true(dets[2].x1 > 150);
+  for (int i = 1; i < n; i++)
+    assert_true(dets[i - 1].score >= dets[i].score);
+  rv_det_decoder_free(d);
+  free(raw);
+}
+
+/* top-k keeps the best max_dets; boxes over the edge are clipped (or not, when asked). */
+static void test_dense_topk_and_clip(void **state) {
+  (void)state;
+  float *raw = grid();
+  for (int i = 0; i < 12; i++)
+    set_cell(raw, i, (i * 5) % GW, 0.5 + 0.04 * i, i % C, 0, 0, 0.5, 0.5);
+  set_cell(raw, 0, 0, 0.99, 0, -2.0, -2.0, 4.0, 4.0); /* reaches past the top-left corner */
+  rv_det_decoder_cfg cfg = {C, A, E, GH, GW, P, RV_CLS_SOFTMAX, 0, 0.1f, 0.5f, 5, 0};
+  rv_det_decoder *d = NULL;
+  assert_int_equal(rv_det_decoder_init(&cfg, &d), RV_OK);
+  rv_frame_geom g = rv_frame_geom_fit(224, 224, 224, 224, 0);
+  const rv_detection *dets;
+  int n;
+  assert_int_equal(rv_det_decode_dense(d, raw, &g, &dets, &n), RV_OK);
+  assert_int_equal(n, 5);
+  double p_soft = 1.0 / (1.0 + 2.0 * exp(-8.0));
+  assert_true(fabs(dets[0].score - 0.99 * p_soft) < 1e-6);
+  assert_true(dets[0].x1 == 0.0f && dets[0].y1 == 0.0f);
+  assert_true(fabs(dets[1].score - (0.5 + 0.04 * 11) * p_soft) < 1e-6);
+  rv_det_decoder_free(d);
+  cfg.no_clip = 1;
+  assert_int_equal(rv_det_decoder_init(&cfg, &d), RV_OK);
+  assert_int_equal(rv_det_decode_dense(d, raw, &g, &dets, &n), RV_OK);
+  assert_true(dets[0].x1 < 0.0f);
+  rv_det_decoder_free(d);
+  free(raw);
+}
+
+/* YOLOS tokens: the no-object class wins on most; top-k by class probability; boxes
+ * normalized to the (letterboxed) input. */
+static void test_set_head(void **state) {
+  (void)state;
+  enum { T = 6 };
+  float logits[T * (C + 1)], boxes[T * 4];
+  for (int t = 0; t < T; t++) {
+    for (int c = 0; c < C; c++)
+      logits[t * (C + 1) + c] = 0.0f;
+    logits[t * (C + 1) + C] = 5.0f; /* no object */
+    boxes[t * 4 + 0] = 0.5f, boxes[t * 4 + 1] = 0.5f, boxes[t * 4 + 2] = 0.2f,
+                  boxes[t * 4 + 3] = 0.3f;
+  }
+  logits[1 * (C + 1) + 2] = 8.0f; /* token 1: class 2 */
+  logits[4 * (C + 1) + 0] = 6.0f; /* token 4: class 0, less sure */
+  boxes[4 * 4 + 0] = 0.25f;
+  rv_det_decoder_cfg cfg = {C, 0, 0, 0, 0, 0, RV_CLS_SIGMOID, T, 0.3f, 0, 0, 0};
+  rv_det_decoder *d = NULL;
+  assert_int_equal(rv_det_decoder_init(&cfg, &d), RV_OK);
+  rv_frame_geom g = rv_frame_geom_fit(1280, 720, 512, 512, 1);
+  const rv_detection *dets;
+  int n;
+  assert_int_equal(rv_det_decode_set(d, logits, boxes, T, &g, &dets, &n), RV_OK);
+  assert_int_equal(n, 2);
+  double z1 = exp(8.0) + exp(5.0) + 2.0, z4 = exp(6.0) + exp(5.0) + 2.0;
+  assert_int_equal(dets[0].label, 2);
+  assert_true(fabs(dets[0].score - exp(8.0) / z1) < 1e-6);
+  assert_int_equal(dets[1].label, 0);
+  assert_true(fabs(dets[1].score - exp(6.0) / z4) < 1e-6);
+  /* token 1's box: centre of the input = centre of the source */
+  assert_true(fabs((dets[0].x1 + dets[0].x2) / 2 - 640.0) < 1e-3);
+  assert_true(fabs((dets[0].y1 + dets[0].y2) / 2 - 360.0) < 1e-3);
+  assert_true(fabs((dets[0].x2 - dets[0].x1) - 0.2 * 512 / g.scale_x) < 1e-3);
+  assert_true(fabs(dets[1].x1 - (0.15 * 512 - g.pad_x) / g.scale_x) < 1e-3);
+  assert_null(dets[0].emb);
+  assert_null(dets[0].act);
+  assert_int_equal(rv_det_decode_set(d, logits, boxes, T + 1, &g, &dets, &n), RV_ERR_INVALID);
+  rv_det_decoder_free(d);
+}
+
+static void test_detect_errors(void **state) {
+  (void)state;
+  rv_det_decoder *d = NULL;
+  rv_det_decoder_cfg cfg = {0, A, E, GH, GW, P, RV_CLS_SIGMOID, 0, 0, 0, 0, 0};
+  assert_int_equal(rv_det_decoder_init(&cfg, &d), RV_ERR_INVALID); /* no classes */
+  cfg.n_classes = C;
+  cfg.patch = 0;
+  assert_int_equal(rv_det_decoder_init(&cfg, &d), RV_ERR_INVALID);
+  cfg.patch = P;
+  cfg.nms_iou = 1.5f;
+  assert_int_equal(rv_det_decoder_init(&cfg, &d), RV_ERR_INVALID);
+  cfg.nms_iou = 0;
+  assert_int_equal(rv_det_decoder_init(&cfg, &d), RV_OK);
+  float *raw = grid();
+  raw[0] = NAN; /* a NaN cell is no detection, not a crash */
+  const rv_detection *dets;
+  int n;
+  rv_frame_geom bad = {0};
+  assert_int_equal(rv_det_decode_dense(d, raw, &bad, &dets, &n), RV_ERR_INVALID);
+  rv_frame_geom g = rv_frame_geom_fit(224, 224, 224, 224, 0);
+  assert_int_equal(rv_det_decode_dense(d, raw, &g, &dets, &n), RV_OK);
+  assert_int_equal(n, 0);
+  float logits[4] = {0}, boxes[4] = {0};
+  assert_int_equal(rv_det_decode_set(d, logits, boxes, 1, &g, &dets, &n), RV_ERR_INVALID);
+  rv_det_decoder_free(d);
+  rv_det_decoder_free(NULL);
+  free(raw);
+  float a[4] = {0, 0, 10, 10}, b[4] = {5, 0, 15, 10}, e[4] = {3, 3, 3, 8};
+  assert_true(fabsf(rv_box_iou(a, b) - 50.0f / 150.0f) < 1e-6f);
+  assert_true(rv_box_iou(a, e) == 0.0f);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_dense_letterbox_exact), cmocka_unit_test(test_dense_class_aware_nms),
+      cmocka_unit_test(test_dense_topk_and_clip),   cmocka_unit_test(test_set_head),
+      cmocka_unit_test(test_detect_errors),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,305 @@
+/* Detection decoding for the dense (per-patch) and set (YOLOS) heads. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ringvit/detect.h>
+
+typedef struct cand {
+  float score;
+  int label;
+  int src; /* cell or token index: the tie-break that keeps the order deterministic */
+  float box[4];
+} cand;
+
+struct rv_det_decoder {
+  rv_det_decoder_cfg cfg;
+  int cap;             /* candidates: max(cells, tokens) */
+  cand *cands;         /* [cap] */
+  unsigned char *dead; /* [cap] NMS flags */
+  rv_detection *dets;  /* [max_dets] */
+  float *emb;          /* [max_dets * emb_dim] */
+  float *act;          /* [max_dets * n_act] */
+};
+
+static float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+float rv_box_iou(const float a[4], const float b[4]) {
+  float iw = fminf(a[2], b[2]) - fmaxf(a[0], b[0]);
+  float ih = fminf(a[3], b[3]) - fmaxf(a[1], b[1]);
+  if (!(iw > 0.0f) || !(ih > 0.0f)) return 0.0f;
+  float inter = iw * ih;
+  float ua = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter;
+  return ua > 0.0f ? inter / ua : 0.0f;
+}
+
+int rv_det_dense_channels(const rv_det_decoder_cfg *cfg) {
+  if (!cfg) return 0;
+  return 1 + cfg->n_classes + 4 + cfg->n_act + cfg->emb_dim;
+}
+
+static rv_status check_cfg(const rv_det_decoder_cfg *c) {
+  if (c->n_classes < 1)
+    return RV_FAIL(RV_ERR_INVALID, "n_classes must be >= 1, got %d", c->n_classes);
+  if (c->n_act < 0 || c->emb_dim < 0)
+    return RV_FAIL(RV_ERR_INVALID, "n_act and emb_dim must be >= 0 (got %d, %d)", c->n_act,
+                   c->emb_dim);
+  if (c->grid_h < 0 || c->grid_w < 0 || c->max_tokens < 0)
+    return RV_FAIL(RV_ERR_INVALID, "grid and token counts must be >= 0");
+  if ((c->grid_h > 0) != (c->grid_w > 0))
+    return RV_FAIL(RV_ERR_INVALID, "grid_h and grid_w must both be set (got %d x %d)", c->grid_h,
+                   c->grid_w);
+  if (c->grid_h > 0 && c->patch <= 0)
+    return RV_FAIL(RV_ERR_INVALID, "patch must be > 0 for the dense head, got %d", c->patch);
+  if (c->grid_h == 0 && c->max_tokens == 0)
+    return RV_FAIL(RV_ERR_INVALID, "neither a dense grid nor set tokens configured");
+  if (c->cls_activation != RV_CLS_SIGMOID && c->cls_activation != RV_CLS_SOFTMAX)
+    return RV_FAIL(RV_ERR_INVALID, "unknown class activation %d", (int)c->cls_activation);
+  if (c->score_thresh < 0 || c->score_thresh > 1 || c->nms_iou < 0 || c->nms_iou > 1 ||
+      c->max_dets < 0)
+    return RV_FAIL(RV_ERR_INVALID, "score_thresh and nms_iou must be in [0, 1], max_dets >= 0");
+  if ((int64_t)c->grid_h * c->grid_w > (1 << 24) || c->max_tokens > (1 << 24))
+    return RV_FAIL(RV_ERR_INVALID, "grid %d x %d or %d tokens is too large", c->grid_h, c->grid_w,
+                   c->max_tokens);
+  return RV_OK;
+}
+
+rv_status rv_det_decoder_init(const rv_det_decoder_cfg *cfg, rv_det_decoder **out) {
+  rv_status st = RV_OK;
+  rv_det_decoder *d = NULL;
+  if (!out) return RV_FAIL(RV_ERR_INVALID, "out must not be NULL");
+  *out = NULL;
+  if (!cfg) return RV_FAIL(RV_ERR_INVALID, "cfg must not be NULL");
+  RV_TRY(check_cfg(cfg));
+  d = calloc(1, sizeof *d);
+  if (!d) RV_TRY_FAIL(RV_ERR_NOMEM, "decoder handle");
+  d->cfg = *cfg;
+  if (d->cfg.score_thresh == 0) d->cfg.score_thresh = 0.05f;
+  if (d->cfg.nms_iou == 0) d->cfg.nms_iou = 0.5f;
+  if (d->cfg.max_dets == 0) d->cfg.max_dets = 300;
+  int cells = cfg->grid_h * cfg->grid_w;
+  d->cap = cells > cfg->max_tokens ? cells : cfg->max_tokens;
+  size_t k = (size_t)d->cfg.max_dets;
+  d->cands = malloc((size_t)d->cap * sizeof *d->cands);
+  d->dead = malloc((size_t)d->cap);
+  d->dets = malloc(k * sizeof *d->dets);
+  d->emb = malloc(k * (size_t)(cfg->emb_dim ? cfg->emb_dim : 1) * sizeof *d->emb);
+  d->act = malloc(k * (size_t)(cfg->n_act ? cfg->n_act : 1) * sizeof *d->act);
+  if (!d->cands || !d->dead || !d->dets || !d->emb || !d->act)
+    RV_TRY_FAIL(RV_ERR_NOMEM, "decoder buffers for %d candidates", d->cap);
+  *out = d;
+  return RV_OK;
+fail:
+  rv_det_decoder_free(d);
+  return st;
+}
+
+void rv_det_decoder_free(rv_det_decoder *d) {
+  if (!d) return;
+  free(d->cands);
+  free(d->dead);
+  free(d->dets);
+  free(d->emb);
+  free(d->act);
+  free(d);
+}
+
+static rv_status check_geom(const rv_frame_geom *g) {
+  if (!g) return RV_FAIL(RV_ERR_INVALID, "geom must not be NULL");
+  if (g->src_w <= 0 || g->src_h <= 0 || !(g->scale_x > 0) || !(g->scale_y > 0))
+    return RV_FAIL(RV_ERR_INVALID, "bad frame geometry: source %dx%d, scale %g x %g", g->src_w,
+                   g->src_h, (double)g->scale_x, (double)g->scale_y);
+  return RV_OK;
+}
+
+/* Model-input box (x1, y1, x2, y2) to source pixels, clipped to the frame unless asked
+ * not to. 0 when the result is empty or not finite: such a box is no detection. */
+static int to_source(const rv_det_decoder *d, const rv_frame_geom *g, float b[4]) {
+  b[0] = rv_geom_src_x(g, b[0]);
+  b[1] = rv_geom_src_y(g, b[1]);
+  b[2] = rv_geom_src_x(g, b[2]);
+  b[3] = rv_geom_src_y(g, b[3]);
+  for (int i = 0; i < 4; i++)
+    if (!isfinite(b[i])) return 0;
+  if (!d->cfg.no_clip) {
+    b[0] = fminf(fmaxf(b[0], 0.0f), (float)g->src_w);
+    b[2] = fminf(fmaxf(b[2], 0.0f), (float)g->src_w);
+    b[1] = fminf(fmaxf(b[1], 0.0f), (float)g->src_h);
+    b[3] = fminf(fmaxf(b[3], 0.0f), (float)g->src_h);
+  }
+  return b[2] > b[0] && b[3] > b[1];
+}
+
+static int cand_cmp(const void *pa, const void *pb) {
+  const cand *a = pa, *b = pb;
+  if (a->score != b->score) return a->score > b->score ? -1 : 1;
+  return (a->src > b->src) - (a->src < b->src);
+}
+
+/* Best class of one cell or token and its probability. */
+static float best_class(const float *logits, int n, rv_cls_activation act, int *label) {
+  int best = 0;
+  for (int c = 1; c < n; c++)
+    if (logits[c] > logits[best]) best = c;
+  *label = best;
+  if (act == RV_CLS_SIGMOID) return sigmoidf(logits[best]);
+  double sum = 0;
+  for (int c = 0; c < n; c++)
+    sum += exp((double)logits[c] - logits[best]);
+  return (float)(1.0 / sum);
+}
+
+/* Greedy suppression within each class, in score order; returns how many survive
+ * (at most max_dets), compacted to the front of d->cands. */
+static int nms(rv_det_decoder *d, int n) {
+  memset(d->dead, 0, (size_t)n);
+  int kept = 0;
+  for (int i = 0; i < n && kept < d->cfg.max_dets; i++) {
+    if (d->dead[i]) continue;
+    d->cands[kept++] = d->cands[i];
+    for (int j = i + 1; j < n; j++)
+      if (!d->dead[j] && d->cands[j].label == d->cands[i].label &&
+          rv_box_iou(d->cands[i].box, d->cands[j].box) > d->cfg.nms_iou)
+        d->dead[j] = 1;
+  }
+  return kept;
+}
+
+static void fill_extras(rv_det_decoder *d, int k, const float *act_logits, const float *emb) {
+  rv_detection *det = &d->dets[k];
+  det->act = NULL;
+  det->n_act = 0;
+  det->emb = NULL;
+  det->emb_dim = 0;
+  if (act_logits && d->cfg.n_act > 0) {
+    float *a = d->act + (size_t)k * d->cfg.n_act;
+    for (int i = 0; i < d->cfg.n_act; i++)
+      a[i] = sigmoidf(act_logits[i]);
+    det->act = a;
+    det->n_act = d->cfg.n_act;
+  }
+  if (emb && d->cfg.emb_dim > 0) {
+    double ss = 0;
+    for (int i = 0; i < d->cfg.emb_dim; i++)
+      ss += (double)emb[i] * emb[i];
+    if (!(ss > 0) || !isfinite(ss)) return; /* no usable direction: no appearance cue */
+    float inv = (float)(1.0 / sqrt(ss));
+    float *e = d->emb + (size_t)k * d->cfg.emb_dim;
+    for (int i = 0; i < d->cfg.emb_dim; i++)
+      e[i] = emb[i] * inv;
+    det->emb = e;
+    det->emb_dim = d->cfg.emb_dim;
+  }
+}
+
+static void emit(rv_det_decoder *d, int k, const cand *c) {
+  rv_detection *det = &d->dets[k];
+  det->x1 = c->box[0];
+  det->y1 = c->box[1];
+  det->x2 = c->box[2];
+  det->y2 = c->box[3];
+  det->score = c->score;
+  det->label = c->label;
+}
+
+/* One dense cell into a candidate; 0 when it scores below the threshold or has no box. */
+static int dense_cell(const rv_det_decoder *d, const float *ch, int row, int col,
+                      const rv_frame_geom *g, cand *c) {
+  const int C = d->cfg.n_classes;
+  float p = best_class(ch + 1, C, d->cfg.cls_activation, &c->label);
+  c->score = sigmoidf(ch[0]) * p;
+  if (!(c->score >= d->cfg.score_thresh)) return 0;
+  const float *bx = ch + 1 + C;
+  float P = (float)d->cfg.patch;
+  float cx = ((float)col + sigmoidf(bx[0])) * P, cy = ((float)row + sigmoidf(bx[1])) * P;
+  float w = expf(bx[2]) * P, h = expf(bx[3]) * P;
+  c->box[0] = cx - 0.5f * w;
+  c->box[1] = cy - 0.5f * h;
+  c->box[2] = cx + 0.5f * w;
+  c->box[3] = cy + 0.5f * h;
+  c->src = row * d->cfg.grid_w + col;
+  return to_source(d, g, c->box);
+}
+
+rv_status rv_det_decode_dense(rv_det_decoder *d, const float *raw, const rv_frame_geom *geom,
+                              const rv_detection **dets, int *n_dets) {
+  rv_status st = RV_OK;
+  if (!d || !raw || !dets || !n_dets) return RV_FAIL(RV_ERR_INVALID, "NULL argument");
+  *dets = NULL;
+  *n_dets = 0;
+  if (d->cfg.grid_h == 0) return RV_FAIL(RV_ERR_INVALID, "decoder has no dense grid configured");
+  RV_TRY(check_geom(geom));
+  const int nch = rv_det_dense_channels(&d->cfg), C = d->cfg.n_classes;
+  int n = 0;
+  for (int r = 0; r < d->cfg.grid_h; r++)
+    for (int c = 0; c < d->cfg.grid_w; c++) {
+      const float *ch = raw + (size_t)(r * d->cfg.grid_w + c) * nch;
+      if (dense_cell(d, ch, r, c, geom, &d->cands[n])) n++;
+    }
+  qsort(d->cands, (size_t)n, sizeof *d->cands, cand_cmp);
+  int kept = nms(d, n);
+  for (int k = 0; k < kept; k++) {
+    const float *ch = raw + (size_t)d->cands[k].src * nch;
+    emit(d, k, &d->cands[k]);
+    fill_extras(d, k, d->cfg.n_act ? ch + 5 + C : NULL,
+                d->cfg.emb_dim ? ch + 5 + C + d->cfg.n_act : NULL);
+  }
+  *dets = d->dets;
+  *n_dets = kept;
+fail:
+  return st;
+}
+
+/* One set token into a candidate; 0 when no class beats the threshold or the box is empty. */
+static int set_token(const rv_det_decoder *d, const float *logits, const float *box, int t,
+                     const rv_frame_geom *g, cand *c) {
+  const int C = d->cfg.n_classes;
+  float mx = logits[0];
+  for (int i = 1; i <= C; i++)
+    mx = fmaxf(mx, logits[i]);
+  double sum = 0;
+  for (int i = 0; i <= C; i++)
+    sum += exp((double)logits[i] - mx);
+  int best = 0;
+  for (int i = 1; i < C; i++)
+    if (logits[i] > logits[best]) best = i;
+  c->label = best;
+  c->score = (float)(exp((double)logits[best] - mx) / sum); /* no-object takes the rest */
+  if (!(c->score >= d->cfg.score_thresh)) return 0;
+  float W = (float)g->dst_w, H = (float)g->dst_h;
+  c->box[0] = (box[0] - 0.5f * box[2]) * W;
+  c->box[1] = (box[1] - 0.5f * box[3]) * H;
+  c->box[2] = (box[0] + 0.5f * box[2]) * W;
+  c->box[3] = (box[1] + 0.5f * box[3]) * H;
+  c->src = t;
+  return to_source(d, g, c->box);
+}
+
+rv_status rv_det_decode_set(rv_det_decoder *d, const float *logits, const float *boxes,
+                            int n_tokens, const rv_frame_geom *geom, const rv_detection **dets,
+                            int *n_dets) {
+  rv_status st = RV_OK;
+  if (!d || !logits || !boxes || !dets || !n_dets) return RV_FAIL(RV_ERR_INVALID, "NULL argument");
+  *dets = NULL;
+  *n_dets = 0;
+  if (n_tokens < 0 || n_tokens > d->cfg.max_tokens)
+    return RV_FAIL(RV_ERR_INVALID, "%d tokens, decoder sized for %d", n_tokens, d->cfg.max_tokens);
+  RV_TRY(check_geom(geom));
+  if (geom->dst_w <= 0 || geom->dst_h <= 0)
+    return RV_FAIL(RV_ERR_INVALID, "bad model input size %dx%d", geom->dst_w, geom->dst_h);
+  const int C = d->cfg.n_classes;
+  int n = 0;
+  for (int t = 0; t < n_tokens; t++)
+    if (set_token(d, logits + (size_t)t * (C + 1), boxes + (size_t)t * 4, t, geom, &d->cands[n]))
+      n++;
+  qsort(d->cands, (size_t)n, sizeof *d->cands, cand_cmp);
+  int kept = n < d->cfg.max_dets ? n : d->cfg.max_dets;
+  for (int k = 0; k < kept; k++) {
+    emit(d, k, &d->cands[k]);
+    fill_extras(d, k, NULL, NULL);
+  }
+  *dets = d->dets;
+  *n_dets = kept;
+fail:
+  return st;
+}

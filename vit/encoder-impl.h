@@ -1,0 +1,70 @@
+/* The encoder context, shared by encoder.c (stages) and heads.c. */
+#ifndef RINGVIT_ENCODER_IMPL_H
+#define RINGVIT_ENCODER_IMPL_H
+
+#include <ringvit/ring.h>
+
+#include "vit-impl.h"
+
+typedef struct rv_block_w {
+  rv_tensor n1w, n1b, qkv_w, qkv_b, proj_w, proj_b, n2w, n2b, fc1_w, fc1_b, fc2_w, fc2_b;
+  int has_qkv_b;
+} rv_block_w;
+
+typedef struct rv_lin {
+  rv_tensor w, b;
+} rv_lin;
+
+struct rv_vit {
+  const rv_model *m;
+  const rv_vit_config *c;
+  rv_backend *be;
+  rv_vit_tap_fn tap;
+  void *tap_user;
+  int gh, gw, np;      /* patch grid and its token count */
+  int npre, ndet, seq; /* prefix tokens, det tokens, tokens of one frame's sequence */
+  int tin, d, heads, hd;
+  int pooled, tpf; /* temporal tokens pooled to a grid; tokens per frame in the temporal stage */
+  int max_batch, max_frames;
+  int64_t n_frames;
+  double *times; /* [max_frames] seconds */
+  /* weights (views of the model, or of `owned` for resampled/merged ones) */
+  rv_lin pe, norm, fc_norm, dense_hidden, dense_out, scene;
+  rv_lin set_cls[3], set_box[3];
+  rv_tensor cls, dist, det, pos, *mid;
+  rv_block_w *sp, *tp;
+  float *owned; /* resampled position tables and merged q/v biases */
+  /* activations, all in `arena` */
+  rv_arena *arena;
+  rv_ring *ring;
+  rv_tensor x;                    /* [max_frames * seq, D] the sequence */
+  rv_tensor h, qkv, attn, mlp;    /* [rows, D], [rows, 3D], [rows, D] f32, [rows, M] */
+  rv_tensor lse;                  /* [H, seq] */
+  rv_tensor t, t0;                /* [max_frames * K, D] pooled temporal tokens, and their input */
+  rv_tensor pool, unpool;         /* [K, N] averaging, [N, K] region membership */
+  rv_tensor mean_row;             /* [1, N] of 1 / N */
+  rv_tensor sinpos;               /* [max_frames * seq, D] sinusoidal positions */
+  rv_tensor tpos;                 /* [max_frames, D] time embedding of each frame */
+  rv_tensor dense_h, dense_o;     /* [max_frames * N, hidden], [max_frames * N, channels] */
+  rv_tensor pooled_rows, scene_o; /* [max_frames, D], [max_frames, A] */
+  rv_tensor set_h1, set_h2, set_l, set_b; /* [ndet, D] x2, [max_frames * ndet, C + 1], [.., 4] */
+};
+
+/* c = act(a b^T + bias) + beta c: a Linear layer, optionally fused with a residual. */
+rv_status rv_vit_linear(rv_vit *v, const rv_tensor *a, const rv_lin *l, rv_tensor *c, rv_act act,
+                        float beta);
+void rv_vit_tap(rv_vit *v, const char *name, const rv_tensor *t);
+
+/* Carves 2-D f32 tensors from `a`, or (a == NULL) only adds up the bytes they would take,
+ * so the same code sizes the arena exactly and then fills it. */
+typedef struct rv_carver {
+  rv_arena *a;
+  size_t bytes;
+} rv_carver;
+rv_status rv_carve(rv_carver *cv, int64_t d0, int64_t d1, rv_tensor *out);
+
+rv_status rv_vit_heads_bind(rv_vit *v);
+rv_status rv_vit_heads_carve(rv_vit *v, rv_carver *cv);
+rv_status rv_vit_heads_run(rv_vit *v, rv_vit_outputs *out);
+
+#endif

@@ -1,0 +1,82 @@
+/* Detection decoding: the raw outputs of the detection heads (COORD layouts) into boxes in
+ * source-frame pixels.
+ *
+ * Dense head (our models): per patch cell (grid_h x grid_w, row-major), channels
+ *   obj (1 logit) | cls (C logits) | box (tx, ty, tw, th) | act (A logits) | emb (E floats)
+ * decoded as cx = (col + sigmoid(tx)) * P, cy = (row + sigmoid(ty)) * P, w = exp(tw) * P,
+ * h = exp(th) * P in model-input pixels, scored sigmoid(obj) * p(class), thresholded,
+ * suppressed per class (NMS) and mapped back through the letterbox (rv_frame_geom).
+ * Set head (YOLOS): per detection token C+1 class logits (last = no object) and a box
+ * (cx, cy, w, h) normalized to the model input, softmax over the classes, top-k.
+ *
+ * A decoder owns its output: the detections, their L2-normalized embeddings and their
+ * action probabilities stay valid until the next decode call or rv_det_decoder_free.
+ * Buffers are sized at init; decoding allocates nothing. */
+#ifndef RINGVIT_DETECT_H
+#define RINGVIT_DETECT_H
+
+#include <ringvit/geometry.h>
+#include <ringvit/status.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct rv_detection {
+  float x1, y1, x2, y2; /* source pixels, x2 >= x1, y2 >= y1 */
+  float score;          /* [0, 1] */
+  int label;            /* class index */
+  const float *emb;     /* emb_dim floats, unit length; NULL when the model has none */
+  int emb_dim;
+  const float *act; /* n_act per-track action probabilities; NULL when none */
+  int n_act;
+} rv_detection;
+
+typedef enum rv_cls_activation {
+  RV_CLS_SIGMOID = 0, /* independent per-class logits (YOLOX-style); the default */
+  RV_CLS_SOFTMAX = 1, /* one softmax over the classes */
+} rv_cls_activation;
+
+typedef struct rv_det_decoder_cfg {
+  int n_classes; /* C >= 1 */
+  int n_act;     /* A_track >= 0 (dense head only) */
+  int emb_dim;   /* E >= 0 (dense head only) */
+  /* dense head */
+  int grid_h, grid_w; /* patch cells; 0 when only the set head is decoded */
+  int patch;          /* P, model-input pixels per cell */
+  rv_cls_activation cls_activation;
+  /* set head */
+  int max_tokens; /* detection tokens; 0 when only the dense head is decoded */
+  /* both */
+  float score_thresh; /* keep score >= this; 0 = 0.05 */
+  float nms_iou;      /* dense head: suppress same-class overlaps above this; 0 = 0.5 */
+  int max_dets;       /* top-k kept per frame; 0 = 300 */
+  int no_clip;        /* 1: keep boxes that extend past the source frame as they are */
+} rv_det_decoder_cfg;
+
+typedef struct rv_det_decoder rv_det_decoder;
+
+rv_status rv_det_decoder_init(const rv_det_decoder_cfg *cfg, rv_det_decoder **out);
+void rv_det_decoder_free(rv_det_decoder *d); /* NULL-safe */
+
+/* Channels per dense cell: 1 + C + 4 + A + E. */
+int rv_det_dense_channels(const rv_det_decoder_cfg *cfg);
+
+/* raw: [grid_h * grid_w, channels] f32, row-major. Detections come sorted by score
+ * (highest first). */
+rv_status rv_det_decode_dense(rv_det_decoder *d, const float *raw, const rv_frame_geom *geom,
+                              const rv_detection **dets, int *n_dets);
+
+/* logits: [n_tokens, C + 1]; boxes: [n_tokens, 4] (cx, cy, w, h in [0, 1] of the model
+ * input). Detections come sorted by score. */
+rv_status rv_det_decode_set(rv_det_decoder *d, const float *logits, const float *boxes,
+                            int n_tokens, const rv_frame_geom *geom, const rv_detection **dets,
+                            int *n_dets);
+
+/* Intersection over union of two boxes (x1, y1, x2, y2); 0 when either is empty. */
+float rv_box_iou(const float a[4], const float b[4]);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

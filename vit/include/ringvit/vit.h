@@ -1,0 +1,201 @@
+/* The ViT encoder: self-describing safetensors models, a spatial stage (attention inside
+ * each frame), a temporal stage (attention across the frame-token sequence, through the
+ * ring), a final norm and the heads (DESIGN.md sections 4-5).
+ *
+ * A model (rv_model) is immutable after load and may be shared by any number of encoder
+ * contexts (rv_vit); a context belongs to one thread and owns one arena sized at init, so
+ * encoding allocates nothing.
+ *
+ * A "frame" of the encoder is one tubelet group: `tubelet` consecutive video frames that
+ * patchify into one grid of tokens (tubelet 1 for image ViTs).
+ *
+ * Tensor names of our files (a PyTorch mirror with the same names is vit/train/model.py):
+ *   patch_embed.weight [D, 3*T*P*P]  patch_embed.bias [D]
+ *   cls_token [1, D]  dist_token [1, D]  det_tokens [n_det, D]
+ *   pos_embed [n_pos, D] (learned; rows: cls, dist, grid row-major, det tokens)
+ *   mid_pos_embed [spatial_depth - 1, n_pos, D] (YOLOS)
+ *   {spatial,temporal}.{i}.norm1.{weight,bias} .attn.qkv.weight [3D, D] .attn.qkv.bias [3D]
+ *     (qkv_bias "qv": .attn.q_bias [D] and .attn.v_bias [D] instead) .attn.proj.{weight,bias}
+ *     .norm2.{weight,bias} .mlp.fc1.{weight,bias} [M, D] .mlp.fc2.{weight,bias} [D, M]
+ *   norm.{weight,bias}  fc_norm.{weight,bias}
+ *   head.dense.hidden.{weight,bias} head.dense.out.{weight,bias}
+ *   head.scene.{weight,bias}
+ *   head.set.class.{0,1,2}.{weight,bias} head.set.box.{0,1,2}.{weight,bias}
+ * Linear weights are [out, in] as PyTorch stores them. */
+#ifndef RINGVIT_VIT_H
+#define RINGVIT_VIT_H
+
+#include <ringvit/kernels.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum rv_pos_kind {
+  RV_POS_NONE = 0,
+  RV_POS_LEARNED = 1,    /* a table for the trained grid, resampled for other input sizes */
+  RV_POS_SINUSOIDAL = 2, /* fixed sin/cos of the token index in the sequence (VideoMAE) */
+} rv_pos_kind;
+
+typedef enum rv_resample {
+  RV_RESAMPLE_BICUBIC = 0, /* PyTorch interpolate(mode="bicubic", align_corners=False), as timm */
+  RV_RESAMPLE_BILINEAR = 1,
+} rv_resample;
+
+typedef enum rv_scope {
+  RV_SCOPE_GLOBAL = 0, /* every token sees the whole sequence */
+  RV_SCOPE_CAUSAL = 1, /* frame-causal: its own frame and earlier ones */
+  RV_SCOPE_WINDOW = 2, /* causal window: the last `temporal_window` frames */
+  RV_SCOPE_BAND = 3,   /* bidirectional window of +-(temporal_window - 1) frames */
+} rv_scope;
+
+typedef enum rv_qkv_bias {
+  RV_QKV_BIAS_ALL = 0, /* one [3D] bias */
+  RV_QKV_BIAS_QV = 1,  /* q and v biases, none on k (VideoMAE, BEiT) */
+  RV_QKV_BIAS_NONE = 2,
+} rv_qkv_bias;
+
+typedef enum rv_pool {
+  RV_POOL_CLS = 0,  /* the cls token's row */
+  RV_POOL_MEAN = 1, /* mean over the patch tokens */
+} rv_pool;
+
+typedef enum rv_label_kind {
+  RV_LABEL_CLASS = 0,        /* detection classes (dense and set heads) */
+  RV_LABEL_TRACK_ACTION = 1, /* per-track actions of the dense head */
+  RV_LABEL_SCENE_ACTION = 2, /* scene head */
+} rv_label_kind;
+
+/* The model config, as stored (JSON) in the safetensors "__metadata__" under "ringvit". */
+typedef struct rv_vit_config {
+  char name[64];
+  int image_h, image_w; /* input size the position table was trained at */
+  int patch, tubelet;
+  int width, heads, mlp_dim;
+  int spatial_depth, temporal_depth;
+  int temporal_pool_h, temporal_pool_w; /* patch tokens pooled to a grid before the temporal
+                                           stage; 0 = every token of the frame enters it */
+  rv_scope temporal_scope;
+  int temporal_window; /* frames, for WINDOW and BAND */
+  rv_pos_kind pos_embed;
+  rv_resample pos_resample;
+  int time_embed;   /* 1: sin/cos of the frame's timestamp enters the temporal stage */
+  float time_scale; /* timestamp seconds are multiplied by this before the sin/cos */
+  int cls_token, dist_token, det_tokens;
+  int mid_pos_embed; /* YOLOS: a position table added after every spatial block but the last */
+  float ln_eps;
+  rv_act gelu; /* RV_ACT_GELU_ERF or RV_ACT_GELU_TANH */
+  rv_qkv_bias qkv_bias;
+  int final_norm;
+  float mean[3], std[3];
+  double fps;     /* sampling rate the model was trained at */
+  int num_frames; /* fixed clip length in video frames (VideoMAE), 0 = any */
+  /* heads */
+  int dense;        /* per-patch head: obj, C cls, 4 box, A track actions, E embedding */
+  int dense_hidden; /* 0 = one linear layer; else Linear + GELU of this width first */
+  int emb_dim;
+  int scene; /* per-frame (or per-clip) logits */
+  rv_pool scene_pool;
+  int scene_fc_norm; /* LayerNorm after pooling (VideoMAE's fc_norm) */
+  int scene_clip;    /* 1: one row for the whole call (pooled over every frame) */
+  int scene_softmax; /* decoding hint: 1 single-label softmax, 0 multi-label sigmoid */
+  int set;           /* YOLOS: class (C + 1) and box MLPs on the det tokens */
+  int num_classes, num_track_actions, num_scene_actions;
+} rv_vit_config;
+
+typedef struct rv_model rv_model;
+
+/* Maps `path` and validates it: header, config, and every tensor's presence, dtype and
+ * shape against the config (RV_ERR_FORMAT / RV_ERR_NOT_FOUND / RV_ERR_SHAPE /
+ * RV_ERR_DTYPE naming the tensor). f16/bf16 tensors are converted to f32 on load. */
+rv_status rv_model_load(const char *path, rv_model **out);
+void rv_model_free(rv_model *m); /* NULL-safe */
+
+/* "vit" or "seed" (a file for <ringvit/seed.h>). */
+const char *rv_model_arch(const rv_model *m);
+/* The ViT config; NULL for a seed model. */
+const rv_vit_config *rv_model_config(const rv_model *m);
+/* The config JSON as stored in the file. */
+const char *rv_model_config_json(const rv_model *m);
+int64_t rv_model_param_count(const rv_model *m);
+/* Label i of a kind, NULL when the file names none. */
+const char *rv_model_label(const rv_model *m, rv_label_kind kind, int i);
+
+/* The tensor table, in the order the config lists them. `stored` is the dtype in the file; `t` is
+ * the f32 view the encoder uses (host memory, owned by the model). */
+int rv_model_tensor_count(const rv_model *m);
+typedef struct rv_model_tensor_info {
+  const char *name;
+  const char *stored; /* "F32", "F16", "BF16" */
+  rv_tensor t;
+} rv_model_tensor_info;
+rv_status rv_model_tensor(const rv_model *m, int i, rv_model_tensor_info *out);
+/* By name; RV_ERR_NOT_FOUND naming it when absent. */
+rv_status rv_model_find(const rv_model *m, const char *name, rv_tensor *out);
+
+/* Config from a JSON text (what rv_model_load reads from "__metadata__"), validated. */
+rv_status rv_vit_config_parse(const char *json, rv_vit_config *out);
+/* Derived sizes at an input size (0, 0 = the config's image size). */
+int rv_vit_grid_h(const rv_vit_config *c, int input_h);
+int rv_vit_grid_w(const rv_vit_config *c, int input_w);
+int rv_vit_prefix_tokens(const rv_vit_config *c);  /* cls + dist */
+int rv_vit_dense_channels(const rv_vit_config *c); /* 1 + C + 4 + A + E, 0 without the head */
+
+/* ---- encoder context ---- */
+
+typedef struct rv_vit rv_vit;
+
+/* Called after each stage with its output, e.g. "spatial.0" [frames * seq, D],
+ * "temporal.1" [frames * temporal tokens, D], "norm" [frames * seq, D]; the tensor lives
+ * in backend memory and is valid during the call only. For parity tests and debugging. */
+typedef void (*rv_vit_tap_fn)(void *user, const char *name, const rv_tensor *t);
+
+typedef struct rv_vit_cfg {
+  const rv_model *model; /* borrowed; must outlive the context */
+  rv_backend *backend;   /* borrowed */
+  int input_h, input_w;  /* model input in pixels; 0 = the config's image size */
+  int max_batch;         /* frames per rv_vit_push call (spatial stage batch) */
+  int max_frames;        /* frames of the temporal sequence (offline context length) */
+  rv_vit_tap_fn tap;
+  void *tap_user;
+} rv_vit_cfg;
+
+rv_status rv_vit_init(const rv_vit_cfg *cfg, rv_vit **out);
+void rv_vit_free(rv_vit *v); /* NULL-safe */
+
+int rv_vit_tokens_per_frame(const rv_vit *v); /* patch tokens of one frame (grid_h * grid_w) */
+int rv_vit_token_dim(const rv_vit *v);        /* 3 * T * P * P: rv_patchify's feature size */
+int rv_vit_seq_tokens(
+    const rv_vit *v); /* tokens of one frame's sequence (prefix + patches + det) */
+int64_t rv_vit_frames(const rv_vit *v); /* frames pushed since the last finish */
+
+/* Raw head outputs for the frames of one rv_vit_finish, in backend memory, f32 on the CPU
+ * backends, valid until the next push. A tensor with ndim 0 is a head the model lacks.
+ *   dense [frames, grid_h * grid_w, 1 + C + 4 + A + E]: per cell (row-major), channels
+ *     obj logit, C class logits, tx ty tw th, A track-action logits, E embedding floats.
+ *     Box in model-input pixels: cx = (col + sigmoid(tx)) P, cy = (row + sigmoid(ty)) P,
+ *     w = exp(tw) P, h = exp(th) P.
+ *   scene [frames, A_scene] (or [1, A_scene] for clip models): logits.
+ *   set_logits [frames, n_det, C + 1] (last = no object); set_boxes [frames, n_det, 4]:
+ *     cx, cy, w, h normalized to the input, sigmoid applied.
+ *   features [frames, seq_tokens, D]: the tokens after the final norm. */
+typedef struct rv_vit_outputs {
+  int64_t frames;
+  int grid_h, grid_w;
+  rv_tensor dense, scene, set_logits, set_boxes, features;
+} rv_vit_outputs;
+
+/* Spatial stage for n frames (1 <= n <= max_batch): tokens [n * tokens_per_frame,
+ * token_dim] from rv_patchify (act dtype, backend memory); times_s [n] the frames'
+ * timestamps in seconds (NULL = frame number / fps). Appends them to the sequence. */
+rv_status rv_vit_push(rv_vit *v, const rv_tensor *tokens, int64_t n, const double *times_s);
+/* Temporal stage over every pushed frame, final norm and heads; clears the sequence. */
+rv_status rv_vit_finish(rv_vit *v, rv_vit_outputs *out);
+/* push + finish for n <= max_batch frames. */
+rv_status rv_vit_encode(rv_vit *v, const rv_tensor *tokens, int64_t n, const double *times_s,
+                        rv_vit_outputs *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -6,10 +6,12 @@
 /* Subcommands: each issue that adds one adds its row here. */
 extern const rv_cli_command rv_cli_info;
 extern const rv_cli_command rv_cli_analyze;
+extern const rv_cli_command rv_cli_synth;
 
 static const rv_cli_command *const commands[] = {
     &rv_cli_analyze,
     &rv_cli_info,
+    &rv_cli_synth,
     NULL,
 };
 

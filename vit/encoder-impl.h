@@ -2,6 +2,7 @@
 #ifndef RINGVIT_ENCODER_IMPL_H
 #define RINGVIT_ENCODER_IMPL_H
 
+#include <ringvit/kvcache.h>
 #include <ringvit/ring.h>
 
 #include "vit-impl.h"
@@ -37,6 +38,10 @@ struct rv_vit {
   /* activations, all in `arena` */
   rv_arena *arena;
   rv_ring *ring;
+  int64_t stream;                 /* frames of stream history (rv_vit_cfg.stream_frames) */
+  rv_kvcache *cache;              /* stream mode's K/V history, NULL when offline only */
+  int64_t stream_pos;             /* frames stepped since the last reset */
+  rv_tensor step_pos;             /* [seq, D] sinusoidal positions of the stepped frame */
   rv_tensor x;                    /* [max_frames * seq, D] the sequence */
   rv_tensor h, qkv, attn, mlp;    /* [rows, D], [rows, 3D], [rows, D] f32, [rows, M] */
   rv_tensor lse;                  /* [H, seq] */
@@ -54,6 +59,8 @@ struct rv_vit {
 rv_status rv_vit_linear(rv_vit *v, const rv_tensor *a, const rv_lin *l, rv_tensor *c, rv_act act,
                         float beta);
 void rv_vit_tap(rv_vit *v, const char *name, const rv_tensor *t);
+/* "<prefix>.weight" and "<prefix>.bias" of the model (RV_ERR_NOT_FOUND naming them). */
+rv_status rv_vit_get_lin(const rv_vit *v, const char *prefix, rv_lin *l);
 
 /* Carves 2-D f32 tensors from `a`, or (a == NULL) only adds up the bytes they would take,
  * so the same code sizes the arena exactly and then fills it. */

@@ -34,7 +34,7 @@ static rv_status get(const rv_vit *v, const char *fmt, int i, rv_tensor *out) {
   return rv_model_find(v->m, name, out);
 }
 
-static rv_status get_lin(const rv_vit *v, const char *prefix, rv_lin *l) {
+rv_status rv_vit_get_lin(const rv_vit *v, const char *prefix, rv_lin *l) {
   rv_status st = RV_OK;
   char n[128];
   snprintf(n, sizeof n, "%s.weight", prefix);
@@ -121,7 +121,7 @@ static size_t owned_floats(const rv_vit *v) {
 static rv_status bind_embed(rv_vit *v, float **spare) {
   rv_status st = RV_OK;
   const rv_vit_config *c = v->c;
-  RV_TRY(get_lin(v, "patch_embed", &v->pe));
+  RV_TRY(rv_vit_get_lin(v, "patch_embed", &v->pe));
   if (c->cls_token) RV_TRY(rv_model_find(v->m, "cls_token", &v->cls));
   if (c->dist_token) RV_TRY(rv_model_find(v->m, "dist_token", &v->dist));
   if (c->det_tokens) RV_TRY(rv_model_find(v->m, "det_tokens", &v->det));
@@ -159,7 +159,7 @@ static rv_status bind_weights(rv_vit *v) {
     RV_TRY(bind_block(v, "spatial", i, &v->sp[i], &spare));
   for (int i = 0; i < c->temporal_depth; i++)
     RV_TRY(bind_block(v, "temporal", i, &v->tp[i], &spare));
-  if (c->final_norm) RV_TRY(get_lin(v, "norm", &v->norm));
+  if (c->final_norm) RV_TRY(rv_vit_get_lin(v, "norm", &v->norm));
   RV_TRY(rv_vit_heads_bind(v));
 fail:
   return st;
@@ -231,6 +231,7 @@ static rv_status carve_all(rv_vit *v, rv_carver *cv) {
   if (c->pos_embed == RV_POS_SINUSOIDAL)
     RV_TRY(rv_carve(cv, (int64_t)v->max_frames * v->seq, d, &v->sinpos));
   if (c->time_embed) RV_TRY(rv_carve(cv, v->max_frames, d, &v->tpos));
+  if (c->pos_embed == RV_POS_SINUSOIDAL) RV_TRY(rv_carve(cv, v->seq, d, &v->step_pos));
   RV_TRY(rv_vit_heads_carve(v, cv));
 fail:
   return st;
@@ -313,6 +314,7 @@ fail:
 void rv_vit_free(rv_vit *v) {
   if (!v) return;
   rv_ring_free(v->ring);
+  rv_kvcache_free(v->cache);
   rv_arena_free(v->arena);
   free(v->times);
   free(v->mid);
@@ -378,8 +380,34 @@ static rv_status attend_sequence(rv_vit *v, int64_t rows) {
   return rv_ring_attention(v->ring, &q, &k, &vv, &seq, &o);
 }
 
+/* Stream mode: the frame's K, V join the layer's history; its queries attend to it. */
+static rv_status attend_cache(rv_vit *v, int64_t rows, int layer) {
+  rv_status st = RV_OK;
+  const rv_vit_config *c = v->c;
+  rv_tensor q = qkv_part(v, 0, rows, 0), k = qkv_part(v, 0, rows, 1), vv = qkv_part(v, 0, rows, 2);
+  rv_tensor o = heads_view(&v->attn, 0, rows, v->heads, v->hd);
+  int32_t window = c->temporal_scope == RV_SCOPE_WINDOW ? c->temporal_window : 0;
+  RV_TRY(rv_kvcache_append(v->cache, layer, &k, &vv));
+  RV_TRY(rv_kvcache_attend(v->cache, layer, &q, 1.0f / sqrtf((float)v->hd), window, &o));
+fail:
+  return st;
+}
+
+typedef enum attn_mode {
+  ATTN_FRAMES = 0, /* spatial: inside each frame */
+  ATTN_RING = 1,   /* temporal, offline: the whole sequence */
+  ATTN_CACHE = 2,  /* temporal, stream: the new frame against the history */
+} attn_mode;
+
+static rv_status attend(rv_vit *v, int64_t rows, attn_mode mode, int layer) {
+  if (mode == ATTN_FRAMES) return attend_frames(v, rows);
+  if (mode == ATTN_RING) return attend_sequence(v, rows);
+  return attend_cache(v, rows, layer);
+}
+
 /* x += proj(attn(ln1 x)); x += fc2(gelu(fc1(ln2 x))), over `rows` rows of x. */
-static rv_status block(rv_vit *v, const rv_block_w *w, rv_tensor *x, int64_t rows, int temporal) {
+static rv_status block(rv_vit *v, const rv_block_w *w, rv_tensor *x, int64_t rows, attn_mode mode,
+                       int layer) {
   rv_status st = RV_OK;
   const rv_vit_config *c = v->c;
   rv_tensor h = rv_rows(&v->h, 0, rows), qkv = rv_rows(&v->qkv, 0, rows);
@@ -388,7 +416,7 @@ static rv_status block(rv_vit *v, const rv_block_w *w, rv_tensor *x, int64_t row
   rv_lin lproj = {w->proj_w, w->proj_b}, l1 = {w->fc1_w, w->fc1_b}, l2 = {w->fc2_w, w->fc2_b};
   RV_TRY(rv_layernorm(v->be, x, &w->n1w, &w->n1b, c->ln_eps, &h));
   RV_TRY(rv_vit_linear(v, &h, &lqkv, &qkv, RV_ACT_NONE, 0.0f));
-  RV_TRY(temporal ? attend_sequence(v, rows) : attend_frames(v, rows));
+  RV_TRY(attend(v, rows, mode, layer));
   RV_TRY(rv_vit_linear(v, &attn, &lproj, x, RV_ACT_NONE, 1.0f));
   RV_TRY(rv_layernorm(v->be, x, &w->n2w, &w->n2b, c->ln_eps, &h));
   RV_TRY(rv_vit_linear(v, &h, &l1, &mlp, c->gelu, 0.0f));
@@ -399,7 +427,10 @@ fail:
 
 /* ---- spatial stage ---- */
 
-static rv_status embed(rv_vit *v, const rv_tensor *tokens, int64_t f0, int64_t n) {
+/* Patch embedding, prefix/det tokens and positions for frames [f0, f0 + n) of the sequence;
+ * `sin` are the sinusoidal position rows to add (n * seq of them). */
+static rv_status embed(rv_vit *v, const rv_tensor *tokens, int64_t f0, int64_t n,
+                       const rv_tensor *sin) {
   rv_status st = RV_OK;
   for (int64_t i = 0; i < n; i++) {
     int64_t base = (f0 + i) * v->seq;
@@ -420,10 +451,7 @@ static rv_status embed(rv_vit *v, const rv_tensor *tokens, int64_t f0, int64_t n
   }
   rv_tensor xb = rv_rows(&v->x, f0 * v->seq, n * v->seq);
   if (v->c->pos_embed == RV_POS_LEARNED) RV_TRY(rv_add(v->be, &xb, &v->pos, &xb));
-  if (v->c->pos_embed == RV_POS_SINUSOIDAL) {
-    rv_tensor sp = rv_rows(&v->sinpos, f0 * v->seq, n * v->seq);
-    RV_TRY(rv_add(v->be, &xb, &sp, &xb));
-  }
+  if (v->c->pos_embed == RV_POS_SINUSOIDAL) RV_TRY(rv_add(v->be, &xb, sin, &xb));
   rv_vit_tap(v, "embed", &xb);
 fail:
   return st;
@@ -442,24 +470,38 @@ static rv_status check_push(const rv_vit *v, const rv_tensor *tokens, int64_t n)
   return RV_OK;
 }
 
-rv_status rv_vit_push(rv_vit *v, const rv_tensor *tokens, int64_t n, const double *times_s) {
+/* Embedding and spatial blocks of frames [f0, f0 + n) of the sequence buffer. */
+static rv_status spatial_stage(rv_vit *v, const rv_tensor *tokens, int64_t f0, int64_t n,
+                               const rv_tensor *sin) {
   rv_status st = RV_OK;
   char name[32];
-  if (!v) return RV_FAIL(RV_ERR_INVALID, "encoder must not be NULL");
-  RV_TRY(check_push(v, tokens, n));
-  int64_t f0 = v->n_frames;
-  RV_TRY(embed(v, tokens, f0, n));
+  RV_TRY(embed(v, tokens, f0, n, sin));
   rv_tensor xb = rv_rows(&v->x, f0 * v->seq, n * v->seq);
   for (int l = 0; l < v->c->spatial_depth; l++) {
-    RV_TRY(block(v, &v->sp[l], &xb, n * v->seq, 0));
+    RV_TRY(block(v, &v->sp[l], &xb, n * v->seq, ATTN_FRAMES, l));
     if (v->c->mid_pos_embed && l + 1 < v->c->spatial_depth)
       RV_TRY(rv_add(v->be, &xb, &v->mid[l], &xb));
     snprintf(name, sizeof name, "spatial.%d", l);
     rv_vit_tap(v, name, &xb);
   }
+fail:
+  return st;
+}
+
+static double default_time(const rv_vit *v, int64_t frame) {
   double fps = v->c->fps > 0.0 ? v->c->fps : 1.0;
+  return (double)(frame * v->c->tubelet) / fps;
+}
+
+rv_status rv_vit_push(rv_vit *v, const rv_tensor *tokens, int64_t n, const double *times_s) {
+  rv_status st = RV_OK;
+  if (!v) return RV_FAIL(RV_ERR_INVALID, "encoder must not be NULL");
+  RV_TRY(check_push(v, tokens, n));
+  int64_t f0 = v->n_frames;
+  rv_tensor sin = v->sinpos.data ? rv_rows(&v->sinpos, f0 * v->seq, n * v->seq) : v->sinpos;
+  RV_TRY(spatial_stage(v, tokens, f0, n, &sin));
   for (int64_t i = 0; i < n; i++)
-    v->times[f0 + i] = times_s ? times_s[i] : (double)((f0 + i) * v->c->tubelet) / fps;
+    v->times[f0 + i] = times_s ? times_s[i] : default_time(v, f0 + i);
   v->n_frames += n;
 fail:
   return st;
@@ -512,7 +554,7 @@ fail:
   return st;
 }
 
-static rv_status temporal_stage(rv_vit *v) {
+static rv_status temporal_stage(rv_vit *v, attn_mode mode) {
   rv_status st = RV_OK;
   char name[32];
   rv_tensor seq;
@@ -523,11 +565,25 @@ static rv_status temporal_stage(rv_vit *v) {
     RV_TRY(rv_copy(v->be, &seq, &t0));
   }
   for (int l = 0; l < v->c->temporal_depth; l++) {
-    RV_TRY(block(v, &v->tp[l], &seq, seq.shape[0], 1));
+    RV_TRY(block(v, &v->tp[l], &seq, seq.shape[0], mode, l));
     snprintf(name, sizeof name, "temporal.%d", l);
     rv_vit_tap(v, name, &seq);
   }
   if (v->pooled) RV_TRY(spread_back(v));
+fail:
+  return st;
+}
+
+/* Temporal stage (through the ring or the cache), final norm and heads of the frames held. */
+static rv_status finish_frames(rv_vit *v, attn_mode mode, rv_vit_outputs *out) {
+  rv_status st = RV_OK;
+  if (v->c->temporal_depth > 0) RV_TRY(temporal_stage(v, mode));
+  rv_tensor xs = rv_rows(&v->x, 0, v->n_frames * v->seq);
+  if (v->c->final_norm) {
+    RV_TRY(rv_layernorm(v->be, &xs, &v->norm.w, &v->norm.b, v->c->ln_eps, &xs));
+    rv_vit_tap(v, "norm", &xs);
+  }
+  RV_TRY(rv_vit_heads_run(v, out));
 fail:
   return st;
 }
@@ -537,17 +593,54 @@ rv_status rv_vit_finish(rv_vit *v, rv_vit_outputs *out) {
   if (!v || !out) return RV_FAIL(RV_ERR_INVALID, "encoder and out must not be NULL");
   memset(out, 0, sizeof *out);
   if (v->n_frames < 1) return RV_FAIL(RV_ERR_INVALID, "no frames pushed");
-  if (v->c->temporal_depth > 0) RV_TRY(temporal_stage(v));
-  rv_tensor xs = rv_rows(&v->x, 0, v->n_frames * v->seq);
-  if (v->c->final_norm) {
-    RV_TRY(rv_layernorm(v->be, &xs, &v->norm.w, &v->norm.b, v->c->ln_eps, &xs));
-    rv_vit_tap(v, "norm", &xs);
-  }
-  RV_TRY(rv_vit_heads_run(v, out));
-fail:
+  st = finish_frames(v, ATTN_RING, out);
   v->n_frames = 0;
   return st;
 }
+
+rv_status rv_vit_step(rv_vit *v, const rv_tensor *tokens, double time_s, rv_vit_outputs *out) {
+  rv_status st = RV_OK;
+  if (!v || !out) return RV_FAIL(RV_ERR_INVALID, "encoder and out must not be NULL");
+  memset(out, 0, sizeof *out);
+  if (!v->stream) return RV_FAIL(RV_ERR_INVALID, "stream mode needs rv_vit_stream_init first");
+  if (v->n_frames)
+    return RV_FAIL(RV_ERR_INVALID, "%lld offline frames pushed and not finished",
+                   (long long)v->n_frames);
+  RV_TRY(check_push(v, tokens, 1));
+  if (v->c->pos_embed == RV_POS_SINUSOIDAL) /* positions continue across steps */
+    rv_sincos_rows(v->step_pos.data, v->seq, v->d, (double)(v->stream_pos * v->seq), 1.0);
+  RV_TRY(spatial_stage(v, tokens, 0, 1, &v->step_pos));
+  v->times[0] = time_s;
+  v->n_frames = 1;
+  st = finish_frames(v, ATTN_CACHE, out);
+  v->n_frames = 0;
+  if (st == RV_OK) v->stream_pos++;
+fail:
+  return st;
+}
+
+rv_status rv_vit_stream_init(rv_vit *v, int64_t history_frames) {
+  if (!v || history_frames < 1)
+    return RV_FAIL(RV_ERR_INVALID, "encoder and history_frames >= 1 are required");
+  if (v->stream) return RV_FAIL(RV_ERR_INVALID, "stream mode is set up already");
+  if (v->c->temporal_depth > 0) {
+    rv_kvcache_cfg kc = {v->be, NULL,   v->c->temporal_depth, v->heads,
+                         v->hd, v->tpf, history_frames};
+    rv_status st = rv_kvcache_init(&kc, &v->cache);
+    if (st < 0) return st;
+  }
+  v->stream = history_frames;
+  v->stream_pos = 0;
+  return RV_OK;
+}
+
+void rv_vit_stream_reset(rv_vit *v) {
+  if (!v) return;
+  rv_kvcache_reset(v->cache);
+  v->stream_pos = 0;
+}
+
+int64_t rv_vit_stream_position(const rv_vit *v) { return v ? v->stream_pos : 0; }
 
 rv_status rv_vit_encode(rv_vit *v, const rv_tensor *tokens, int64_t n, const double *times_s,
                         rv_vit_outputs *out) {

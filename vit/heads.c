@@ -5,34 +5,23 @@
 
 #include "encoder-impl.h"
 
-static rv_status lin(const rv_vit *v, const char *name, rv_lin *l) {
-  rv_status st = RV_OK;
-  char n[96];
-  snprintf(n, sizeof n, "%s.weight", name);
-  RV_TRY(rv_model_find(v->m, n, &l->w));
-  snprintf(n, sizeof n, "%s.bias", name);
-  RV_TRY(rv_model_find(v->m, n, &l->b));
-fail:
-  return st;
-}
-
 rv_status rv_vit_heads_bind(rv_vit *v) {
   rv_status st = RV_OK;
   const rv_vit_config *c = v->c;
   char n[64];
   if (c->dense) {
-    if (c->dense_hidden) RV_TRY(lin(v, "head.dense.hidden", &v->dense_hidden));
-    RV_TRY(lin(v, "head.dense.out", &v->dense_out));
+    if (c->dense_hidden) RV_TRY(rv_vit_get_lin(v, "head.dense.hidden", &v->dense_hidden));
+    RV_TRY(rv_vit_get_lin(v, "head.dense.out", &v->dense_out));
   }
   if (c->scene) {
-    if (c->scene_fc_norm) RV_TRY(lin(v, "fc_norm", &v->fc_norm));
-    RV_TRY(lin(v, "head.scene", &v->scene));
+    if (c->scene_fc_norm) RV_TRY(rv_vit_get_lin(v, "fc_norm", &v->fc_norm));
+    RV_TRY(rv_vit_get_lin(v, "head.scene", &v->scene));
   }
   for (int l = 0; c->set && l < 3; l++) {
     snprintf(n, sizeof n, "head.set.class.%d", l);
-    RV_TRY(lin(v, n, &v->set_cls[l]));
+    RV_TRY(rv_vit_get_lin(v, n, &v->set_cls[l]));
     snprintf(n, sizeof n, "head.set.box.%d", l);
-    RV_TRY(lin(v, n, &v->set_box[l]));
+    RV_TRY(rv_vit_get_lin(v, n, &v->set_box[l]));
   }
 fail:
   return st;

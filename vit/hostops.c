@@ -13,26 +13,23 @@ static rv_status need_host(rv_backend *be, const rv_tensor *t, const char *what)
   return RV_OK;
 }
 
-rv_status rv_host_relu(rv_backend *be, rv_tensor *t) {
-  rv_status st = need_host(be, t, "relu");
+static float relu(float x) { return x > 0.0f ? x : 0.0f; }
+static float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+static rv_status map_rows(rv_backend *be, rv_tensor *t, const char *what, float (*f)(float)) {
+  rv_status st = need_host(be, t, what);
   if (st < 0) return st;
   for (int64_t r = 0; r < t->shape[0]; r++) {
     float *x = (float *)rv_tensor_row(t, r);
     for (int64_t c = 0; c < t->shape[1]; c++)
-      x[c] = x[c] > 0.0f ? x[c] : 0.0f;
+      x[c] = f(x[c]);
   }
   return RV_OK;
 }
 
+rv_status rv_host_relu(rv_backend *be, rv_tensor *t) { return map_rows(be, t, "relu", relu); }
 rv_status rv_host_sigmoid(rv_backend *be, rv_tensor *t) {
-  rv_status st = need_host(be, t, "sigmoid");
-  if (st < 0) return st;
-  for (int64_t r = 0; r < t->shape[0]; r++) {
-    float *x = (float *)rv_tensor_row(t, r);
-    for (int64_t c = 0; c < t->shape[1]; c++)
-      x[c] = 1.0f / (1.0f + expf(-x[c]));
-  }
-  return RV_OK;
+  return map_rows(be, t, "sigmoid", sigmoid);
 }
 
 void rv_sincos_rows(float *out, int64_t rows, int dim, double pos0, double step) {

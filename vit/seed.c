@@ -209,27 +209,33 @@ void rv_seed_free(rv_seed *s) {
   free(s);
 }
 
+/* The model's "<pre><what>.weight" and ".bias". */
+static rv_status pair(const rv_seed *s, const char *pre, const char *what, const rv_tensor **w,
+                      const rv_tensor **b) {
+  char n[96];
+  snprintf(n, sizeof n, "%s%s.weight", pre, what);
+  *w = rv_model_get(s->m, n);
+  snprintf(n, sizeof n, "%s%s.bias", pre, what);
+  *b = rv_model_get(s->m, n);
+  if (!*w || !*b) return RV_FAIL(RV_ERR_INTERNAL, "seed tensor %s missing", n);
+  return RV_OK;
+}
+
 /* c = act(a W^T + b) + beta c with the model's "<pre><what>" weights. */
 static rv_status dense(rv_seed *s, const char *pre, const char *what, const rv_tensor *a,
                        rv_tensor *c, rv_act act, float beta) {
-  char n[96];
-  snprintf(n, sizeof n, "%s%s.weight", pre, what);
-  const rv_tensor *w = rv_model_get(s->m, n);
-  snprintf(n, sizeof n, "%s%s.bias", pre, what);
-  const rv_tensor *b = rv_model_get(s->m, n);
-  if (!w || !b) return RV_FAIL(RV_ERR_INTERNAL, "seed tensor %s missing", n);
+  const rv_tensor *w, *b;
+  rv_status st = pair(s, pre, what, &w, &b);
+  if (st < 0) return st;
   rv_gemm_params p = {0, 1, 1.0f, beta, act};
   return rv_gemm(s->be, a, w, b, c, &p);
 }
 
 static rv_status norm(rv_seed *s, const char *pre, const char *what, const rv_tensor *x,
                       rv_tensor *y) {
-  char n[96];
-  snprintf(n, sizeof n, "%s%s.weight", pre, what);
-  const rv_tensor *g = rv_model_get(s->m, n);
-  snprintf(n, sizeof n, "%s%s.bias", pre, what);
-  const rv_tensor *b = rv_model_get(s->m, n);
-  if (!g || !b) return RV_FAIL(RV_ERR_INTERNAL, "seed tensor %s missing", n);
+  const rv_tensor *g, *b;
+  rv_status st = pair(s, pre, what, &g, &b);
+  if (st < 0) return st;
   return rv_layernorm(s->be, x, g, b, 1e-5f, y);
 }
 

@@ -1,6 +1,7 @@
 /* The encoder context's contract: pushing frames in several batches gives what one batch
  * gives, a frame-causal model's earlier frames do not change when later ones arrive, and
- * misuse is refused with an error. */
+ * misuse is refused with an error; stream mode (one frame at a time through the KV cache)
+ * equals the offline output of a frame-causal or window model. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,8 @@ static rv_tensor rows_of(const rv_tensor *t, int64_t r0, int64_t n) {
   return rv_tensor_2d(rv_tensor_row(t, r0), RV_F32, n, t->shape[1]);
 }
 
-static void open_model(fixture *f, const char *name, int ih, int iw, int batch, int frames) {
+static void open_stream(fixture *f, const char *name, int ih, int iw, int batch, int frames,
+                        int64_t stream) {
   char rel[128], path[512];
   snprintf(rel, sizeof rel, "tests/data/vit/%s.model.safetensors", name);
   assert_int_equal(rv_model_load(rv_test_source_path(rel, path, sizeof path), &f->m), RV_OK);
@@ -29,12 +31,17 @@ static void open_model(fixture *f, const char *name, int ih, int iw, int batch, 
   assert_int_equal(rv_backend_init(&bc, &f->be), RV_OK);
   rv_vit_cfg vc = {f->m, f->be, ih, iw, batch, frames, NULL, NULL};
   if (rv_vit_init(&vc, &f->v) != RV_OK) fail_msg("%s", rv_last_error());
+  if (stream && rv_vit_stream_init(f->v, stream) != RV_OK) fail_msg("%s", rv_last_error());
   int64_t rows = (int64_t)frames * rv_vit_tokens_per_frame(f->v);
   f->tokens = malloc((size_t)(rows * rv_vit_token_dim(f->v)) * sizeof(float));
   rv_rng rng;
   rv_rng_seed(&rng, 21);
   rv_fill_normal(&rng, f->tokens, (size_t)(rows * rv_vit_token_dim(f->v)), 1.0f);
   f->tt = rv_tensor_2d(f->tokens, RV_F32, rows, rv_vit_token_dim(f->v));
+}
+
+static void open_model(fixture *f, const char *name, int ih, int iw, int batch, int frames) {
+  open_stream(f, name, ih, iw, batch, frames, 0);
 }
 
 static void close_model(fixture *f) {
@@ -146,12 +153,93 @@ static void test_seed_model_is_not_a_vit(void **s) {
   rv_model_free(m);
 }
 
+static void expect_close(const char *what, const float *got, const float *want, size_t n) {
+  rv_cmp c = rv_compare(got, want, n, rv_rms(want, n));
+  rv_assert_close(what, &c, 1e-10, 1e-5);
+}
+
+/* Stepping frame by frame through the KV cache gives the offline output of each frame for a
+ * frame-causal model, and for a window model even when the history evicts old frames. */
+static void stream_equals_offline(const char *name, int ih, int iw, int frames, int64_t history,
+                                  const double *times) {
+  fixture f = {0};
+  open_stream(&f, name, ih, iw, frames, frames, history);
+  rv_vit_outputs off, on;
+  assert_int_equal(rv_vit_encode(f.v, &f.tt, frames, times, &off), RV_OK);
+  float *feat = copy_out(&off.features),
+        *head = copy_out(off.dense.ndim ? &off.dense : &off.set_logits);
+  size_t per_feat = (size_t)(off.features.shape[1] * off.features.shape[2]);
+  const rv_tensor *ht = off.dense.ndim ? &off.dense : &off.set_logits;
+  size_t per_head = (size_t)(ht->shape[1] * ht->shape[2]);
+  int np = rv_vit_tokens_per_frame(f.v);
+  for (int i = 0; i < frames; i++) {
+    rv_tensor one = rows_of(&f.tt, (int64_t)i * np, np);
+    if (rv_vit_step(f.v, &one, times ? times[i] : (double)i / 2.0, &on) != RV_OK)
+      fail_msg("%s step %d: %s", name, i, rv_last_error());
+    assert_int_equal(on.frames, 1);
+    expect_close("stream features", on.features.data, feat + i * per_feat, per_feat);
+    expect_close("stream head", (on.dense.ndim ? on.dense : on.set_logits).data,
+                 head + i * per_head, per_head);
+  }
+  assert_int_equal(rv_vit_stream_position(f.v), frames);
+  free(feat);
+  free(head);
+  close_model(&f);
+}
+
+static void test_stream_causal(void **s) {
+  (void)s;
+  stream_equals_offline("mirror-yolos", 24, 40, 3, 3, NULL);
+}
+
+static void test_stream_window_evicts(void **s) {
+  (void)s;
+  static const double times[5] = {0.0, 0.4, 1.1, 1.5, 2.0};
+  stream_equals_offline("mirror-st", 40, 48, 5, 2, times); /* window 2, history of 2 frames */
+}
+
+static void test_stream_reset_and_misuse(void **s) {
+  (void)s;
+  fixture f = {0};
+  open_stream(&f, "mirror-videomae", 0, 0, 1, 2, 4);
+  int np = rv_vit_tokens_per_frame(f.v);
+  rv_tensor one = rows_of(&f.tt, 0, np), two = rows_of(&f.tt, np, np);
+  rv_vit_outputs out;
+  assert_int_equal(rv_vit_step(f.v, &one, 0.0, &out), RV_OK);
+  float *first = copy_out(&out.features);
+  assert_int_equal(rv_vit_step(f.v, &two, 1.0, &out), RV_OK);
+  assert_int_equal(rv_vit_step(f.v, &one, 2.0, &out), RV_OK); /* same frame, later position */
+  assert_true(memcmp(out.features.data, first, (size_t)rv_tensor_nelem(&out.features) * 4) != 0);
+  rv_vit_stream_reset(f.v);
+  assert_int_equal(rv_vit_stream_position(f.v), 0);
+  assert_int_equal(rv_vit_step(f.v, &one, 0.0, &out), RV_OK);
+  assert_memory_equal(out.features.data, first, (size_t)rv_tensor_nelem(&out.features) * 4);
+  assert_int_equal(rv_vit_push(f.v, &one, 1, NULL), RV_OK);
+  assert_int_equal(rv_vit_step(f.v, &one, 0.0, &out), RV_ERR_INVALID); /* offline frames pending */
+  assert_int_equal(rv_vit_finish(f.v, &out), RV_OK);
+  rv_tensor both = rows_of(&f.tt, 0, 2 * np); /* a step takes one frame */
+  assert_int_equal(rv_vit_step(f.v, &both, 0.0, &out), RV_ERR_SHAPE);
+  free(first);
+  close_model(&f);
+  open_model(&f, "mirror-st", 0, 0, 1, 1); /* no stream history asked for */
+  one = rows_of(&f.tt, 0, rv_vit_tokens_per_frame(f.v));
+  assert_int_equal(rv_vit_step(f.v, &one, 0.0, &out), RV_ERR_INVALID);
+  assert_int_equal(rv_vit_stream_init(f.v, 0), RV_ERR_INVALID);
+  assert_int_equal(rv_vit_stream_init(f.v, 2), RV_OK);
+  assert_int_equal(rv_vit_stream_init(f.v, 2), RV_ERR_INVALID);
+  assert_int_equal(rv_vit_step(f.v, &one, 0.0, &out), RV_OK);
+  close_model(&f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_batches_equal_one),
       cmocka_unit_test(test_causal_prefix),
       cmocka_unit_test(test_misuse),
       cmocka_unit_test(test_seed_model_is_not_a_vit),
+      cmocka_unit_test(test_stream_causal),
+      cmocka_unit_test(test_stream_window_evicts),
+      cmocka_unit_test(test_stream_reset_and_misuse),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

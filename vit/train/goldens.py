@@ -15,7 +15,8 @@ outputs ("out.dense", ...), with the input size and frame count in its metadata.
                  a frame-causal temporal block over all tokens
   seed-*         the seed's RingAttention model against its PyTorch mirror
 
-Weights are random (seeded), scaled so activations stay O(1) and every path matters.
+Weights are random (seeded), scaled so activations stay O(1) and every path matters, and
+rounded to bf16: the model files store bf16 and the references run on those exact values.
 """
 import json
 import os
@@ -46,6 +47,9 @@ def randomize(module, gen):
                 p.copy_(0.1 * torch.randn(p.shape, generator=gen))
             else:  # tokens and position tables
                 p.copy_(0.5 * torch.randn(p.shape, generator=gen))
+            # the model files store bf16 (half the bytes, and the C loader's conversion is
+            # exercised); the reference runs on exactly the values the file holds
+            p.copy_(p.bfloat16().float())
 
 
 def save_golden(path, frames, times, taps, outs, meta):
@@ -76,7 +80,8 @@ def case_torchvision(out_dir, gen):
     for h in hooks:
         h.remove()
     taps = {k: taps[k] for k in ["embed"] + [f"spatial.{i}" for i in range(3)] + ["norm"]}
-    cfg = export.export_module(tv, "torchvision", os.path.join(out_dir, "tv-vit.model.safetensors"), heads=4)
+    cfg, tensors = export.from_torchvision(tv.state_dict(), heads=4)
+    export.write(os.path.join(out_dir, "tv-vit.model.safetensors"), cfg, tensors, torch.bfloat16)
     save_golden(os.path.join(out_dir, "tv-vit.golden.safetensors"), frames, None, taps,
                 {"scene": logits, "features": taps["norm"]}, dict(input_h=32, input_w=32, frames=2))
     return cfg
@@ -91,7 +96,7 @@ def run_mirror(name, cfg, out_dir, gen, n_video, hw, times=None):
     n = n_video // c["tubelet"]
     with torch.no_grad():
         outs, taps = m(tokens, n, times, hw)
-    export.write(os.path.join(out_dir, f"{name}.model.safetensors"), c, m.state_dict())
+    export.write(os.path.join(out_dir, f"{name}.model.safetensors"), c, m.state_dict(), torch.bfloat16)
     save_golden(os.path.join(out_dir, f"{name}.golden.safetensors"), frames, times, taps, outs,
                 dict(input_h=hw[0], input_w=hw[1], frames=n))
 
@@ -127,7 +132,7 @@ def case_seed(out_dir, gen, name, embed, hidden, heads, chunks, layers, window, 
     x = torch.randn(batch, seq, embed, generator=gen)
     with torch.no_grad():
         y = s(x)
-    export.write(os.path.join(out_dir, f"{name}.model.safetensors"), s.cfg, s.state_dict())
+    export.write(os.path.join(out_dir, f"{name}.model.safetensors"), s.cfg, s.state_dict(), torch.bfloat16)
     safetensors_io.save(os.path.join(out_dir, f"{name}.golden.safetensors"),
                         {"input.x": x, "out.y": y}, {"batch": str(batch), "seq": str(seq)})
 

@@ -56,7 +56,8 @@ def timm_cases(out, gen):
             logits = m(imagenet(frames))
         for h in hs:
             h.remove()
-        cfg = export.export_module(m, "timm", os.path.join(out, f"{name}.model.safetensors"), heads=4)
+        cfg, tensors = export.from_timm(m.state_dict(), heads=4)
+        export.write(os.path.join(out, f"{name}.model.safetensors"), cfg, tensors, torch.bfloat16)
         outs = {"scene": logits}
         if not kw:
             outs["features"] = taps["norm"]
@@ -84,7 +85,7 @@ def hf_vit(out, gen):
     taps = hf_taps(r.hidden_states, "spatial")
     taps["norm"] = norm
     cfg, tensors = export.from_hf_vit(m.state_dict(), m.config.to_dict())
-    export.write(os.path.join(out, "hf-vit.model.safetensors"), cfg, tensors)
+    export.write(os.path.join(out, "hf-vit.model.safetensors"), cfg, tensors, torch.bfloat16)
     save_golden(os.path.join(out, "hf-vit.golden.safetensors"), frames, None, taps,
                 {"scene": r.logits, "features": norm}, dict(input_h=32, input_w=32, frames=2))
 
@@ -99,7 +100,7 @@ def hf_videomae(out, gen):
     with torch.no_grad():
         r = m(pixel_values=imagenet(frames)[None], output_hidden_states=True)
     cfg, tensors = export.from_videomae(m.state_dict(), m.config.to_dict())
-    export.write(os.path.join(out, "hf-videomae.model.safetensors"), cfg, tensors)
+    export.write(os.path.join(out, "hf-videomae.model.safetensors"), cfg, tensors, torch.bfloat16)
     taps = hf_taps(r.hidden_states, "temporal")
     save_golden(os.path.join(out, "hf-videomae.golden.safetensors"), frames, None, taps,
                 {"scene": r.logits, "features": r.hidden_states[-1]}, dict(input_h=32, input_w=32, frames=2))
@@ -118,7 +119,7 @@ def hf_yolos(out, gen):
     taps = hf_taps(r.hidden_states, "spatial")
     taps["norm"] = norm
     cfg, tensors = export.from_yolos(m.state_dict(), m.config.to_dict())
-    export.write(os.path.join(out, "hf-yolos.model.safetensors"), cfg, tensors)
+    export.write(os.path.join(out, "hf-yolos.model.safetensors"), cfg, tensors, torch.bfloat16)
     save_golden(os.path.join(out, "hf-yolos.golden.safetensors"), frames, None, taps,
                 {"set_logits": r.logits, "set_boxes": r.pred_boxes, "features": norm},
                 dict(input_h=40, input_w=48, frames=2))

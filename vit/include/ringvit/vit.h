@@ -195,6 +195,25 @@ rv_status rv_vit_finish(rv_vit *v, rv_vit_outputs *out);
 rv_status rv_vit_encode(rv_vit *v, const rv_tensor *tokens, int64_t n, const double *times_s,
                         rv_vit_outputs *out);
 
+/* ---- stream mode (DESIGN.md section 1): one frame at a time, frame-causal ----
+ * Each temporal layer attends the new frame's tokens to the K/V history of the last
+ * stream_frames frames (the ring KV cache, <ringvit/kvcache.h>), limited further to
+ * temporal_window frames for a "window" model. Stream mode is frame-causal whatever the
+ * scope: a model trained with "global" or "band" attention sees only the past here. With
+ * a causal or window model and enough history, each step equals the offline output of
+ * that frame. Stream and offline calls may share a context (not interleaved within a push).
+ * Sinusoidal positions continue from the frames stepped since the reset. */
+
+/* Sets the context up for stream mode: history_frames of K/V per temporal layer (memory
+ * taken now, once). Call once, before the first step. */
+rv_status rv_vit_stream_init(rv_vit *v, int64_t history_frames);
+/* tokens [tokens_per_frame, token_dim] of one frame; outputs for that frame (frames = 1). */
+rv_status rv_vit_step(rv_vit *v, const rv_tensor *tokens, double time_s, rv_vit_outputs *out);
+/* Forgets the stream's history (seek, flush, a new source). */
+void rv_vit_stream_reset(rv_vit *v);
+/* Frames stepped since init or the last reset. */
+int64_t rv_vit_stream_position(const rv_vit *v);
+
 #ifdef __cplusplus
 }
 #endif

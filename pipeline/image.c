@@ -18,7 +18,8 @@ void rv_image_blob_free(rv_image_blob *b) {
   b->size = 0;
 }
 
-void rv_image_downscale_rgb(const uint8_t *src, int w, int h, int stride, uint8_t *dst, int tw, int th) {
+void rv_image_downscale_rgb(const uint8_t *src, int w, int h, int stride, uint8_t *dst, int tw,
+                            int th) {
   for (int y = 0; y < th; y++) {
     int y0 = (int)((int64_t)y * h / th), y1 = (int)((int64_t)(y + 1) * h / th);
     if (y1 <= y0) y1 = y0 + 1;
@@ -28,14 +29,17 @@ void rv_image_downscale_rgb(const uint8_t *src, int w, int h, int stride, uint8_
       unsigned sum[3] = {0, 0, 0}, n = 0;
       for (int yy = y0; yy < y1; yy++)
         for (int xx = x0; xx < x1; xx++, n++)
-          for (int c = 0; c < 3; c++) sum[c] += src[(size_t)yy * stride + (size_t)xx * 3 + c];
-      for (int c = 0; c < 3; c++) dst[((size_t)y * tw + x) * 3 + c] = (uint8_t)((sum[c] + n / 2) / n);
+          for (int c = 0; c < 3; c++)
+            sum[c] += src[(size_t)yy * stride + (size_t)xx * 3 + c];
+      for (int c = 0; c < 3; c++)
+        dst[((size_t)y * tw + x) * 3 + c] = (uint8_t)((sum[c] + n / 2) / n);
     }
   }
 }
 
 static void put_le(uint8_t *p, uint32_t v, int bytes) {
-  for (int i = 0; i < bytes; i++) p[i] = (uint8_t)(v >> (8 * i));
+  for (int i = 0; i < bytes; i++)
+    p[i] = (uint8_t)(v >> (8 * i));
 }
 
 /* 24-bit bottom-up BMP of a packed RGB image. */
@@ -105,7 +109,8 @@ static rv_status encode_jpeg(const uint8_t *rgb, int w, int h, int stride, int t
   if ((err = av_frame_get_buffer(frame, 0)) < 0) RV_TRY(av_fail(err, "av_frame_get_buffer"));
   /* YUVJ420P is YUV420P in full range: convert to the latter with the range set, since
    * swscale deprecates the J formats */
-  sws = sws_getContext(w, h, AV_PIX_FMT_RGB24, tw, th, AV_PIX_FMT_YUV420P, SWS_AREA, NULL, NULL, NULL);
+  sws = sws_getContext(w, h, AV_PIX_FMT_RGB24, tw, th, AV_PIX_FMT_YUV420P, SWS_AREA, NULL, NULL,
+                       NULL);
   if (!sws) RV_TRY_FAIL(RV_ERR_UNSUPPORTED, "sws_getContext %dx%d -> %dx%d", w, h, tw, th);
   const int *coefs = sws_getCoefficients(SWS_CS_ITU601);
   sws_setColorspaceDetails(sws, coefs, 1, coefs, 1, 0, 1 << 16, 1 << 16);

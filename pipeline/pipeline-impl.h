@@ -48,6 +48,7 @@ struct rv_pipeline {
   rv_vit_outputs outs;
   int have_outs; /* outs holds the results of meta[0 .. n_meta) */
   int input_done, finished;
+  rv_batch *cur; /* stream: the batch whose frames are being stepped */
 
   /* kept thumbnails: every thumb_every-th frame (offline), packed RGB24 */
   uint8_t *thumbs;

@@ -40,8 +40,6 @@ static rv_status check_cfg(const rv_pipeline_cfg *cfg) {
   if (!cfg->input || !cfg->input[0]) return RV_FAIL(RV_ERR_INVALID, "no input given");
   if (cfg->mode != RV_MODE_OFFLINE && cfg->mode != RV_MODE_STREAM)
     return RV_FAIL(RV_ERR_INVALID, "mode must be offline or stream");
-  if (cfg->mode == RV_MODE_STREAM)
-    return RV_FAIL(RV_ERR_UNSUPPORTED, "stream mode is not in this build yet");
   if (cfg->window_s > 0)
     return RV_FAIL(RV_ERR_UNSUPPORTED, "offline windows are not in this build yet");
   if (!(cfg->fps >= 0) || cfg->fps > 1000)
@@ -167,6 +165,10 @@ rv_status rv_pipeline_open(const rv_pipeline_cfg *cfg, rv_pipeline **out) {
   RV_TRY(plan_context(p, &max_frames));
   rv_vit_cfg vc = {p->model, p->be, 0, 0, p->batch_frames / p->mc->tubelet, max_frames, NULL, NULL};
   RV_TRY(rv_vit_init(&vc, &p->vit));
+  if (cfg->mode == RV_MODE_STREAM) {
+    double ctx = cfg->context_s > 0 ? cfg->context_s : 60.0;
+    RV_TRY(rv_vit_stream_init(p->vit, (int64_t)ceil(ctx * p->fps / p->mc->tubelet)));
+  }
   RV_TRY(open_heads(p));
   RV_TRY(rv_pipeline_results_init(p, max_frames));
   RV_TRY(rv_decode_stage_start(p->ing, 3, &p->dec));
@@ -179,6 +181,7 @@ fail:
 
 void rv_pipeline_close(rv_pipeline *p) {
   if (!p) return;
+  rv_decode_stage_release(p->dec, p->cur);
   rv_decode_stage_stop(p->dec); /* before the ingest it reads */
   rv_ingest_close(p->ing);
   rv_pipeline_results_free(p);

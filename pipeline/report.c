@@ -31,8 +31,8 @@ typedef struct thumb {
   int64_t pts_ns;
   int key; /* 1: kept for an action start, 0: periodic */
   char reason[LABEL_CAP + 16];
-  int w, h;         /* thumbnail pixels */
-  float sx, sy;     /* source pixels -> thumbnail */
+  int w, h;     /* thumbnail pixels */
+  float sx, sy; /* source pixels -> thumbnail */
   rv_image_blob img;
   rv_report_object *boxes; /* labels point into `labels` */
   char (*labels)[LABEL_CAP];
@@ -68,7 +68,8 @@ struct rv_report {
 static int grow(void **arr, size_t *cap, size_t need, size_t elem) {
   if (need <= *cap) return 1;
   size_t ncap = *cap ? *cap * 2 : 64;
-  while (ncap < need) ncap *= 2;
+  while (ncap < need)
+    ncap *= 2;
   void *p = realloc(*arr, ncap * elem);
   if (!p) return 0;
   *arr = p;
@@ -86,7 +87,8 @@ rv_status rv_report_init(const rv_report_cfg *cfg, rv_report **out) {
   if (r->cfg.thumb_width <= 0) r->cfg.thumb_width = 320;
   if (r->cfg.min_track_s <= 0) r->cfg.min_track_s = 10.0;
   snprintf(r->title, sizeof r->title, "%s", cfg && cfg->title ? cfg->title : "ringvit analysis");
-  r->periodic_every_ns = r->cfg.thumb_every_s > 0 ? (int64_t)(r->cfg.thumb_every_s * 1e9) : 10000000000LL;
+  r->periodic_every_ns =
+      r->cfg.thumb_every_s > 0 ? (int64_t)(r->cfg.thumb_every_s * 1e9) : 10000000000LL;
   r->last_periodic_ns = INT64_MIN;
   r->first_ns = INT64_MAX;
   r->last_ns = INT64_MIN;
@@ -109,7 +111,8 @@ static void thumb_clear(thumb *t) {
 
 void rv_report_free(rv_report *r) {
   if (!r) return;
-  for (int i = 0; i < r->n_thumbs; i++) thumb_clear(&r->thumbs[i]);
+  for (int i = 0; i < r->n_thumbs; i++)
+    thumb_clear(&r->thumbs[i]);
   free(r->thumbs);
   free(r->tracks);
   free(r->actions);
@@ -175,27 +178,31 @@ static int thumb_slot(rv_report *r, int key) {
     }
     r->thumbs[kept++] = r->thumbs[i];
   }
-  for (int i = kept; i < r->n_thumbs; i++) memset(&r->thumbs[i], 0, sizeof r->thumbs[i]);
+  for (int i = kept; i < r->n_thumbs; i++)
+    memset(&r->thumbs[i], 0, sizeof r->thumbs[i]);
   r->n_thumbs = kept;
   r->periodic_every_ns *= 2;
   return r->n_thumbs < r->cfg.max_thumbnails ? r->n_thumbs++ : -1;
 }
 
+/* The image (img_w x img_h) may be the frame itself or a smaller copy of it; boxes are in
+ * frame pixels (width x height) either way. */
 static rv_status keep_thumb(rv_report *r, int slot, int key, const char *reason, int64_t pts,
                             int width, int height, const rv_report_object *objs, int n_objs,
-                            const uint8_t *rgb, int stride) {
+                            const rv_report_image *img) {
   rv_status st = RV_OK;
   thumb *t = &r->thumbs[slot];
   thumb_clear(t);
   t->pts_ns = pts;
   t->key = key;
   snprintf(t->reason, sizeof t->reason, "%s", reason);
-  t->w = r->cfg.thumb_width < width ? r->cfg.thumb_width : width;
-  t->h = (int)((int64_t)height * t->w / width);
+  t->w = r->cfg.thumb_width < img->width ? r->cfg.thumb_width : img->width;
+  t->h = (int)((int64_t)img->height * t->w / img->width);
   if (t->h < 1) t->h = 1;
   t->sx = (float)t->w / (float)width;
   t->sy = (float)t->h / (float)height;
-  RV_TRY(rv_image_encode_thumbnail(rgb, width, height, stride, t->w, t->h, &t->img));
+  RV_TRY(rv_image_encode_thumbnail(img->rgb, img->width, img->height, img->stride, t->w, t->h,
+                                   &t->img));
   if (n_objs > 0) {
     t->boxes = calloc((size_t)n_objs, sizeof *t->boxes);
     t->labels = calloc((size_t)n_objs, sizeof *t->labels);
@@ -216,6 +223,13 @@ fail:
 rv_status rv_report_add_frame(rv_report *r, int64_t pts_ns, int width, int height,
                               const rv_report_object *objs, int n_objs, const uint8_t *rgb,
                               int stride) {
+  rv_report_image img = {rgb, width, height, stride};
+  return rv_report_add_frame_image(r, pts_ns, width, height, objs, n_objs, rgb ? &img : NULL);
+}
+
+rv_status rv_report_add_frame_image(rv_report *r, int64_t pts_ns, int width, int height,
+                                    const rv_report_object *objs, int n_objs,
+                                    const rv_report_image *img) {
   rv_status st = RV_OK;
   if (!r || (n_objs > 0 && !objs) || n_objs < 0)
     return RV_FAIL(RV_ERR_INVALID, "report and objects must be given");
@@ -228,7 +242,10 @@ rv_status rv_report_add_frame(rv_report *r, int64_t pts_ns, int width, int heigh
     if (objs[i].track_id) RV_TRY(note_track(r, &objs[i], pts_ns));
   note_count(r, pts_ns, n_objs);
   r->frames++;
-  if (!rgb) return RV_OK;
+  if (!img || !img->rgb) return RV_OK;
+  if (img->width < 1 || img->height < 1 || img->stride < 3 * img->width)
+    return RV_FAIL(RV_ERR_INVALID, "image %dx%d with stride %d", img->width, img->height,
+                   img->stride);
   char reason[LABEL_CAP + 16] = "";
   int key = 0;
   for (size_t i = 0; i < r->n_pending; i++) /* the earliest pending key moment now due */
@@ -247,13 +264,13 @@ rv_status rv_report_add_frame(rv_report *r, int64_t pts_ns, int width, int heigh
     snprintf(reason, sizeof reason, "periodic");
   }
   int slot = thumb_slot(r, key);
-  if (slot >= 0) RV_TRY(keep_thumb(r, slot, key, reason, pts_ns, width, height, objs, n_objs, rgb, stride));
+  if (slot >= 0) RV_TRY(keep_thumb(r, slot, key, reason, pts_ns, width, height, objs, n_objs, img));
 fail:
   return st;
 }
 
-rv_status rv_report_add_action(rv_report *r, uint64_t track_id, const char *label,
-                               int64_t start_ns, int64_t end_ns, float score) {
+rv_status rv_report_add_action(rv_report *r, uint64_t track_id, const char *label, int64_t start_ns,
+                               int64_t end_ns, float score) {
   if (!r || !label) return RV_FAIL(RV_ERR_INVALID, "report and label must be given");
   if (end_ns < start_ns)
     return RV_FAIL(RV_ERR_INVALID, "action '%s' ends (%" PRId64 ") before it starts (%" PRId64 ")",
@@ -307,12 +324,13 @@ static const char *label_colour(const char *label) {
   static const char *palette[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
                                   "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"};
   unsigned h = 5381;
-  for (const char *p = label; *p; p++) h = h * 33u + (unsigned char)*p;
+  for (const char *p = label; *p; p++)
+    h = h * 33u + (unsigned char)*p;
   return palette[h % (sizeof palette / sizeof *palette)];
 }
 
 typedef struct timeline_geom {
-  double t0, span; /* seconds */
+  double t0, span;    /* seconds */
   double left, width; /* pixels */
 } timeline_geom;
 
@@ -330,7 +348,8 @@ static void lane_bar(FILE *f, const timeline_geom *g, double y, int64_t a, int64
                      const char *colour, const char *tip) {
   double x0 = tx(g, a), x1 = tx(g, b);
   if (x1 - x0 < 2) x1 = x0 + 2;
-  fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"14\" fill=\"%s\"><title>", x0, y, x1 - x0, colour);
+  fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"14\" fill=\"%s\"><title>", x0, y,
+          x1 - x0, colour);
   put_escaped(f, tip);
   fputs("</title></rect>\n", f);
 }
@@ -340,7 +359,8 @@ static size_t action_labels(const rv_report *r, const char **out, size_t cap) {
   size_t n = 0;
   for (size_t i = 0; i < r->n_actions; i++) {
     size_t j = 0;
-    while (j < n && strcmp(out[j], r->actions[i].label)) j++;
+    while (j < n && strcmp(out[j], r->actions[i].label))
+      j++;
     if (j == n && n < cap) out[n++] = r->actions[i].label;
   }
   return n;
@@ -357,7 +377,8 @@ static void write_timeline(FILE *f, const rv_report *r, const timeline_geom *g) 
   if (long_tracks) qsort(long_tracks, n_long, sizeof *long_tracks, cmp_track_len);
   if (n_long > MAX_LANES) n_long = MAX_LANES;
   size_t lanes = n_labels + n_long;
-  fprintf(f, "<h2>Timeline</h2>\n<svg id=\"timeline\" width=\"%.0f\" height=\"%zu\" role=\"img\">\n",
+  fprintf(f,
+          "<h2>Timeline</h2>\n<svg id=\"timeline\" width=\"%.0f\" height=\"%zu\" role=\"img\">\n",
           g->left + g->width + 70, 24 * lanes + 30);
   char tip[160], a[32], b[32];
   for (size_t l = 0; l < n_labels; l++) {
@@ -372,8 +393,8 @@ static void write_timeline(FILE *f, const rv_report *r, const timeline_geom *g) 
       if (strcmp(ac->label, labels[l])) continue;
       fmt_time(a, sizeof a, ac->start_ns);
       fmt_time(b, sizeof b, ac->end_ns);
-      snprintf(tip, sizeof tip, "%s %s%" PRIu64 " %s-%s score %.2f", ac->label, ac->track_id ? "#" : "",
-               ac->track_id, a, b, ac->score);
+      snprintf(tip, sizeof tip, "%s %s%" PRIu64 " %s-%s score %.2f", ac->label,
+               ac->track_id ? "#" : "", ac->track_id, a, b, ac->score);
       lane_bar(f, g, y, ac->start_ns, ac->end_ns, label_colour(ac->label), tip);
     }
     fputs("</g>\n", f);
@@ -381,7 +402,10 @@ static void write_timeline(FILE *f, const rv_report *r, const timeline_geom *g) 
   for (size_t l = 0; l < n_long; l++) {
     const track_sum *t = long_tracks[l];
     double y = 24.0 * (double)(n_labels + l) + 4;
-    fprintf(f, "<g class=\"lane track-lane\" data-track=\"%" PRIu64 "\"><text x=\"4\" y=\"%.1f\">#%" PRIu64 " ", t->id, y + 12, t->id);
+    fprintf(f,
+            "<g class=\"lane track-lane\" data-track=\"%" PRIu64
+            "\"><text x=\"4\" y=\"%.1f\">#%" PRIu64 " ",
+            t->id, y + 12, t->id);
     put_escaped(f, t->label);
     fputs("</text>\n", f);
     fmt_time(a, sizeof a, t->first_ns);
@@ -390,7 +414,8 @@ static void write_timeline(FILE *f, const rv_report *r, const timeline_geom *g) 
     lane_bar(f, g, y, t->first_ns, t->last_ns, "#cfd8dc", tip);
     for (size_t i = 0; i < r->n_actions; i++)
       if (r->actions[i].track_id == t->id)
-        lane_bar(f, g, y + 3, r->actions[i].start_ns, r->actions[i].end_ns, label_colour(r->actions[i].label), r->actions[i].label);
+        lane_bar(f, g, y + 3, r->actions[i].start_ns, r->actions[i].end_ns,
+                 label_colour(r->actions[i].label), r->actions[i].label);
     fputs("</g>\n", f);
   }
   double y_axis = 24.0 * (double)lanes + 16;
@@ -407,7 +432,9 @@ static void write_objects_plot(FILE *f, const rv_report *r, const timeline_geom 
   int maxc = 1;
   for (int i = 0; i < r->n_series; i++)
     if (r->series[i].count > maxc) maxc = r->series[i].count;
-  fprintf(f, "<h2>Tracked objects over time</h2>\n<svg id=\"objects-plot\" width=\"%.0f\" height=\"140\" data-max=\"%d\">\n",
+  fprintf(f,
+          "<h2>Tracked objects over time</h2>\n<svg id=\"objects-plot\" width=\"%.0f\" "
+          "height=\"140\" data-max=\"%d\">\n",
           g->left + g->width + 70, maxc);
   fprintf(f, "<text x=\"4\" y=\"14\">%d</text><text x=\"4\" y=\"124\">0</text>\n", maxc);
   fputs("<polyline fill=\"none\" stroke=\"#4e79a7\" stroke-width=\"1.5\" points=\"", f);
@@ -431,16 +458,20 @@ static void write_thumbs(FILE *f, const rv_report *r) {
   for (int i = 0; i < r->n_thumbs; i++) {
     const thumb *t = &sorted[i];
     fmt_time(when, sizeof when, t->pts_ns);
-    fprintf(f, "<figure class=\"thumb%s\"><svg width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\">"
-               "<image width=\"%d\" height=\"%d\" href=\"data:%s;base64,",
+    fprintf(f,
+            "<figure class=\"thumb%s\"><svg width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\">"
+            "<image width=\"%d\" height=\"%d\" href=\"data:%s;base64,",
             t->key ? " key" : "", t->w, t->h, t->w, t->h, t->w, t->h, t->img.mime);
     rv_base64_write(f, t->img.data, t->img.size);
     fputs("\"/>\n", f);
     for (int b = 0; b < t->n_boxes; b++) {
       const rv_report_object *o = &t->boxes[b];
-      fprintf(f, "<rect class=\"box\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"%s\"/>",
+      fprintf(f,
+              "<rect class=\"box\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
+              "fill=\"none\" stroke=\"%s\"/>",
               o->x * t->sx, o->y * t->sy, o->w * t->sx, o->h * t->sy, label_colour(o->label));
-      fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" fill=\"%s\" font-size=\"9\">", o->x * t->sx, o->y * t->sy - 1, label_colour(o->label));
+      fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" fill=\"%s\" font-size=\"9\">", o->x * t->sx,
+              o->y * t->sy - 1, label_colour(o->label));
       if (o->track_id) fprintf(f, "#%" PRIu64 " ", o->track_id);
       put_escaped(f, o->label);
       fputs("</text>\n", f);
@@ -455,8 +486,11 @@ static void write_thumbs(FILE *f, const rv_report *r) {
 
 static void write_track_table(FILE *f, const rv_report *r) {
   char a[32], b[32];
-  fputs("<h2>Tracks</h2>\n<table id=\"tracks\"><thead><tr><th>id</th><th>class</th><th>first seen</th>"
-        "<th>last seen</th><th>duration (s)</th><th>frames</th><th>actions</th></tr></thead><tbody>\n", f);
+  fputs("<h2>Tracks</h2>\n<table id=\"tracks\"><thead><tr><th>id</th><th>class</th><th>first "
+        "seen</th>"
+        "<th>last seen</th><th>duration "
+        "(s)</th><th>frames</th><th>actions</th></tr></thead><tbody>\n",
+        f);
   for (size_t i = 0; i < r->n_tracks; i++) {
     const track_sum *t = &r->tracks[i];
     fmt_time(a, sizeof a, t->first_ns);
@@ -489,12 +523,17 @@ static void write_document(FILE *f, const rv_report *r) {
   fmt_time(b, sizeof b, r->frames ? r->last_ns : 0);
   fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>", f);
   put_escaped(f, r->title);
-  fputs("</title>\n<style>body{font:14px sans-serif;margin:20px;color:#222}svg text{font:11px sans-serif}"
+  fputs("</title>\n<style>body{font:14px sans-serif;margin:20px;color:#222}svg text{font:11px "
+        "sans-serif}"
         "#thumbs{display:flex;flex-wrap:wrap;gap:8px}figure{margin:0}figcaption{font-size:12px}"
-        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left}</style>\n"
-        "</head><body>\n<h1>", f);
+        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px "
+        "6px;text-align:left}</style>\n"
+        "</head><body>\n<h1>",
+        f);
   put_escaped(f, r->title);
-  fprintf(f, "</h1>\n<p id=\"summary\">%" PRId64 " frames analysed from %s to %s, %dx%d; %zu tracks; %zu actions.</p>\n",
+  fprintf(f,
+          "</h1>\n<p id=\"summary\">%" PRId64
+          " frames analysed from %s to %s, %dx%d; %zu tracks; %zu actions.</p>\n",
           r->frames, a, b, r->width, r->height, r->n_tracks, r->n_actions);
   write_timeline(f, r, &g);
   write_objects_plot(f, r, &g);
@@ -515,6 +554,7 @@ rv_status rv_report_write(const rv_report *r, const char *path) {
     remove(tmp);
     return RV_FAIL(RV_ERR_IO, "writing %s failed", tmp);
   }
-  if (rename(tmp, path) != 0) return RV_FAIL(RV_ERR_IO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+  if (rename(tmp, path) != 0)
+    return RV_FAIL(RV_ERR_IO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
   return RV_OK;
 }

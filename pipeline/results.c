@@ -5,7 +5,7 @@
 
 #include "pipeline-impl.h"
 
-enum { MAX_KEPT_THUMBS = 400 };
+enum { MAX_KEPT_THUMBS = 400, MAX_BATCH_GROUPS = 64 };
 
 rv_status rv_pipeline_open_actions(rv_pipeline *p) {
   rv_status st = RV_OK;
@@ -66,51 +66,70 @@ void rv_pipeline_results_free(rv_pipeline *p) {
   free(p->act_tracks);
 }
 
-/* Keeps the thumbnail of frame `i` of batch b as encoder frame `f`'s, when it is one of the
- * frames kept (offline keeps at most MAX_KEPT_THUMBS, evenly spaced; stream only the last). */
+/* The thumbnail of frame `i` of batch b for encoder frame `f`. Stream results point into
+ * the batch itself (it lives until its frames are stepped); offline keeps a copy of at
+ * most MAX_KEPT_THUMBS evenly spaced frames, since the batches are long gone when the
+ * results come. */
 static rv_status keep_thumb(rv_pipeline *p, const rv_batch *b, int i, rv_frame_meta *m, int64_t f) {
   m->thumb = -1;
-  if (!b->thumbs || f % p->thumb_every) return RV_OK;
+  if (!b->thumbs) return RV_OK;
   size_t one = (size_t)b->thumb_w * (size_t)b->thumb_h * 3;
-  int64_t slot = p->cfg.mode == RV_MODE_OFFLINE ? p->n_thumbs : 0;
-  if ((size_t)(slot + 1) * one > (size_t)p->cap_thumbs) {
-    size_t cap = p->cfg.mode == RV_MODE_OFFLINE ? (size_t)(MAX_KEPT_THUMBS + 2) * one : one;
-    if (cap < (size_t)(slot + 1) * one) cap = (size_t)(slot + 1) * one;
+  p->thumb_w = b->thumb_w;
+  p->thumb_h = b->thumb_h;
+  if (p->cfg.mode == RV_MODE_STREAM) {
+    m->thumb = (int64_t)((size_t)i * one);
+    return RV_OK;
+  }
+  if (f % p->thumb_every) return RV_OK;
+  if ((size_t)(p->n_thumbs + 1) * one > (size_t)p->cap_thumbs) {
+    size_t cap =
+        (size_t)(p->n_thumbs + 1 > MAX_KEPT_THUMBS + 2 ? p->n_thumbs + 1 : MAX_KEPT_THUMBS + 2) *
+        one;
     uint8_t *t = realloc(p->thumbs, cap);
     if (!t) return RV_FAIL(RV_ERR_NOMEM, "thumbnails");
     p->thumbs = t;
     p->cap_thumbs = (int64_t)cap;
   }
-  memcpy(p->thumbs + (size_t)slot * one, b->thumbs + (size_t)i * one, one);
-  m->thumb = slot * (int64_t)one;
-  p->thumb_w = b->thumb_w;
-  p->thumb_h = b->thumb_h;
-  if (p->cfg.mode == RV_MODE_OFFLINE) p->n_thumbs++;
+  memcpy(p->thumbs + (size_t)p->n_thumbs * one, b->thumbs + (size_t)i * one, one);
+  m->thumb = p->n_thumbs * (int64_t)one;
+  p->n_thumbs++;
   return RV_OK;
 }
 
-/* Encoder frames of a batch: tubelet groups, each named after its first video frame. */
-static rv_status push_batch(rv_pipeline *p, const rv_batch *b) {
+/* Encoder frames of a batch: tubelet groups, each named after its first video frame,
+ * recorded from meta[base]; times_s receives their timestamps. Returns the group count. */
+static rv_status fill_meta(rv_pipeline *p, const rv_batch *b, int64_t base, double *times_s,
+                           int *groups) {
   rv_status st = RV_OK;
   int T = p->mc->tubelet, n = b->n / T;
-  double times[64];
-  if (n < 1) return RV_OK;
-  if (n > (int)(sizeof times / sizeof *times)) return RV_FAIL(RV_ERR_INTERNAL, "batch of %d", n);
-  if (p->n_meta + n > p->cap_meta)
+  *groups = 0;
+  if (base + n > p->cap_meta)
     return RV_FAIL(RV_ERR_NOMEM,
                    "the input has more sampled frames than the %lld planned from its "
                    "duration",
                    (long long)p->cap_meta);
   for (int g = 0; g < n; g++) {
-    rv_frame_meta *m = &p->meta[p->n_meta + g];
+    rv_frame_meta *m = &p->meta[base + g];
     m->pts_ns = b->pts_ns[g * T];
     m->frame_index = b->frame_index[g * T];
     m->geom = b->geom;
     m->width = b->src_width;
     m->height = b->src_height;
-    times[g] = (double)m->pts_ns * 1e-9;
-    RV_TRY(keep_thumb(p, b, g * T, m, p->n_meta + g));
+    times_s[g] = (double)m->pts_ns * 1e-9;
+    RV_TRY(keep_thumb(p, b, g * T, m, p->frames_encoded + g));
   }
+  *groups = n;
+fail:
+  return st;
+}
+
+/* Offline: the batch's frames through the spatial stage, appended to the context. */
+static rv_status push_batch(rv_pipeline *p, const rv_batch *b) {
+  rv_status st = RV_OK;
+  double times[MAX_BATCH_GROUPS];
+  int n = 0;
+  RV_TRY(fill_meta(p, b, p->n_meta, times, &n));
+  if (n < 1) return RV_OK;
   rv_tensor tok = rv_tensor_2d(b->tokens, RV_F32, b->token_rows, b->token_dim);
   double t0 = rv_pipeline_now();
   RV_TRY(rv_vit_push(p->vit, &tok, n, times));
@@ -161,9 +180,9 @@ static rv_status reserve_objs(rv_pipeline *p, int n) {
   return RV_OK;
 }
 
-static rv_status detect(rv_pipeline *p, int64_t f, const rv_detection **dets, int *n) {
+static rv_status detect(rv_pipeline *p, const rv_frame_meta *m, int64_t f,
+                        const rv_detection **dets, int *n) {
   const rv_vit_outputs *o = &p->outs;
-  const rv_frame_meta *m = &p->meta[f];
   *dets = NULL;
   *n = 0;
   if (o->dense.ndim) {
@@ -218,20 +237,21 @@ static void fill_objects(rv_pipeline *p, const rv_detection *dets, const rv_trac
   }
 }
 
-static rv_status frame_result(rv_pipeline *p, int64_t f) {
+/* The result of meta[i], whose head outputs are row f of p->outs. */
+static rv_status frame_result(rv_pipeline *p, int64_t i, int64_t f) {
   rv_status st = RV_OK;
-  const rv_frame_meta *m = &p->meta[f];
+  const rv_frame_meta *m = &p->meta[i];
   const rv_detection *dets = NULL;
   const rv_track_out *tr = NULL;
   int nd = 0, nt = 0;
   double t0 = rv_pipeline_now();
-  RV_TRY(detect(p, f, &dets, &nd));
+  RV_TRY(detect(p, m, f, &dets, &nd));
   RV_TRY(rv_tracker_update(p->trk, dets, nd, &tr, &nt));
   const uint64_t *gone = NULL;
   int n_gone = 0;
   rv_tracker_removed(p->trk, &gone, &n_gone);
-  for (int i = 0; i < n_gone; i++)
-    RV_TRY(rv_actions_end_track(p->act, gone[i]));
+  for (int g = 0; g < n_gone; g++)
+    RV_TRY(rv_actions_end_track(p->act, gone[g]));
   RV_TRY(reserve_objs(p, nt));
   fill_objects(p, dets, tr, nt);
   int with_act = p->mc->dense && p->mc->num_track_actions > 0;
@@ -249,7 +269,7 @@ static rv_status frame_result(rv_pipeline *p, int64_t f) {
   r->n_scene = scene ? (int)p->outs.scene.shape[1] : 0;
   rv_actions_take(p->act, &r->actions, &r->n_actions);
   if (m->thumb >= 0) {
-    r->thumb = p->thumbs + m->thumb;
+    r->thumb = (p->cfg.mode == RV_MODE_STREAM ? p->cur->thumbs : p->thumbs) + m->thumb;
     r->thumb_w = p->thumb_w;
     r->thumb_h = p->thumb_h;
   }
@@ -272,6 +292,38 @@ fail:
   return st;
 }
 
+/* Stream: the next frame of the current batch through rv_vit_step, fetching a batch when
+ * the current one is used up. RV_EOF when the input is. */
+static rv_status step_frame(rv_pipeline *p) {
+  rv_status st = RV_OK;
+  if (p->next_out >= p->n_meta) {
+    rv_decode_stage_release(p->dec, p->cur);
+    p->cur = NULL;
+    p->n_meta = p->next_out = 0;
+    double times[MAX_BATCH_GROUPS];
+    int n = 0;
+    while (n == 0) {
+      st = rv_decode_stage_next(p->dec, &p->cur);
+      if (st != RV_OK) return st;
+      RV_TRY(fill_meta(p, p->cur, 0, times, &n));
+      if (n == 0) rv_decode_stage_release(p->dec, p->cur), p->cur = NULL;
+    }
+    p->n_meta = n;
+    report_progress(p);
+  }
+  const rv_batch *b = p->cur;
+  int64_t i = p->next_out, tpf = b->tokens_per_frame;
+  rv_tensor tok = rv_tensor_2d(b->tokens + i * tpf * b->token_dim, RV_F32, tpf, b->token_dim);
+  double t0 = rv_pipeline_now();
+  RV_TRY(rv_vit_step(p->vit, &tok, (double)p->meta[i].pts_ns * 1e-9, &p->outs));
+  p->encode_s += rv_pipeline_now() - t0;
+  p->frames_encoded++;
+  p->next_out++;
+  RV_TRY(frame_result(p, i, 0));
+fail:
+  return st;
+}
+
 rv_status rv_pipeline_next(rv_pipeline *p, const rv_frame_result **out) {
   rv_status st = RV_OK;
   if (!p || !out) return RV_FAIL(RV_ERR_INVALID, "pipeline and out must not be NULL");
@@ -281,8 +333,17 @@ rv_status rv_pipeline_next(rv_pipeline *p, const rv_frame_result **out) {
     p->res.pts_ns = p->res.frame_index = -1;
     return RV_EOF;
   }
+  if (p->cfg.mode == RV_MODE_STREAM) {
+    st = p->input_done ? RV_EOF : step_frame(p);
+    if (st != RV_EOF) return st;
+    p->input_done = 1;
+    return final_result(p);
+  }
   if (!p->input_done) RV_TRY(encode_context(p));
-  if (p->next_out < p->n_meta) return frame_result(p, p->next_out++);
+  if (p->next_out < p->n_meta) {
+    int64_t i = p->next_out++;
+    return frame_result(p, i, i);
+  }
   return final_result(p);
 fail:
   return st;

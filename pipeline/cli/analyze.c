@@ -204,9 +204,11 @@ static rv_status write_frame(run_state *r, const rv_frame_result *fr) {
   rv_annot_frame af = {fr->pts_ns, fr->frame_index, fr->width, fr->height, objs, fr->n_objects};
   RV_TRY(rv_jsonl_write_frame(r->jsonl, &af));
   if (r->mot) RV_TRY(rv_mot_write_frame(r->mot, r->frames + 1, objs, fr->n_objects));
-  if (r->report)
-    RV_TRY(rv_report_add_frame(r->report, fr->pts_ns, fr->width, fr->height, robjs, fr->n_objects,
-                               fr->thumb, fr->thumb_w * 3));
+  if (r->report) {
+    rv_report_image img = {fr->thumb, fr->thumb_w, fr->thumb_h, fr->thumb_w * 3};
+    RV_TRY(rv_report_add_frame_image(r->report, fr->pts_ns, fr->width, fr->height, robjs,
+                                     fr->n_objects, fr->thumb ? &img : NULL));
+  }
   if (r->frames == 0) r->first_s = (double)fr->pts_ns * 1e-9;
   r->last_s = (double)fr->pts_ns * 1e-9;
   r->frames++;

@@ -18,17 +18,17 @@ extern "C" {
 typedef struct rv_report rv_report;
 
 typedef struct rv_report_cfg {
-  const char *title;       /* e.g. the input file name */
-  int max_thumbnails;      /* 0 = 24 */
-  int thumb_width;         /* pixels, 0 = 320 */
-  double min_track_s;      /* tracks shorter than this get no lane of their own; 0 = 10 s */
-  double thumb_every_s;    /* periodic thumbnails besides the key moments; 0 = spread evenly */
+  const char *title;    /* e.g. the input file name */
+  int max_thumbnails;   /* 0 = 24 */
+  int thumb_width;      /* pixels, 0 = 320 */
+  double min_track_s;   /* tracks shorter than this get no lane of their own; 0 = 10 s */
+  double thumb_every_s; /* periodic thumbnails besides the key moments; 0 = spread evenly */
 } rv_report_cfg;
 
 typedef struct rv_report_object {
   uint64_t track_id; /* 0 = untracked */
   const char *label;
-  float x, y, w, h;  /* source pixels */
+  float x, y, w, h; /* source pixels */
   float score;
 } rv_report_object;
 
@@ -41,10 +41,20 @@ rv_status rv_report_add_frame(rv_report *r, int64_t pts_ns, int width, int heigh
                               const rv_report_object *objs, int n_objs, const uint8_t *rgb,
                               int stride);
 
+/* The same, with the picture as a smaller copy of the frame (e.g. a decoder's thumbnail):
+ * objects stay in frame pixels (width x height) and are scaled onto the image. */
+typedef struct rv_report_image {
+  const uint8_t *rgb; /* packed RGB24 */
+  int width, height, stride;
+} rv_report_image;
+rv_status rv_report_add_frame_image(rv_report *r, int64_t pts_ns, int width, int height,
+                                    const rv_report_object *objs, int n_objs,
+                                    const rv_report_image *img);
+
 /* An action segment (track_id 0 = scene-level). Its start becomes a key moment: the next
  * frame added at or after it is kept as a thumbnail. */
-rv_status rv_report_add_action(rv_report *r, uint64_t track_id, const char *label,
-                               int64_t start_ns, int64_t end_ns, float score);
+rv_status rv_report_add_action(rv_report *r, uint64_t track_id, const char *label, int64_t start_ns,
+                               int64_t end_ns, float score);
 
 /* Writes the HTML file. Can be called more than once (e.g. at the end of each run). */
 rv_status rv_report_write(const rv_report *r, const char *path);

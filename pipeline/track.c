@@ -222,7 +222,8 @@ static void emb_smooth(const rv_tracker *t, float *dst, const float *src, int fi
   const int E = t->emb_dim;
   double a = first ? 0.0 : t->cfg.ema_alpha, ss = 0;
   for (int i = 0; i < E; i++) {
-    dst[i] = (float)(a * dst[i] + (1.0 - a) * src[i]);
+    /* a new track's slot holds whatever was there: never read it (0 * NaN is NaN) */
+    dst[i] = first ? src[i] : (float)(a * dst[i] + (1.0 - a) * src[i]);
     ss += (double)dst[i] * dst[i];
   }
   if (ss > 0) {

@@ -53,7 +53,7 @@ static int parse_double(const char *s, double lo, double hi, double *out) {
 }
 
 static int bad_value(const char *opt, const char *val) {
-  fprintf(stderr, "ringvit analyze: bad value for %s: '%s' (see --help)\n", opt, val);
+  fprintf(stderr, "ringvit analyze: bad value for --%s: '%s' (see --help)\n", opt, val);
   return RV_EXIT_USAGE;
 }
 
@@ -94,14 +94,14 @@ static int choice_opt(analyze_opts *o, const char *name, const char *val) {
     else if (!strcmp(val, "auto"))
       o->cfg.device = RV_DEVICE_AUTO;
     else
-      return bad_value("--device", val);
+      return bad_value("device", val);
   } else if (!strcmp(name, "mode")) {
     if (!strcmp(val, "offline"))
       o->cfg.mode = RV_MODE_OFFLINE;
     else if (!strcmp(val, "stream"))
       o->cfg.mode = RV_MODE_STREAM;
     else
-      return bad_value("--mode", val);
+      return bad_value("mode", val);
   }
   return 0;
 }

@@ -25,5 +25,5 @@ function(rv_mpi_test name)
                    $<TARGET_FILE:${T_EXE}> ${T_ARGS})
   set_tests_properties(${name} PROPERTIES LABELS "mpi;${T_LABELS}" SKIP_RETURN_CODE 77
                        TIMEOUT ${T_TIMEOUT}
-                       ENVIRONMENT "RINGVIT_LOG=warn;OMPI_MCA_rmaps_base_oversubscribe=1")
+                       ENVIRONMENT "RINGVIT_LOG=warn;OMPI_MCA_rmaps_base_oversubscribe=1;RINGVIT_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
 endfunction()

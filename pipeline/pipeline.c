@@ -163,7 +163,7 @@ rv_status rv_pipeline_open(const rv_pipeline_cfg *cfg, rv_pipeline **out) {
   RV_TRY(open_ingest(p));
   int max_frames = 0;
   RV_TRY(plan_context(p, &max_frames));
-  rv_vit_cfg vc = {p->model, p->be, 0, 0, p->batch_frames / p->mc->tubelet, max_frames, NULL, NULL};
+  rv_vit_cfg vc = {p->model, p->be, 0, 0, p->batch_frames / p->mc->tubelet, max_frames, NULL, NULL, p->cfg.comm};
   RV_TRY(rv_vit_init(&vc, &p->vit));
   if (cfg->mode == RV_MODE_STREAM) {
     double ctx = cfg->context_s > 0 ? cfg->context_s : 60.0;

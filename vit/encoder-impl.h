@@ -38,6 +38,10 @@ struct rv_vit {
   /* activations, all in `arena` */
   rv_arena *arena;
   rv_ring *ring;
+  rv_comm *comm;        /* NULL = one rank */
+  int ranks, rank;      /* of comm */
+  rv_ring_layout split; /* how the temporal sequence is shared across ranks */
+  rv_ring_seq tseq;     /* this rank's share of the current temporal sequence */
   int64_t stream;                 /* frames of stream history (rv_vit_cfg.stream_frames) */
   rv_kvcache *cache;              /* stream mode's K/V history, NULL when offline only */
   int64_t stream_pos;             /* frames stepped since the last reset */
@@ -46,6 +50,7 @@ struct rv_vit {
   rv_tensor h, qkv, attn, mlp;    /* [rows, D], [rows, 3D], [rows, D] f32, [rows, M] */
   rv_tensor lse;                  /* [H, seq] */
   rv_tensor t, t0;                /* [max_frames * K, D] pooled temporal tokens, and their input */
+  rv_tensor xloc;                 /* [largest share, D] this rank's temporal rows (ranks > 1) */
   rv_tensor pool, unpool;         /* [K, N] averaging, [N, K] region membership */
   rv_tensor mean_row;             /* [1, N] of 1 / N */
   rv_tensor sinpos;               /* [max_frames * seq, D] sinusoidal positions */

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <ringvit/comm.h>
+
 #include "encoder-impl.h"
 
 rv_status rv_carve(rv_carver *cv, int64_t d0, int64_t d1, rv_tensor *out) {
@@ -203,6 +205,18 @@ static void derive_sizes(rv_vit *v, const rv_vit_cfg *cfg) {
   v->tpf = v->pooled ? c->temporal_pool_h * c->temporal_pool_w : v->seq;
   v->max_batch = cfg->max_batch;
   v->max_frames = cfg->max_frames;
+  v->comm = cfg->comm;
+  v->ranks = cfg->comm ? rv_comm_size(cfg->comm) : 1;
+  v->rank = cfg->comm ? rv_comm_rank(cfg->comm) : 0;
+  /* zigzag evens out causal work; a window needs only the neighbours' blocks when the
+   * shares are contiguous (the ring then stops early), and bidirectional work is even */
+  v->split = c->temporal_scope == RV_SCOPE_CAUSAL ? RV_RING_ZIGZAG : RV_RING_CONTIGUOUS;
+}
+
+/* Temporal rows of the largest share any rank gets of a full context. */
+static int64_t share_rows(const rv_vit *v) {
+  int64_t all = (int64_t)v->max_frames * v->tpf;
+  return v->ranks > 1 ? rv_ring_layout_max_local(v->split, all, v->tpf, v->ranks) : all;
 }
 
 static int64_t work_rows(const rv_vit *v) {
@@ -222,6 +236,7 @@ static rv_status carve_all(rv_vit *v, rv_carver *cv) {
   RV_TRY(rv_carve(cv, rows, c->mlp_dim, &v->mlp));
   RV_TRY(rv_carve(cv, v->heads, v->seq, &v->lse));
   RV_TRY(rv_carve(cv, 1, v->np, &v->mean_row));
+  if (v->ranks > 1 && c->temporal_depth) RV_TRY(rv_carve(cv, share_rows(v), d, &v->xloc));
   if (v->pooled) {
     RV_TRY(rv_carve(cv, (int64_t)v->max_frames * k, d, &v->t));
     RV_TRY(rv_carve(cv, (int64_t)v->max_frames * k, d, &v->t0));
@@ -279,7 +294,7 @@ static rv_status init_runtime(rv_vit *v) {
   RV_TRY(carve_all(v, &real));
   fill_constants(v);
   if (v->c->temporal_depth > 0) {
-    rv_ring_cfg rc = {v->be, NULL, v->heads, v->hd, (int64_t)v->max_frames * v->tpf};
+    rv_ring_cfg rc = {v->be, v->comm, v->heads, v->hd, share_rows(v)};
     RV_TRY(rv_ring_init(&rc, &v->ring));
   }
   v->times = calloc((size_t)v->max_frames, sizeof(double));
@@ -369,15 +384,18 @@ fail:
 static const rv_mask_kind scope_mask[] = {RV_MASK_NONE, RV_MASK_CAUSAL, RV_MASK_WINDOW,
                                           RV_MASK_BAND};
 
-/* Attention over the whole temporal sequence, through the ring (one rank here). */
+/* Attention of this rank's share of the temporal sequence (v->tseq, `rows` rows) over
+ * the whole sequence, through the ring. */
 static rv_status attend_sequence(rv_vit *v, int64_t rows) {
   const rv_vit_config *c = v->c;
-  rv_ring_seq seq = {
-      1.0f / sqrtf((float)v->hd), scope_mask[c->temporal_scope], c->temporal_window, v->tpf, 1,
-      {{0, rows}, {0, 0}}};
+  rv_ring_seq *seq = &v->tseq;
+  seq->scale = 1.0f / sqrtf((float)v->hd);
+  seq->mask = scope_mask[c->temporal_scope];
+  seq->window = c->temporal_window;
+  seq->tokens_per_frame = v->tpf;
   rv_tensor q = qkv_part(v, 0, rows, 0), k = qkv_part(v, 0, rows, 1), vv = qkv_part(v, 0, rows, 2);
   rv_tensor o = heads_view(&v->attn, 0, rows, v->heads, v->hd);
-  return rv_ring_attention(v->ring, &q, &k, &vv, &seq, &o);
+  return rv_ring_attention(v->ring, &q, &k, &vv, seq, &o);
 }
 
 /* Stream mode: the frame's K, V join the layer's history; its queries attend to it. */
@@ -554,21 +572,76 @@ fail:
   return st;
 }
 
+/* Copies rows of `seq` at a share's segments to consecutive rows of `packed`, or back. */
+static rv_status copy_share(rv_vit *v, const rv_ring_seq *share, rv_tensor *seq, rv_tensor *packed,
+                            int to_packed) {
+  rv_status st = RV_OK;
+  int64_t r = 0;
+  for (int i = 0; i < share->nseg; r += share->seg[i].len, i++) {
+    if (!share->seg[i].len) continue;
+    rv_tensor a = rv_rows(seq, share->seg[i].pos0, share->seg[i].len),
+              b = rv_rows(packed, r, share->seg[i].len);
+    RV_TRY(to_packed ? rv_copy(v->be, &a, &b) : rv_copy(v->be, &b, &a));
+  }
+fail:
+  return st;
+}
+
+/* The rows this rank runs the temporal blocks on: the whole sequence on one rank (or in
+ * stream mode, where the cache is sharded instead), else this rank's share, packed. */
+static rv_status take_share(rv_vit *v, attn_mode mode, rv_tensor *seq, rv_tensor *mine) {
+  rv_status st = RV_OK;
+  int64_t n = seq->shape[0];
+  memset(&v->tseq, 0, sizeof v->tseq);
+  if (v->ranks == 1 || mode != ATTN_RING) {
+    v->tseq.nseg = 1;
+    v->tseq.seg[0].len = n;
+    *mine = *seq;
+    return RV_OK;
+  }
+  RV_TRY(rv_ring_layout_seq(v->split, n, v->tpf, v->ranks, v->rank, &v->tseq));
+  int64_t rows = v->tseq.seg[0].len + (v->tseq.nseg > 1 ? v->tseq.seg[1].len : 0);
+  *mine = rv_rows(&v->xloc, 0, rows);
+  RV_TRY(copy_share(v, &v->tseq, seq, mine, 1));
+fail:
+  return st;
+}
+
+/* Every rank's share back into the whole sequence on every rank (a broadcast per
+ * segment, straight into its rows), so the heads see the whole result everywhere. */
+static rv_status join_shares(rv_vit *v, rv_tensor *seq, rv_tensor *mine) {
+  rv_status st = RV_OK;
+  if (mine->data == seq->data) return RV_OK;
+  RV_TRY(copy_share(v, &v->tseq, seq, mine, 0));
+  for (int root = 0; root < v->ranks; root++) {
+    rv_ring_seq share;
+    RV_TRY(rv_ring_layout_seq(v->split, seq->shape[0], v->tpf, v->ranks, root, &share));
+    for (int i = 0; i < share.nseg; i++)
+      if (share.seg[i].len)
+        RV_TRY(rv_comm_bcast(v->comm, rv_tensor_row(seq, share.seg[i].pos0),
+                             (size_t)(share.seg[i].len * v->d) * sizeof(float), root));
+  }
+fail:
+  return st;
+}
+
 static rv_status temporal_stage(rv_vit *v, attn_mode mode) {
   rv_status st = RV_OK;
   char name[32];
-  rv_tensor seq;
+  rv_tensor seq, mine;
   RV_TRY(temporal_input(v, &seq));
   if (v->c->time_embed) RV_TRY(add_time(v, &seq));
   if (v->pooled) { /* what the temporal blocks start from, so only their update spreads back */
     rv_tensor t0 = rv_rows(&v->t0, 0, seq.shape[0]);
     RV_TRY(rv_copy(v->be, &seq, &t0));
   }
+  RV_TRY(take_share(v, mode, &seq, &mine));
   for (int l = 0; l < v->c->temporal_depth; l++) {
-    RV_TRY(block(v, &v->tp[l], &seq, seq.shape[0], mode, l));
+    RV_TRY(block(v, &v->tp[l], &mine, mine.shape[0], mode, l));
     snprintf(name, sizeof name, "temporal.%d", l);
-    rv_vit_tap(v, name, &seq);
+    rv_vit_tap(v, name, &mine);
   }
+  RV_TRY(join_shares(v, &seq, &mine));
   if (v->pooled) RV_TRY(spread_back(v));
 fail:
   return st;
@@ -624,7 +697,7 @@ rv_status rv_vit_stream_init(rv_vit *v, int64_t history_frames) {
     return RV_FAIL(RV_ERR_INVALID, "encoder and history_frames >= 1 are required");
   if (v->stream) return RV_FAIL(RV_ERR_INVALID, "stream mode is set up already");
   if (v->c->temporal_depth > 0) {
-    rv_kvcache_cfg kc = {v->be, NULL,   v->c->temporal_depth, v->heads,
+    rv_kvcache_cfg kc = {v->be, v->comm, v->c->temporal_depth, v->heads,
                          v->hd, v->tpf, history_frames};
     rv_status st = rv_kvcache_init(&kc, &v->cache);
     if (st < 0) return st;

@@ -29,7 +29,7 @@ static void open_stream(fixture *f, const char *name, int ih, int iw, int batch,
   assert_int_equal(rv_model_load(rv_test_source_path(rel, path, sizeof path), &f->m), RV_OK);
   rv_backend_cfg bc = {RV_BACKEND_CPU_REF, 1, 0};
   assert_int_equal(rv_backend_init(&bc, &f->be), RV_OK);
-  rv_vit_cfg vc = {f->m, f->be, ih, iw, batch, frames, NULL, NULL};
+  rv_vit_cfg vc = {f->m, f->be, ih, iw, batch, frames, NULL, NULL, NULL};
   if (rv_vit_init(&vc, &f->v) != RV_OK) fail_msg("%s", rv_last_error());
   if (stream && rv_vit_stream_init(f->v, stream) != RV_OK) fail_msg("%s", rv_last_error());
   int64_t rows = (int64_t)frames * rv_vit_tokens_per_frame(f->v);
@@ -125,11 +125,11 @@ static void test_misuse(void **s) {
   assert_int_equal(rv_vit_finish(f.v, &out), RV_OK);
   assert_int_equal(out.frames, 3);
   rv_vit *v = NULL;
-  rv_vit_cfg bad = {f.m, f.be, 44, 48, 1, 1, NULL, NULL}; /* 44 is not a multiple of 8 */
+  rv_vit_cfg bad = {f.m, f.be, 44, 48, 1, 1, NULL, NULL, NULL}; /* 44 is not a multiple of 8 */
   assert_int_equal(rv_vit_init(&bad, &v), RV_ERR_INVALID);
-  bad = (rv_vit_cfg){f.m, f.be, 0, 0, 4, 2, NULL, NULL}; /* batch above the sequence */
+  bad = (rv_vit_cfg){f.m, f.be, 0, 0, 4, 2, NULL, NULL, NULL}; /* batch above the sequence */
   assert_int_equal(rv_vit_init(&bad, &v), RV_ERR_INVALID);
-  bad = (rv_vit_cfg){NULL, f.be, 0, 0, 1, 1, NULL, NULL};
+  bad = (rv_vit_cfg){NULL, f.be, 0, 0, 1, 1, NULL, NULL, NULL};
   assert_int_equal(rv_vit_init(&bad, &v), RV_ERR_INVALID);
   assert_null(v);
   rv_vit_free(NULL);
@@ -147,7 +147,7 @@ static void test_seed_model_is_not_a_vit(void **s) {
   rv_backend_cfg bc = {RV_BACKEND_CPU_REF, 1, 0};
   assert_int_equal(rv_backend_init(&bc, &be), RV_OK);
   rv_vit *v = NULL;
-  rv_vit_cfg vc = {m, be, 0, 0, 1, 1, NULL, NULL};
+  rv_vit_cfg vc = {m, be, 0, 0, 1, 1, NULL, NULL, NULL};
   assert_int_equal(rv_vit_init(&vc, &v), RV_ERR_INVALID);
   rv_backend_free(be);
   rv_model_free(m);

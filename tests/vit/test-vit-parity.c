@@ -100,7 +100,7 @@ static void run_case(const char *name, rv_backend_kind kind) {
   assert_int_equal(rv_backend_init(&bc, &be), RV_OK);
   taps tp = {0};
   rv_vit *v = NULL;
-  rv_vit_cfg vc = {m, be, ih, iw, n, n, on_tap, &tp};
+  rv_vit_cfg vc = {m, be, ih, iw, n, n, on_tap, &tp, NULL};
   if (rv_vit_init(&vc, &v) != RV_OK) fail_msg("%s: %s", label, rv_last_error());
 
   int64_t nf, nt = 0;

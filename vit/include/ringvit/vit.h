@@ -144,6 +144,7 @@ int rv_vit_dense_channels(const rv_vit_config *c); /* 1 + C + 4 + A + E, 0 witho
 /* ---- encoder context ---- */
 
 typedef struct rv_vit rv_vit;
+typedef struct rv_comm rv_comm; /* see <ringvit/comm.h> */
 
 /* Called after each stage with its output, e.g. "spatial.0" [frames * seq, D],
  * "temporal.1" [frames * temporal tokens, D], "norm" [frames * seq, D]; the tensor lives
@@ -158,6 +159,15 @@ typedef struct rv_vit_cfg {
   int max_frames;        /* frames of the temporal sequence (offline context length) */
   rv_vit_tap_fn tap;
   void *tap_user;
+  /* borrowed; NULL = one rank. With R ranks the temporal stage is ring-distributed: every
+   * rank pushes the same frames (the spatial stage is replicated), each runs the temporal
+   * blocks on its own share of the sequence (contiguous for global and band scopes, zigzag
+   * for causal and window ones) with pass-KV ring attention, then the shares are
+   * broadcast so that every rank ends with the whole sequence and the same head outputs.
+   * Stream mode shards the KV cache across the ranks (pass-Q). rv_vit_init, finish, step
+   * and stream_init are then collective, and taps of temporal layers see this rank's rows
+   * only. */
+  rv_comm *comm;
 } rv_vit_cfg;
 
 rv_status rv_vit_init(const rv_vit_cfg *cfg, rv_vit **out);

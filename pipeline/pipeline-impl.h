@@ -39,6 +39,7 @@ struct rv_pipeline {
   rv_det_decoder *det;
   rv_tracker *trk;
   rv_actions *act;
+  int rank;         /* of cfg.comm; 0 without one */
   double fps;       /* sampling rate, video frames per second */
   int batch_frames; /* video frames per ingest batch */
 

@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <ringvit/comm.h>
 #include <ringvit/config.h>
 #include <ringvit/detect.h>
 #include <ringvit/ingest.h>
@@ -82,7 +83,9 @@ static rv_status open_ingest(rv_pipeline *p) {
   ic.end_s = p->cfg.end_s;
   ic.threads = p->cfg.threads;
   ic.thumb_width = p->cfg.thumb_width;
-  ic.backend = p->be;
+  /* the decode stage calls ingest on its own thread: ingest keeps a backend of its own
+   * (sharing the encoder's would run two jobs at once on one thread pool: a deadlock) */
+  ic.backend = NULL;
   p->batch_frames = ic.batch;
   return rv_ingest_open(&ic, &p->ing);
 }
@@ -114,6 +117,22 @@ static rv_status plan_context(rv_pipeline *p, int *max_frames) {
                    enc, mb, limit);
   *max_frames = (int)enc < per_call ? per_call : (int)enc;
   return RV_OK;
+}
+
+/* Ranks of a comm must run the same analysis (every rank decodes the input itself): a
+ * rank given other options or another model fails them all with a clear error, before
+ * any collective work. */
+static rv_status check_ranks_agree(const rv_pipeline *p, int max_frames) {
+  if (!p->cfg.comm) return RV_OK;
+  static const char *const names[] = {"mode",           "context frames", "fps (x1000)",
+                                      "model parameters", "start (ms)",   "end (ms)"};
+  int64_t vals[] = {p->cfg.mode,
+                    max_frames,
+                    llround(p->fps * 1000.0),
+                    rv_model_param_count(p->model),
+                    llround(p->cfg.start_s * 1000.0),
+                    llround(p->cfg.end_s * 1000.0)};
+  return rv_comm_check_same(p->cfg.comm, "the ranks' analyses differ", 6, names, vals);
 }
 
 static rv_status open_heads(rv_pipeline *p) {
@@ -148,6 +167,7 @@ rv_status rv_pipeline_open(const rv_pipeline_cfg *cfg, rv_pipeline **out) {
   p = calloc(1, sizeof *p);
   if (!p) RV_TRY_FAIL(RV_ERR_NOMEM, "pipeline");
   p->cfg = *cfg;
+  p->rank = cfg->comm ? rv_comm_rank(cfg->comm) : 0;
   p->input = strdup(cfg->input);
   p->model_path = strdup(cfg->model ? cfg->model : rv_pipeline_default_model());
   if (!p->input || !p->model_path) RV_TRY_FAIL(RV_ERR_NOMEM, "pipeline paths");
@@ -163,6 +183,7 @@ rv_status rv_pipeline_open(const rv_pipeline_cfg *cfg, rv_pipeline **out) {
   RV_TRY(open_ingest(p));
   int max_frames = 0;
   RV_TRY(plan_context(p, &max_frames));
+  RV_TRY(check_ranks_agree(p, max_frames));
   rv_vit_cfg vc = {p->model, p->be, 0, 0, p->batch_frames / p->mc->tubelet, max_frames, NULL, NULL, p->cfg.comm};
   RV_TRY(rv_vit_init(&vc, &p->vit));
   if (cfg->mode == RV_MODE_STREAM) {

@@ -324,10 +324,8 @@ fail:
   return st;
 }
 
-rv_status rv_pipeline_next(rv_pipeline *p, const rv_frame_result **out) {
+static rv_status next_result(rv_pipeline *p) {
   rv_status st = RV_OK;
-  if (!p || !out) return RV_FAIL(RV_ERR_INVALID, "pipeline and out must not be NULL");
-  *out = &p->res;
   if (p->finished) {
     memset(&p->res, 0, sizeof p->res);
     p->res.pts_ns = p->res.frame_index = -1;
@@ -346,5 +344,18 @@ rv_status rv_pipeline_next(rv_pipeline *p, const rv_frame_result **out) {
   }
   return final_result(p);
 fail:
+  return st;
+}
+
+/* Under a comm every rank runs the same frames (the encoder's temporal stage is
+ * collective); rank 0 gets the results, the others an empty one per call. */
+rv_status rv_pipeline_next(rv_pipeline *p, const rv_frame_result **out) {
+  if (!p || !out) return RV_FAIL(RV_ERR_INVALID, "pipeline and out must not be NULL");
+  *out = &p->res;
+  rv_status st = next_result(p);
+  if (st >= 0 && p->rank != 0) {
+    memset(&p->res, 0, sizeof p->res);
+    p->res.pts_ns = p->res.frame_index = -1;
+  }
   return st;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <ringvit/annot.h>
+#include <ringvit/comm.h>
 #include <ringvit/pipeline.h>
 #include <ringvit/report.h>
 
@@ -40,6 +41,10 @@ static void usage(FILE *f) {
              "      --resume         continue an interrupted run from its -o (and --mot) file\n"
              "  -q, --quiet          no progress output\n"
              "  -h, --help           this text\n\n"
+             "Under `mpirun -np R ringvit analyze ...` the temporal stage is ring-distributed\n"
+             "over the R processes (each decodes the input; rank 0 writes the outputs and the\n"
+             "others print only errors). RINGVIT_COMM_TIMEOUT (seconds, default 60) bounds\n"
+             "each wait for another rank; a rank that dies makes the others fail within it.\n\n"
              "exit status: 0 ok, 1 bad usage, 2 input error, 3 runtime failure\n");
 }
 
@@ -232,6 +237,15 @@ fail:
   return st;
 }
 
+/* Ranks other than 0 take part in every collective step and write nothing. */
+static rv_status drain_loop(run_state *r) {
+  rv_status st;
+  const rv_frame_result *fr = NULL;
+  while ((st = rv_pipeline_next(r->p, &fr)) == RV_OK) {
+  }
+  return st == RV_EOF ? RV_OK : st;
+}
+
 static rv_status run_loop(run_state *r) {
   rv_status st;
   const rv_frame_result *fr = NULL;
@@ -282,6 +296,47 @@ static rv_status close_outputs(run_state *r, rv_status st) {
   return st;
 }
 
+/* Rank 0 (or the only process): the pipeline into the outputs, progress and summary. */
+static rv_status run_writer(run_state *r) {
+  double t0 = rv_progress_now();
+  rv_status st = rv_pipeline_open(&r->o->cfg, &r->p);
+  if (st < 0) return st;
+  st = open_outputs(r);
+  if (st >= 0) st = run_loop(r);
+  st = close_outputs(r, st);
+  if (st >= 0) summary(r, rv_progress_now() - t0);
+  return st;
+}
+
+static rv_status run_rank(run_state *r) {
+  if (!r->o->cfg.comm || rv_comm_rank(r->o->cfg.comm) == 0) return run_writer(r);
+  rv_status st = rv_pipeline_open(&r->o->cfg, &r->p);
+  return st < 0 ? st : drain_loop(r);
+}
+
+/* The world of mpirun when this process is one of several it started (Open MPI sets
+ * OMPI_COMM_WORLD_SIZE), else NULL: one process runs alone. */
+static rv_status open_world(rv_comm **comm) {
+  const char *size = getenv("OMPI_COMM_WORLD_SIZE");
+  *comm = NULL;
+  if (!size || atoi(size) <= 1) return RV_OK;
+  if (!rv_comm_available(RV_COMM_MPI))
+    return RV_FAIL(RV_ERR_UNSUPPORTED,
+                   "started by mpirun as one of %s processes, but this build has no MPI "
+                   "(install libopenmpi-dev and rebuild)",
+                   size);
+  rv_comm_mpi_cfg mc = {0.0, NULL};
+  return rv_comm_mpi_init(&mc, comm);
+}
+
+/* MPI_Finalize waits for every rank: skipped after a failure, when one may be gone. */
+static void close_world(rv_comm *comm, rv_status st) {
+  if (!comm) return;
+  int broken = rv_comm_is_broken(comm);
+  rv_comm_free(comm);
+  if (st >= 0 && !broken) rv_comm_mpi_finalize();
+}
+
 static int analyze_main(int argc, char **argv) {
   analyze_opts o;
   memset(&o, 0, sizeof o);
@@ -291,26 +346,22 @@ static int analyze_main(int argc, char **argv) {
   run_state r;
   memset(&r, 0, sizeof r);
   r.o = &o;
+  rv_status st = open_world(&o.cfg.comm);
+  if (o.cfg.comm && rv_comm_rank(o.cfg.comm) != 0) { /* nothing but errors */
+    o.quiet = 1;
+    if (rv_log_get_level() < RV_LOG_ERROR) rv_log_set_level(RV_LOG_ERROR);
+  }
   rv_progress_init(&r.progress, stderr, o.quiet, -1);
   if (o.report) o.cfg.thumb_width = 320;
   o.cfg.on_progress = on_progress;
   o.cfg.progress_user = &r;
-  double t0 = rv_progress_now();
-  rv_status st = rv_pipeline_open(&o.cfg, &r.p);
-  if (st < 0) {
-    rv_cli_error("analyze", st, "failed");
-    return rv_cli_exit_code(st);
-  }
-  st = open_outputs(&r);
-  if (st >= 0) st = run_loop(&r);
-  st = close_outputs(&r, st);
+  if (st >= 0) st = run_rank(&r);
   if (st < 0) {
     rv_progress_end(&r.progress);
     rv_cli_error("analyze", st, "failed");
-  } else {
-    summary(&r, rv_progress_now() - t0);
   }
   rv_pipeline_close(r.p);
+  close_world(o.cfg.comm, st);
   return rv_cli_exit_code(st);
 }
 

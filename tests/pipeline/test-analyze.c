@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli-run.h"
 #include "rv-schema.h"
 #include "rv-test.h"
 
@@ -27,21 +28,13 @@ static int run(const char *const *args, const char *err, int kill_after_ms) {
   int n = 1;
   for (; args[n - 1]; n++) argv[n] = args[n - 1];
   argv[n] = NULL;
-  pid_t pid = fork();
-  if (pid == 0) {
-    int fd = open(err ? err : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(fd, 2);
-    execv(ringvit, (char *const *)argv);
-    _exit(127);
-  }
+  pid_t pid = rv_spawn(argv, err);
   if (kill_after_ms > 0) {
     struct timespec ts = {kill_after_ms / 1000, (kill_after_ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
     kill(pid, SIGKILL);
   }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+  return rv_wait(pid, 600.0);
 }
 
 static char *path_in(const char *name, char *buf) {
@@ -49,19 +42,7 @@ static char *path_in(const char *name, char *buf) {
   return buf;
 }
 
-static char *slurp(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  rewind(f);
-  char *s = malloc((size_t)n + 1);
-  size_t got = fread(s, 1, (size_t)n, f);
-  fclose(f);
-  s[got] = 0;
-  if (len) *len = got;
-  return s;
-}
+static char *slurp(const char *path, size_t *len) { return rv_slurp(path, len); }
 
 static int setup(void **state) {
   (void)state;
@@ -76,9 +57,7 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
   (void)state;
-  char cmd[600];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  return system(cmd) == 0 ? 0 : -1;
+  return rv_remove_tree(dir);
 }
 
 static int analyze(const char *mode, const char *out, const char *mot, const char *extra) {

@@ -14,14 +14,15 @@ function(rv_test name)
                        ENVIRONMENT "RINGVIT_LOG=warn;RINGVIT_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
 endfunction()
 
-# rv_mpi_test(name NP n EXE target ARGS ...): runs an existing test executable under mpirun.
+# rv_mpi_test(name NP n EXE target [MPIRUN_ARGS ...] ARGS ...): runs an existing test
+# executable under mpirun.
 function(rv_mpi_test name)
-  cmake_parse_arguments(T "" "NP;EXE;TIMEOUT" "ARGS;LABELS" ${ARGN})
+  cmake_parse_arguments(T "" "NP;EXE;TIMEOUT" "ARGS;LABELS;MPIRUN_ARGS" ${ARGN})
   if(NOT T_TIMEOUT)
     set(T_TIMEOUT 300)
   endif()
   add_test(NAME ${name}
-           COMMAND ${MPIEXEC_EXECUTABLE} --allow-run-as-root --oversubscribe -np ${T_NP}
+           COMMAND ${MPIEXEC_EXECUTABLE} --allow-run-as-root --oversubscribe ${T_MPIRUN_ARGS} -np ${T_NP}
                    $<TARGET_FILE:${T_EXE}> ${T_ARGS})
   set_tests_properties(${name} PROPERTIES LABELS "mpi;${T_LABELS}" SKIP_RETURN_CODE 77
                        TIMEOUT ${T_TIMEOUT}

@@ -3,7 +3,12 @@
  * 2, 3, 4, 5, 8} on local threads, contiguous, zigzag and skewed layouts, odd and uneven token
  * counts, several head dims, packed and fused q/k/v; with --mpi, the same cases on this process's
  * rank of mpirun. Also: blocks that masks hide are skipped and windows stop the ring early. */
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "ring-case.h"
 #include "ring-test.h"
@@ -92,8 +97,46 @@ static void test_exact_mpi_cpu(void **state) {
   exact_mpi(RV_BACKEND_CPU);
 }
 
+/* --mpi --leave-mid-ring (under mpirun --enable-recovery, which keeps a job running when
+ * a process dies): rank 1 vanishes (no goodbye, no MPI_Finalize) at a random moment while
+ * the ranks run ring attention over and over; every other rank's call must fail with an
+ * error naming what it waited for, within the comm timeout (2 s) instead of hanging. Each
+ * survivor prints "rank R: the ring failed cleanly: ..." for ctest to match, or
+ * "UNEXPECTED" and exits 1, and leaves without MPI_Finalize (it would wait for the dead). */
+static void *vanish_later(void *arg) {
+  struct timespec ts = {0, *(long *)arg};
+  nanosleep(&ts, NULL);
+  _exit(0);
+  return NULL;
+}
+
+static int leave_mid_ring(void) {
+  static case_job j;
+  static long delay_ns;
+  rv_comm_set_timeout(rv_test_world, 2.0);
+  int rank = rv_comm_rank(rv_test_world);
+  if (rank == 1) {
+    pthread_t t;
+    delay_ns = 100000000L + (long)(time(NULL) % 7) * 30000000L; /* 100 to 280 ms */
+    pthread_create(&t, NULL, vanish_later, &delay_ns);
+  }
+  j.rc = &rv_ring_cases[2]; /* 210 tokens, zigzag: every mask, several steps each */
+  rv_status st = RV_OK;
+  for (int i = 0; i < 100000 && st == RV_OK; i++)
+    st = rv_test_world_rank(case_rank, &j);
+  const char *msg = rv_last_error();
+  int clear = (st == RV_ERR_TIMEOUT || st == RV_ERR_COMM) &&
+              (strstr(msg, "did not complete in 2 s") || strstr(msg, "gave up"));
+  printf("rank %d: %s: %s\n", rank, clear ? "the ring failed cleanly" : "UNEXPECTED",
+         st < 0 ? msg : "no error");
+  fflush(stdout);
+  _exit(clear ? 0 : 1);
+}
+
 int main(int argc, char **argv) {
   if (rv_test_mpi_setup(argc, argv)) {
+    for (int i = 1; i < argc; i++)
+      if (!strcmp(argv[i], "--leave-mid-ring")) return leave_mid_ring();
     const struct CMUnitTest mpi[] = {cmocka_unit_test(test_exact_mpi_ref),
                                      cmocka_unit_test(test_exact_mpi_cpu)};
     return rv_test_mpi_teardown(cmocka_run_group_tests(mpi, NULL, NULL));

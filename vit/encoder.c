@@ -521,6 +521,10 @@ rv_status rv_vit_push(rv_vit *v, const rv_tensor *tokens, int64_t n, const doubl
   for (int64_t i = 0; i < n; i++)
     v->times[f0 + i] = times_s ? times_s[i] : default_time(v, f0 + i);
   v->n_frames += n;
+  /* ranks stay within one push of each other: the ring at finish then never waits for a
+   * rank that fell minutes behind, and a rank that died is noticed here, within the
+   * comm's timeout */
+  if (v->ranks > 1) RV_TRY(rv_comm_barrier(v->comm));
 fail:
   return st;
 }

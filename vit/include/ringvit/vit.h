@@ -164,8 +164,9 @@ typedef struct rv_vit_cfg {
    * blocks on its own share of the sequence (contiguous for global and band scopes, zigzag
    * for causal and window ones) with pass-KV ring attention, then the shares are
    * broadcast so that every rank ends with the whole sequence and the same head outputs.
-   * Stream mode shards the KV cache across the ranks (pass-Q). rv_vit_init, finish, step
-   * and stream_init are then collective, and taps of temporal layers see this rank's rows
+   * Stream mode shards the KV cache across the ranks (pass-Q). rv_vit_init, push, finish,
+   * step and stream_init are then collective (push ends with a barrier, so the ranks stay
+   * within one push of each other), and taps of temporal layers see this rank's rows
    * only. */
   rv_comm *comm;
 } rv_vit_cfg;

@@ -5,6 +5,7 @@
  *     ring merges attention blocks in another order, so the last digits of a box may
  *     differ; the bytes are not compared);
  *   - only rank 0 prints: one summary line for the whole job;
+ *   - ranks started with different options fail together, naming the difference;
  *   - a rank killed mid-run: with mpirun --enable-recovery (the job is not torn down) rank
  *     0 exits 3 with a clear message within the comm timeout; with plain mpirun the job is
  *     stopped with mpirun's message; either way every line rank 0 wrote is kept, whole, and
@@ -185,6 +186,28 @@ static void test_ranks_equal_one_stream(void **state) {
   ranks_equal_one("stream");
 }
 
+/* mpirun's MPMD form: rank 0 samples at 2 fps, rank 1 at 3 fps. */
+static void test_ranks_that_differ(void **state) {
+  (void)state;
+  char out[512], err[512];
+  path_in("differ.jsonl", out);
+  const char *argv[] = {mpirun, "--allow-run-as-root", "--oversubscribe",
+                        "-np",  "1",                   ringvit,
+                        "analyze", clip, "--model", model, "--fps", "2", "-o", out, "-q",
+                        ":",    "-np",                 "1",
+                        ringvit, "analyze", clip, "--model", model, "--fps", "3", "-o", out, "-q",
+                        NULL};
+  int st = rv_wait(rv_spawn(argv, path_in("differ.err", err)), 120.0);
+  char *msg = rv_slurp(err, NULL);
+  assert_true(st > 0);
+  /* the first value that differs is named: the context planned from the rate */
+  const char *said = strstr(msg, "the ranks' analyses differ: context frames is ");
+  assert_non_null(said);
+  assert_non_null(strstr(said, " on rank 0 but "));
+  assert_non_null(strstr(said, " on rank 1"));
+  free(msg);
+}
+
 /* ---- a rank dies ---- */
 
 /* The ringvit process that is rank `rank` of a running mpirun job, 0 when none. */
@@ -280,6 +303,7 @@ int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_ranks_equal_one_offline),
       cmocka_unit_test(test_ranks_equal_one_stream),
+      cmocka_unit_test(test_ranks_that_differ),
       cmocka_unit_test(test_dead_rank),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

@@ -216,6 +216,15 @@ rv_status rv_pipeline_push_end(rv_pipeline *p) {
   return rv_ingest_push_end(p->ing);
 }
 
+rv_pipeline_info rv_pipeline_get_info(const rv_pipeline *p) {
+  rv_pipeline_info i = {0};
+  if (!p) return i;
+  i.rate = p->fps / p->mc->tubelet;
+  i.emb_dim = p->mc->dense ? p->mc->emb_dim : 0;
+  i.class_aware = 1;
+  return i;
+}
+
 int rv_pipeline_label_count(const rv_pipeline *p, rv_label_kind kind) {
   if (!p) return 0;
   switch (kind) {

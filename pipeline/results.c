@@ -24,10 +24,11 @@ rv_status rv_pipeline_open_tracking(rv_pipeline *p) {
     named &= scene[i] != NULL;
   for (int i = 0; i < nt; i++)
     named &= track[i] != NULL;
+  rv_pipeline_info info = rv_pipeline_get_info(p);
   rv_tracking_cfg tc = {0};
-  tc.fps = p->fps / mc->tubelet;
-  tc.class_aware = 1;
-  tc.use_appearance = mc->dense && mc->emb_dim > 0;
+  tc.fps = info.rate;
+  tc.class_aware = info.class_aware;
+  tc.use_appearance = info.emb_dim > 0;
   tc.n_scene = ns;
   tc.scene_labels = named ? scene : NULL;
   tc.n_track = nt;

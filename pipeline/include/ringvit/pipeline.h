@@ -132,6 +132,15 @@ rv_status rv_pipeline_push(rv_pipeline *p, const rv_image *img, int64_t pts_ns,
 /* Push mode: no more frames; rv_pipeline_next then gives the rest and RV_EOF. */
 rv_status rv_pipeline_push_end(rv_pipeline *p);
 
+/* What callers that track and segment themselves (detect_only) need to do it as the
+ * pipeline would. */
+typedef struct rv_pipeline_info {
+  double rate;     /* encoder frames per second: the sampling rate over the tubelet */
+  int emb_dim;     /* appearance embedding floats per object, 0 = none */
+  int class_aware; /* 1: tracks keep their class */
+} rv_pipeline_info;
+rv_pipeline_info rv_pipeline_get_info(const rv_pipeline *p);
+
 /* Label names of the model: classes, per-track actions, scene actions. */
 int rv_pipeline_label_count(const rv_pipeline *p, rv_label_kind kind);
 const char *rv_pipeline_label(const rv_pipeline *p, rv_label_kind kind, int i);

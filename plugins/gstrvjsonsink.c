@@ -4,6 +4,7 @@
 #include <gst/base/gstbasesink.h>
 
 #include <ringvit/annot.h>
+#include <ringvit/status.h>
 
 #include "gstringvit.h"
 
@@ -59,7 +60,8 @@ static gboolean start(GstBaseSink *bs) {
   gchar *path = g_strdup(self->location && self->location[0] ? self->location : "-");
   GST_OBJECT_UNLOCK(self);
   rv_status st = rv_jsonl_open(path, &self->w);
-  if (st < 0) rv_gst_post_error(GST_ELEMENT(self), st, "rvjsonsink: cannot open the output");
+  if (st < 0)
+    GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE, ("rvjsonsink: %s", rv_last_error()), (NULL));
   g_free(path);
   self->marked = FALSE;
   self->frames = 0;

@@ -212,7 +212,7 @@ static void gst_rv_src_class_init(GstRvSrcClass *klass) {
                        "aspect, or the source's", 0, 8192, 0, rw));
   g_object_class_install_property(
       oc, PROP_HW,
-      g_param_spec_enum("hw-decode", "Hardware decoding", "NVDEC use", hw_type(),
+      g_param_spec_enum("hw-decode", "Hardware decoding", "Use of NVDEC hardware decoding", hw_type(),
                         RV_HWACCEL_AUTO, rw));
   g_object_class_install_property(
       oc, PROP_START,

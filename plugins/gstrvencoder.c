@@ -276,7 +276,7 @@ static rv_status push_frame(GstRvEncoder *self, GstBuffer *buf) {
 static void note_step(GstRvEncoder *self, GstClockTime took) {
   if (took <= self->worst_step) return;
   self->worst_step = took;
-  if (took > self->latency + self->latency / 5 + GST_MSECOND) {
+  if (took > self->latency + self->latency / 5) { /* grows by a fifth at least: few messages */
     GST_OBJECT_LOCK(self);
     self->latency = took + took / 4;
     GST_OBJECT_UNLOCK(self);

@@ -266,6 +266,20 @@ static void expect_start_error(const char *launch, GQuark domain, int code, cons
   gst_object_unref(e);
 }
 
+/* Stream mode adds its measured analysis time to upstream's latency, nothing before the
+ * first analysed frame. */
+static void test_encoder_latency_query(void **state) {
+  GstVideoInfo vi;
+  GstHarness *h = encoder("video/x-raw,format=RGB,width=64,height=48,framerate=30/1", &vi);
+  gst_harness_set_upstream_latency(h, 10 * GST_MSECOND);
+  assert_int_equal(gst_harness_query_latency(h), 10 * GST_MSECOND);
+  gst_harness_push(h, make_frame(&vi, 0, 0));
+  gst_buffer_unref(gst_harness_pull(h));
+  GstClockTime l = gst_harness_query_latency(h);
+  assert_true(l > 10 * GST_MSECOND && l < 10 * GST_SECOND);
+  gst_harness_teardown(h);
+}
+
 static void test_encoder_missing_model_is_an_error(void **state) {
   expect_start_error("rvencoder model=/nonexistent/model.safetensors", GST_RESOURCE_ERROR,
                      GST_RESOURCE_ERROR_NOT_FOUND, "/nonexistent/model.safetensors");
@@ -489,6 +503,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_encoder_flush_eos_renegotiation),
       cmocka_unit_test(test_encoder_offline_holds_until_eos),
       cmocka_unit_test(test_encoder_qos_drops_late_frames),
+      cmocka_unit_test(test_encoder_latency_query),
       cmocka_unit_test(test_encoder_missing_model_is_an_error),
       cmocka_unit_test(test_tracker_foreign_metas_and_action_events),
       cmocka_unit_test(test_tracker_only_analysed_frames),

@@ -20,6 +20,9 @@ typedef struct GstRvSrc {
   gdouble fps, start_s, end_s;
   gint width, height, hw;
   /* streaming */
+  rv_ingest_cfg cfg; /* as opened, path = self->path */
+  gchar *path;
+  double origin_s; /* the input's first presentation time */
   rv_ingest *ing;
   const rv_ingest_batch *batch;
   int next; /* frame of batch to push next */
@@ -114,9 +117,15 @@ static gboolean start(GstBaseSrc *bs) {
   cfg.height = h;
   if (st == RV_OK) st = rv_ingest_open(&cfg, &self->ing);
   if (st < 0) rv_gst_post_error(GST_ELEMENT(self), st, "rvsrc: cannot open the input");
-  g_free(path);
-  if (st < 0) return FALSE;
+  if (st < 0) {
+    g_free(path);
+    return FALSE;
+  }
+  g_free(self->path);
+  self->path = path;
+  self->cfg = cfg;
   const rv_ingest_info *in = rv_ingest_get_info(self->ing);
+  self->origin_s = in->start_s;
   gint fn, fd;
   gst_util_double_to_fraction(cfg.fps > 0 ? cfg.fps : in->fps, &fn, &fd);
   gst_video_info_set_format(&self->info, GST_VIDEO_FORMAT_RGB, (guint)w, (guint)h);
@@ -127,6 +136,36 @@ static gboolean start(GstBaseSrc *bs) {
   self->caps_set = FALSE;
   return TRUE;
 }
+
+/* A seek opens the input again at the new start: ingest decodes from the keyframe before it
+ * and samples from there, as `ringvit analyze --start` does. */
+static gboolean do_seek(GstBaseSrc *bs, GstSegment *seg) {
+  GstRvSrc *self = (GstRvSrc *)bs;
+  if (!self->ing) return TRUE;
+  GST_OBJECT_LOCK(self);
+  double lo = self->start_s, hi = self->end_s;
+  GST_OBJECT_UNLOCK(self);
+  rv_ingest_cfg c = self->cfg;
+  c.start_s = MAX(lo, (double)seg->start / GST_SECOND - self->origin_s);
+  c.end_s = GST_CLOCK_TIME_IS_VALID(seg->stop) ? (double)seg->stop / GST_SECOND - self->origin_s : hi;
+  if (hi > 0 && (c.end_s <= 0 || c.end_s > hi)) c.end_s = hi;
+  seg->time = seg->start;
+  if (c.start_s == self->cfg.start_s && c.end_s == self->cfg.end_s) return TRUE; /* as opened */
+  rv_ingest *ing = NULL;
+  rv_status st = rv_ingest_open(&c, &ing);
+  if (st < 0) {
+    rv_gst_post_error(GST_ELEMENT(self), st, "rvsrc: seeking");
+    return FALSE;
+  }
+  rv_ingest_close(self->ing);
+  self->ing = ing;
+  self->cfg = c;
+  self->batch = NULL;
+  self->next = 0;
+  return TRUE;
+}
+
+static gboolean is_seekable(GstBaseSrc *bs) { return TRUE; }
 
 static gboolean stop(GstBaseSrc *bs) {
   GstRvSrc *self = (GstRvSrc *)bs;
@@ -183,6 +222,7 @@ static void finalize(GObject *obj) {
   GstRvSrc *self = (GstRvSrc *)obj;
   rv_ingest_close(self->ing);
   g_free(self->location);
+  g_free(self->path);
   G_OBJECT_CLASS(gst_rv_src_parent_class)->finalize(obj);
 }
 
@@ -230,6 +270,8 @@ static void gst_rv_src_class_init(GstRvSrcClass *klass) {
       "ringvit");
   bc->start = start;
   bc->stop = stop;
+  bc->do_seek = do_seek;
+  bc->is_seekable = is_seekable;
   GST_PUSH_SRC_CLASS(klass)->create = create;
   GST_DEBUG_CATEGORY_INIT(rv_src_debug, "rvsrc", 0, "ringvit source");
   gst_type_mark_as_plugin_api(hw_type(), 0);

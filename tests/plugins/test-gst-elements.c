@@ -444,6 +444,20 @@ static void test_src_sampled_frames(void **state) {
   assert_int_equal(GST_VIDEO_INFO_FORMAT(&vi), GST_VIDEO_FORMAT_RGB);
   assert_int_equal(GST_VIDEO_INFO_HEIGHT(&vi), 96); /* from the source's aspect */
   gst_caps_unref(caps);
+  /* after the end, a seek to 1 s: the frames from there, on the same grid */
+  GstEvent *e;
+  while ((e = gst_harness_pull_event(h)) && GST_EVENT_TYPE(e) != GST_EVENT_EOS)
+    gst_event_unref(e);
+  gst_event_unref(e);
+  assert_true(gst_harness_push_upstream_event(
+      h, gst_event_new_seek(1.0, GST_FORMAT_TIME, GST_SEEK_FLAG_FLUSH, GST_SEEK_TYPE_SET, GST_SECOND,
+                            GST_SEEK_TYPE_NONE, 0)));
+  for (n = 2; n < 8; n++) {
+    b = gst_harness_pull(h);
+    assert_non_null(b);
+    assert_int_equal(GST_BUFFER_PTS(b), (GstClockTime)n * GST_SECOND / 2);
+    gst_buffer_unref(b);
+  }
   gst_harness_teardown(h);
   /* a missing file is an element error naming it */
   expect_start_error("rvsrc location=/nonexistent/video.mp4", GST_RESOURCE_ERROR,

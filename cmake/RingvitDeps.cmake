@@ -34,7 +34,9 @@ set(RV_HAVE_GSTREAMER OFF)
 if(RINGVIT_WITH_GSTREAMER)
   pkg_check_modules(GST IMPORTED_TARGET gstreamer-1.0>=1.22 gstreamer-base-1.0 gstreamer-video-1.0)
   pkg_check_modules(GSTCHECK IMPORTED_TARGET gstreamer-check-1.0)
-  if(GST_FOUND)
+  pkg_check_modules(CAIRO QUIET IMPORTED_TARGET cairo)                          # rvoverlay
+  pkg_check_modules(GSTRTSP QUIET IMPORTED_TARGET gstreamer-rtsp-server-1.0)   # the RTSP test's server
+  if(GST_FOUND AND CAIRO_FOUND)
     set(RV_HAVE_GSTREAMER ON)
   endif()
 endif()

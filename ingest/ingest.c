@@ -9,6 +9,7 @@
 #include <ringvit/ops.h>
 
 #include "source-impl.h"
+#include "timeline-impl.h"
 
 #define RV_INGEST_MAX_SIDE  8192
 #define RV_INGEST_MAX_BATCH 4096
@@ -31,6 +32,27 @@ struct rv_ingest {
   int rect_x, rect_y, rect_w, rect_h, thumb_h;
   rv_status done; /* RV_EOF or the error that ended the input */
   char done_msg[512];
+  struct rv_ingest_pushed *push; /* push mode only */
+};
+
+/* Where a frame goes in the model input. */
+typedef struct rv_placement {
+  int rect_x, rect_y, rect_w, rect_h;
+  rv_frame_geom geom;
+} rv_placement;
+
+/* Push mode: sampled frames collect in slots 0..n-1; a frame of another size than the
+ * pending ones waits in the spare slot `batch` until the batch before it is taken. */
+struct rv_ingest_pushed {
+  rv_image_scaler *scaler;
+  rv_sampler sampler;
+  int64_t last_pts;
+  int n;     /* frames in slots, not yet a batch */
+  int ready; /* ing->batch is complete and waits for rv_ingest_next */
+  int taken; /* ing->batch was handed out: its slots are reused at the next call */
+  int spare; /* a frame waits in the spare slot */
+  rv_source_frame spare_frame;
+  int ended;
 };
 
 void rv_ingest_cfg_default(rv_ingest_cfg *cfg) {
@@ -68,7 +90,10 @@ static rv_status check_sizes(const rv_ingest_cfg *c) {
 }
 
 static rv_status check_cfg(const rv_ingest_cfg *c) {
-  if (!c->path && !c->io) return RV_FAIL(RV_ERR_INVALID, "cfg.path or cfg.io must be set");
+  if (!c->path && !c->io && !c->push)
+    return RV_FAIL(RV_ERR_INVALID, "cfg.path or cfg.io must be set (or cfg.push)");
+  if (c->push && c->thumb_width)
+    return RV_FAIL(RV_ERR_UNSUPPORTED, "push mode makes no thumbnails (thumb_width must be 0)");
   if (!(c->fps >= 0) || !isfinite(c->fps) || c->fps > 1000)
     return RV_FAIL(RV_ERR_INVALID, "fps must be in [0, 1000], got %g", c->fps);
   if (!(c->start_s >= 0) || !(c->end_s >= 0) || !isfinite(c->start_s) || !isfinite(c->end_s) ||
@@ -92,7 +117,7 @@ static rv_status check_cfg(const rv_ingest_cfg *c) {
 static rv_status alloc_buffers(rv_ingest *ing) {
   const rv_ingest_cfg *c = &ing->cfg;
   size_t frame_bytes = (size_t)c->width * c->height * 3;
-  size_t nframes = (size_t)c->batch;
+  size_t nframes = (size_t)c->batch + (c->push ? 1 : 0); /* push mode: the spare slot */
   ing->frames = malloc(nframes * frame_bytes);
   ing->pts = malloc(nframes * sizeof *ing->pts);
   ing->index = malloc(nframes * sizeof *ing->index);
@@ -136,7 +161,14 @@ rv_status rv_ingest_open(const rv_ingest_cfg *cfg, rv_ingest **out) {
     RV_TRY(rv_backend_init(&bc, &ing->own_be));
     ing->be = ing->own_be;
   }
-  RV_TRY(rv_source_open(cfg, &ing->src));
+  if (cfg->push) {
+    ing->push = calloc(1, sizeof *ing->push);
+    if (!ing->push) RV_TRY_FAIL(RV_ERR_NOMEM, "ingest");
+    RV_TRY(rv_image_scaler_init(&ing->push->scaler));
+    rv_ingest_push_reset(ing);
+  } else {
+    RV_TRY(rv_source_open(cfg, &ing->src));
+  }
   RV_TRY(alloc_buffers(ing));
   init_batch(ing);
   ing->cfg.path = NULL;
@@ -148,40 +180,49 @@ fail:
   return st;
 }
 
-/* Where the source goes in the model input (letterbox by display aspect, or stretch), the
- * geometry that maps it back, and the thumbnail size; per batch. */
-static rv_status set_geometry(rv_ingest *ing, const rv_source_frame *f) {
-  const rv_ingest_cfg *c = &ing->cfg;
+/* Where the source goes in the model input (letterbox by display aspect, or stretch) and
+ * the geometry that maps it back. */
+static rv_placement place_frame(const rv_ingest_cfg *c, const rv_source_frame *f) {
   double disp_w = (double)f->width * f->sar;
-  ing->rect_x = ing->rect_y = 0;
-  ing->rect_w = c->width;
-  ing->rect_h = c->height;
+  rv_placement p = {0, 0, c->width, c->height, {0}};
   if (c->resize == RV_RESIZE_LETTERBOX) {
     double s = fmin(c->width / disp_w, c->height / (double)f->height);
-    ing->rect_w = (int)fmax(1, fmin(c->width, lround(disp_w * s)));
-    ing->rect_h = (int)fmax(1, fmin(c->height, lround(f->height * s)));
-    ing->rect_x = (c->width - ing->rect_w) / 2;
-    ing->rect_y = (c->height - ing->rect_h) / 2;
+    p.rect_w = (int)fmax(1, fmin(c->width, lround(disp_w * s)));
+    p.rect_h = (int)fmax(1, fmin(c->height, lround(f->height * s)));
+    p.rect_x = (c->width - p.rect_w) / 2;
+    p.rect_y = (c->height - p.rect_h) / 2;
   }
-  rv_frame_geom *g = &ing->batch.geom;
-  *g = (rv_frame_geom){f->width,
-                       f->height,
-                       c->width,
-                       c->height,
-                       (float)ing->rect_w / (float)f->width,
-                       (float)ing->rect_h / (float)f->height,
-                       (float)ing->rect_x,
-                       (float)ing->rect_y};
+  p.geom = (rv_frame_geom){f->width,
+                           f->height,
+                           c->width,
+                           c->height,
+                           (float)p.rect_w / (float)f->width,
+                           (float)p.rect_h / (float)f->height,
+                           (float)p.rect_x,
+                           (float)p.rect_y};
+  return p;
+}
+
+/* The placement and thumbnail size of a batch's frames. */
+static rv_status set_geometry(rv_ingest *ing, const rv_source_frame *f) {
+  const rv_ingest_cfg *c = &ing->cfg;
+  rv_placement p = place_frame(c, f);
+  ing->rect_x = p.rect_x;
+  ing->rect_y = p.rect_y;
+  ing->rect_w = p.rect_w;
+  ing->rect_h = p.rect_h;
+  ing->batch.geom = p.geom;
   ing->batch.src_width = f->width;
   ing->batch.src_height = f->height;
   if (c->thumb_width == 0) return RV_OK;
+  double disp_w = (double)f->width * f->sar;
   ing->thumb_h =
       (int)fmax(1, fmin(RV_INGEST_MAX_SIDE, lround(c->thumb_width * f->height / disp_w)));
   size_t need = (size_t)c->batch * (size_t)ing->thumb_h * (size_t)c->thumb_width * 3;
   if (need > ing->thumbs_bytes) {
-    uint8_t *p = realloc(ing->thumbs, need);
-    if (!p) return RV_FAIL(RV_ERR_NOMEM, "thumbnails of %zu bytes", need);
-    ing->thumbs = p;
+    uint8_t *t = realloc(ing->thumbs, need);
+    if (!t) return RV_FAIL(RV_ERR_NOMEM, "thumbnails of %zu bytes", need);
+    ing->thumbs = t;
     ing->thumbs_bytes = need;
   }
   return RV_OK;
@@ -195,15 +236,24 @@ static uint8_t *thumb_slot(const rv_ingest *ing, int i) {
   return ing->thumbs + (size_t)i * (size_t)ing->thumb_h * ing->cfg.thumb_width * 3;
 }
 
-static rv_status fill_slot(rv_ingest *ing, int i) {
+/* The model input of slot i: padding, then the frame scaled into its rectangle by
+ * render(slot 0) (a decoded frame) or by the image scaler (a pushed one). */
+static rv_status render_slot(rv_ingest *ing, int i, const rv_placement *p, const rv_image *img) {
   const rv_ingest_cfg *c = &ing->cfg;
   uint8_t *dst = frame_slot(ing, i);
   size_t stride = (size_t)c->width * 3;
-  if (ing->rect_w != c->width || ing->rect_h != c->height)
-    for (size_t p = 0; p < (size_t)c->width * c->height; p++)
-      memcpy(dst + 3 * p, ing->pad_rgb, 3);
-  rv_status st = rv_source_render(ing->src, 0, dst + ing->rect_y * stride + (size_t)ing->rect_x * 3,
-                                  (int)stride, ing->rect_w, ing->rect_h);
+  if (p->rect_w != c->width || p->rect_h != c->height)
+    for (size_t k = 0; k < (size_t)c->width * c->height; k++)
+      memcpy(dst + 3 * k, ing->pad_rgb, 3);
+  uint8_t *rect = dst + p->rect_y * stride + (size_t)p->rect_x * 3;
+  if (img) return rv_image_render(ing->push->scaler, img, rect, (int)stride, p->rect_w, p->rect_h);
+  return rv_source_render(ing->src, 0, rect, (int)stride, p->rect_w, p->rect_h);
+}
+
+static rv_status fill_slot(rv_ingest *ing, int i) {
+  const rv_ingest_cfg *c = &ing->cfg;
+  rv_placement p = {ing->rect_x, ing->rect_y, ing->rect_w, ing->rect_h, ing->batch.geom};
+  rv_status st = render_slot(ing, i, &p, NULL);
   if (st == RV_OK && c->thumb_width > 0)
     st = rv_source_render(ing->src, 1, thumb_slot(ing, i), c->thumb_width * 3, c->thumb_width,
                           ing->thumb_h);
@@ -277,14 +327,8 @@ static rv_status make_tokens(rv_ingest *ing) {
   return rv_patchify(ing->be, &frames, c->mean, c->std, c->patch, c->tubelet, &b->tokens);
 }
 
-rv_status rv_ingest_next(rv_ingest *ing, const rv_ingest_batch **out) {
-  if (out) *out = NULL;
-  if (!ing || !out) return RV_FAIL(RV_ERR_INVALID, "ingest and out must not be NULL");
-  if (ing->done != RV_OK && !ing->held)
-    return ing->done == RV_EOF ? RV_EOF : RV_FAIL(ing->done, "%s", ing->done_msg);
-  int n = 0;
-  rv_status st = fill_frames(ing, &n);
-  if (n == 0) return st;
+/* n frames in slots -> the batch: tubelet padding, tensors, tokens. */
+static rv_status complete_batch(rv_ingest *ing, int n) {
   const rv_ingest_cfg *c = &ing->cfg;
   rv_ingest_batch *b = &ing->batch;
   b->n_pad = pad_tubelet(ing, n);
@@ -294,14 +338,145 @@ rv_status rv_ingest_next(rv_ingest *ing, const rv_ingest_batch **out) {
                   ? rv_tensor_4d(ing->thumbs, RV_U8, b->n, ing->thumb_h, c->thumb_width, 3)
                   : (rv_tensor){0};
   b->tokens = (rv_tensor){0};
-  if (c->patch > 0 && (st = make_tokens(ing)) < 0) return st;
-  *out = b;
+  return c->patch > 0 ? make_tokens(ing) : RV_OK;
+}
+
+static rv_status next_pushed(rv_ingest *ing, const rv_ingest_batch **out);
+
+rv_status rv_ingest_next(rv_ingest *ing, const rv_ingest_batch **out) {
+  if (out) *out = NULL;
+  if (!ing || !out) return RV_FAIL(RV_ERR_INVALID, "ingest and out must not be NULL");
+  if (ing->push) return next_pushed(ing, out);
+  if (ing->done != RV_OK && !ing->held)
+    return ing->done == RV_EOF ? RV_EOF : RV_FAIL(ing->done, "%s", ing->done_msg);
+  int n = 0;
+  rv_status st = fill_frames(ing, &n);
+  if (n == 0) return st;
+  if ((st = complete_batch(ing, n)) < 0) return st;
+  *out = &ing->batch;
   return RV_OK;
+}
+
+/* ---- push mode ---- */
+
+static rv_status check_image(const rv_image *img) {
+  if ((unsigned)img->format > RV_PIXEL_NV12)
+    return RV_FAIL(RV_ERR_INVALID, "pixel format %d unknown", (int)img->format);
+  if (img->width < 1 || img->height < 1 || img->width > RV_INGEST_MAX_SIDE ||
+      img->height > RV_INGEST_MAX_SIDE)
+    return RV_FAIL(RV_ERR_INVALID, "frame %dx%d outside 1..%d", img->width, img->height,
+                   RV_INGEST_MAX_SIDE);
+  int planes = img->format == RV_PIXEL_I420 ? 3 : img->format == RV_PIXEL_NV12 ? 2 : 1;
+  for (int i = 0; i < planes; i++)
+    if (!img->data[i] || img->stride[i] < 1)
+      return RV_FAIL(RV_ERR_INVALID, "plane %d of the frame is missing", i);
+  if (!(img->sar >= 0) || img->sar > 100)
+    return RV_FAIL(RV_ERR_INVALID, "pixel aspect ratio %g out of range", img->sar);
+  return RV_OK;
+}
+
+/* Frees the slots of a batch handed out: a frame in the spare slot moves to slot 0. */
+static rv_status recycle(rv_ingest *ing) {
+  rv_status st = RV_OK;
+  struct rv_ingest_pushed *p = ing->push;
+  if (!p->taken) return RV_OK;
+  p->taken = 0;
+  if (!p->spare) return RV_OK;
+  p->spare = 0;
+  const rv_ingest_cfg *c = &ing->cfg;
+  memcpy(frame_slot(ing, 0), frame_slot(ing, c->batch), (size_t)c->width * c->height * 3);
+  ing->pts[0] = p->spare_frame.pts_ns;
+  ing->index[0] = p->spare_frame.index;
+  RV_TRY(set_geometry(ing, &p->spare_frame));
+  p->n = 1;
+  if (p->n == c->batch) {
+    RV_TRY(complete_batch(ing, p->n));
+    p->ready = 1, p->n = 0;
+  }
+fail:
+  return st;
+}
+
+rv_status rv_ingest_push(rv_ingest *ing, const rv_image *img, int64_t pts_ns, int64_t frame_index,
+                         int *taken) {
+  rv_status st = RV_OK;
+  if (taken) *taken = 0;
+  if (!ing || !img) return RV_FAIL(RV_ERR_INVALID, "ingest and image must not be NULL");
+  struct rv_ingest_pushed *p = ing->push;
+  if (!p) return RV_FAIL(RV_ERR_INVALID, "rv_ingest_push needs an ingest opened with cfg.push");
+  RV_TRY(check_image(img));
+  RV_TRY(recycle(ing));
+  if (p->ready || p->spare) return RV_AGAIN;
+  if (p->ended) return RV_FAIL(RV_ERR_INVALID, "frame pushed after rv_ingest_push_end");
+  if (pts_ns == RV_TS_NONE || (p->last_pts != RV_TS_NONE && pts_ns <= p->last_pts))
+    return RV_FAIL(RV_ERR_INVALID, "frame timestamps must increase: %lld after %lld",
+                   (long long)pts_ns, (long long)p->last_pts);
+  p->last_pts = pts_ns;
+  if (!rv_sampler_take(&p->sampler, pts_ns)) return RV_OK;
+  if (taken) *taken = 1;
+  const rv_ingest_cfg *c = &ing->cfg;
+  rv_source_frame f = {pts_ns, frame_index, img->width, img->height, img->sar > 0 ? img->sar : 1};
+  int slot = p->n;
+  if (p->n > 0 && !same_source(ing, &f)) { /* the pending frames make a batch of their own */
+    RV_TRY(complete_batch(ing, p->n));
+    p->ready = 1, p->n = 0;
+    p->spare = 1;
+    p->spare_frame = f;
+    slot = c->batch;
+  } else if (p->n == 0) {
+    RV_TRY(set_geometry(ing, &f));
+  }
+  rv_placement pl = place_frame(c, &f);
+  RV_TRY(render_slot(ing, slot, &pl, img));
+  if (slot == c->batch) goto fail; /* the spare: it joins a batch when this one is taken */
+  ing->pts[slot] = pts_ns;
+  ing->index[slot] = frame_index;
+  if (++p->n == c->batch) {
+    RV_TRY(complete_batch(ing, p->n));
+    p->ready = 1, p->n = 0;
+  }
+fail:
+  return st;
+}
+
+rv_status rv_ingest_push_end(rv_ingest *ing) {
+  if (!ing || !ing->push)
+    return RV_FAIL(RV_ERR_INVALID, "rv_ingest_push_end needs an ingest opened with cfg.push");
+  ing->push->ended = 1;
+  return RV_OK;
+}
+
+void rv_ingest_push_reset(rv_ingest *ing) {
+  if (!ing || !ing->push) return;
+  struct rv_ingest_pushed *p = ing->push;
+  rv_image_scaler *scaler = p->scaler;
+  memset(p, 0, sizeof *p);
+  p->scaler = scaler;
+  p->last_pts = RV_TS_NONE;
+  rv_sampler_init(&p->sampler, ing->cfg.fps, RV_TS_NONE);
+}
+
+static rv_status next_pushed(rv_ingest *ing, const rv_ingest_batch **out) {
+  rv_status st = RV_OK;
+  struct rv_ingest_pushed *p = ing->push;
+  RV_TRY(recycle(ing));
+  if (!p->ready && p->ended && p->n > 0) {
+    RV_TRY(complete_batch(ing, p->n));
+    p->ready = 1, p->n = 0;
+  }
+  if (!p->ready) return p->ended ? RV_EOF : RV_AGAIN;
+  p->ready = 0;
+  p->taken = 1;
+  *out = &ing->batch;
+fail:
+  return st;
 }
 
 void rv_ingest_close(rv_ingest *ing) {
   if (!ing) return;
   rv_source_close(ing->src);
+  if (ing->push) rv_image_scaler_free(ing->push->scaler);
+  free(ing->push);
   if (ing->be) {
     rv_backend_dealloc(ing->be, ing->tokens);
     rv_backend_dealloc(ing->be, ing->dev_frames);
@@ -315,17 +490,19 @@ void rv_ingest_close(rv_ingest *ing) {
 }
 
 const rv_ingest_info *rv_ingest_get_info(const rv_ingest *ing) {
+  static const rv_ingest_info pushed = {"push", "raw", 0, 0, 0, 0, 0, 0, 0, 0};
+  if (ing && ing->push) return &pushed;
   return ing ? rv_source_info(ing->src) : NULL;
 }
 
 rv_ingest_stats rv_ingest_get_stats(const rv_ingest *ing) {
   rv_ingest_stats z = {0};
-  return ing ? rv_source_stats(ing->src) : z;
+  return ing && ing->src ? rv_source_stats(ing->src) : z;
 }
 
 rv_ingest_progress rv_ingest_get_progress(const rv_ingest *ing) {
   rv_ingest_progress p = {0, 0, -1};
-  if (!ing) return p;
+  if (!ing || ing->push) return p;
   p.position_s = rv_source_position(ing->src);
   p.duration_s = rv_source_info(ing->src)->duration_s;
   double lo = ing->cfg.start_s, hi = p.duration_s;

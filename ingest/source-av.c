@@ -518,31 +518,76 @@ static rv_status pixels_on_host(rv_source *s, const AVFrame **out) {
   return RV_OK;
 }
 
+/* One scaler (cached in *sws, its colour setup in *key) from planes of `fmt` to RGB24. */
+static rv_status scale_rgb(struct SwsContext **sws, int *key, const char *name,
+                           enum AVPixelFormat fmt, int full, int colorspace, int sw, int sh,
+                           const uint8_t *const data[], const int linesize[], uint8_t *dst,
+                           int stride, int w, int h) {
+  struct SwsContext *prev = *sws;
+  *sws = sws_getCachedContext(prev, sw, sh, fmt, w, h, AV_PIX_FMT_RGB24, SWS_BILINEAR, NULL, NULL,
+                              NULL);
+  if (!*sws)
+    return RV_FAIL(RV_ERR_UNSUPPORTED, "%s: no conversion from %s %dx%d to rgb24 %dx%d", name,
+                   av_get_pix_fmt_name(fmt), sw, sh, w, h);
+  int k = (colorspace << 1) | full;
+  if (*sws != prev || *key != k) {
+    const int *coefs = sws_getCoefficients(colorspace);
+    sws_setColorspaceDetails(*sws, coefs, full, coefs, 1, 0, 1 << 16, 1 << 16);
+    *key = k;
+  }
+  uint8_t *d[4] = {dst, NULL, NULL, NULL};
+  int ds[4] = {stride, 0, 0, 0};
+  if (sws_scale(*sws, data, linesize, 0, sh, d, ds) <= 0)
+    return RV_FAIL(RV_ERR_FORMAT, "%s: scaling a %s frame failed", name, av_get_pix_fmt_name(fmt));
+  return RV_OK;
+}
+
 rv_status rv_source_render(rv_source *s, int slot, uint8_t *dst, int stride, int w, int h) {
   const AVFrame *f;
   rv_status st = pixels_on_host(s, &f);
   if (st < 0) return st;
   int full = f->color_range == AVCOL_RANGE_JPEG;
   enum AVPixelFormat fmt = plain_format((enum AVPixelFormat)f->format, &full);
-  struct SwsContext *prev = s->sws[slot];
-  s->sws[slot] = sws_getCachedContext(prev, f->width, f->height, fmt, w, h, AV_PIX_FMT_RGB24,
-                                      SWS_BILINEAR, NULL, NULL, NULL);
-  if (!s->sws[slot])
-    return RV_FAIL(RV_ERR_UNSUPPORTED, "%s: no conversion from %s %dx%d to rgb24 %dx%d", s->name,
-                   av_get_pix_fmt_name(fmt), f->width, f->height, w, h);
-  int key = (sws_colorspace(f->colorspace) << 1) | full;
-  if (s->sws[slot] != prev || s->sws_key[slot] != key) {
-    const int *coefs = sws_getCoefficients(key >> 1);
-    sws_setColorspaceDetails(s->sws[slot], coefs, full, coefs, 1, 0, 1 << 16, 1 << 16);
-    s->sws_key[slot] = key;
-  }
-  uint8_t *d[4] = {dst, NULL, NULL, NULL};
-  int ds[4] = {stride, 0, 0, 0};
-  if (sws_scale(s->sws[slot], (const uint8_t *const *)f->data, f->linesize, 0, f->height, d, ds) <=
-      0)
-    return RV_FAIL(RV_ERR_FORMAT, "%s: scaling a %s frame failed", s->name,
-                   av_get_pix_fmt_name(fmt));
+  return scale_rgb(&s->sws[slot], &s->sws_key[slot], s->name, fmt, full,
+                   sws_colorspace(f->colorspace), f->width, f->height,
+                   (const uint8_t *const *)f->data, f->linesize, dst, stride, w, h);
+}
+
+/* ---- push mode: the caller's frames ---- */
+
+struct rv_image_scaler {
+  struct SwsContext *sws;
+  int key;
+};
+
+rv_status rv_image_scaler_init(rv_image_scaler **out) {
+  *out = calloc(1, sizeof **out);
+  if (!*out) return RV_FAIL(RV_ERR_NOMEM, "image scaler");
+  (*out)->key = -1;
   return RV_OK;
+}
+
+static const enum AVPixelFormat image_formats[] = {
+    [RV_PIXEL_RGB24] = AV_PIX_FMT_RGB24, [RV_PIXEL_BGR24] = AV_PIX_FMT_BGR24,
+    [RV_PIXEL_RGBA] = AV_PIX_FMT_RGBA,   [RV_PIXEL_BGRA] = AV_PIX_FMT_BGRA,
+    [RV_PIXEL_I420] = AV_PIX_FMT_YUV420P, [RV_PIXEL_NV12] = AV_PIX_FMT_NV12,
+};
+
+rv_status rv_image_render(rv_image_scaler *s, const rv_image *img, uint8_t *dst, int stride, int w,
+                          int h) {
+  if ((unsigned)img->format >= sizeof image_formats / sizeof *image_formats)
+    return RV_FAIL(RV_ERR_INVALID, "pixel format %d unknown", (int)img->format);
+  const uint8_t *data[4] = {img->data[0], img->data[1], img->data[2], NULL};
+  int linesize[4] = {img->stride[0], img->stride[1], img->stride[2], 0};
+  int cs = img->bt709 ? SWS_CS_ITU709 : SWS_CS_ITU601;
+  return scale_rgb(&s->sws, &s->key, "frame", image_formats[img->format], img->full_range != 0, cs,
+                   img->width, img->height, data, linesize, dst, stride, w, h);
+}
+
+void rv_image_scaler_free(rv_image_scaler *s) {
+  if (!s) return;
+  sws_freeContext(s->sws);
+  free(s);
 }
 
 /* ---- the rest ---- */

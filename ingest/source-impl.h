@@ -22,6 +22,13 @@ rv_status rv_source_next(rv_source *s, rv_source_frame *f);
 rv_status rv_source_render(rv_source *s, int slot, uint8_t *dst, int stride, int w, int h);
 void rv_source_close(rv_source *s); /* NULL-safe */
 
+/* Push mode: the caller's raw frames scaled into RGB24 the way decoded frames are. */
+typedef struct rv_image_scaler rv_image_scaler;
+rv_status rv_image_scaler_init(rv_image_scaler **out);
+rv_status rv_image_render(rv_image_scaler *s, const rv_image *img, uint8_t *dst, int stride, int w,
+                          int h);
+void rv_image_scaler_free(rv_image_scaler *s); /* NULL-safe */
+
 const rv_ingest_info *rv_source_info(const rv_source *s);
 rv_ingest_stats rv_source_stats(const rv_source *s);
 /* Seconds from the input's start of the last decoded frame. */

@@ -19,6 +19,20 @@ rv_status rv_source_render(rv_source *s, int slot, uint8_t *dst, int stride, int
 
 void rv_source_close(rv_source *s) {}
 
+rv_status rv_image_scaler_init(rv_image_scaler **out) {
+  *out = NULL;
+  return RV_FAIL(RV_ERR_UNSUPPORTED,
+                 "this ringvit was built without FFmpeg (libswscale), so it cannot scale "
+                 "raw frames");
+}
+
+rv_status rv_image_render(rv_image_scaler *s, const rv_image *img, uint8_t *dst, int stride, int w,
+                          int h) {
+  return RV_FAIL(RV_ERR_UNSUPPORTED, "built without FFmpeg");
+}
+
+void rv_image_scaler_free(rv_image_scaler *s) {}
+
 const rv_ingest_info *rv_source_info(const rv_source *s) {
   static const rv_ingest_info none = {"", "", 0, 0, 0, 0, 0, 0, 0, 0};
   return &none;

@@ -8,6 +8,7 @@
 #include <ringvit/ingest.h>
 #include <ringvit/pipeline.h>
 #include <ringvit/track.h>
+#include <ringvit/tracking.h>
 #include <ringvit/vit.h>
 
 #include "stage-decode-impl.h"
@@ -37,8 +38,7 @@ struct rv_pipeline {
   rv_decode_stage *dec;
   rv_vit *vit;
   rv_det_decoder *det;
-  rv_tracker *trk;
-  rv_actions *act;
+  rv_tracking *trk; /* NULL with cfg.detect_only */
   int rank;         /* of cfg.comm; 0 without one */
   double fps;       /* sampling rate, video frames per second */
   int batch_frames; /* video frames per ingest batch */
@@ -61,8 +61,6 @@ struct rv_pipeline {
   rv_object *objs;
   int cap_objs;
   float *scene;
-  rv_action_track *act_tracks;
-  int cap_act_tracks;
 
   int64_t frames_encoded;
   double encode_s, track_s;
@@ -71,7 +69,7 @@ struct rv_pipeline {
 double rv_pipeline_now(void);
 /* Memory one encoder frame of offline context takes, about (for the up-front check). */
 double rv_pipeline_bytes_per_frame(const rv_pipeline *p);
-rv_status rv_pipeline_open_actions(rv_pipeline *p);
+rv_status rv_pipeline_open_tracking(rv_pipeline *p);
 rv_status rv_pipeline_results_init(rv_pipeline *p, int max_frames);
 void rv_pipeline_results_free(rv_pipeline *p);
 

@@ -38,7 +38,10 @@ double rv_pipeline_now(void) {
 }
 
 static rv_status check_cfg(const rv_pipeline_cfg *cfg) {
-  if (!cfg->input || !cfg->input[0]) return RV_FAIL(RV_ERR_INVALID, "no input given");
+  if (!cfg->push && (!cfg->input || !cfg->input[0]))
+    return RV_FAIL(RV_ERR_INVALID, "no input given");
+  if (cfg->push && cfg->thumb_width)
+    return RV_FAIL(RV_ERR_UNSUPPORTED, "push mode makes no thumbnails (thumb_width must be 0)");
   if (cfg->mode != RV_MODE_OFFLINE && cfg->mode != RV_MODE_STREAM)
     return RV_FAIL(RV_ERR_INVALID, "mode must be offline or stream");
   if (cfg->window_s > 0)
@@ -78,7 +81,9 @@ static rv_status open_ingest(rv_pipeline *p) {
   memcpy(ic.std, mc->std, sizeof ic.std);
   ic.patch = mc->patch;
   ic.tubelet = mc->tubelet;
-  ic.batch = 8 * mc->tubelet;
+  /* pushed frames are encoded as they come: one tubelet at a time */
+  ic.batch = p->cfg.push ? mc->tubelet : 8 * mc->tubelet;
+  ic.push = p->cfg.push;
   ic.start_s = p->cfg.start_s;
   ic.end_s = p->cfg.end_s;
   ic.threads = p->cfg.threads;
@@ -99,6 +104,12 @@ static rv_status plan_context(rv_pipeline *p, int *max_frames) {
     *max_frames = per_call;
     return RV_OK;
   }
+  double limit = p->cfg.max_memory_mb > 0 ? p->cfg.max_memory_mb : 4096.0;
+  if (p->cfg.push) { /* the length is unknown: as many frames as the memory limit allows */
+    double enc = floor(limit * 1048576.0 / rv_pipeline_bytes_per_frame(p));
+    *max_frames = enc > 1e7 ? 10000000 : enc < per_call ? per_call : (int)enc;
+    return RV_OK;
+  }
   double end = p->cfg.end_s > 0 ? p->cfg.end_s : info->duration_s;
   if (!(end > 0))
     return RV_FAIL(RV_ERR_UNSUPPORTED,
@@ -109,7 +120,6 @@ static rv_status plan_context(rv_pipeline *p, int *max_frames) {
   double frames = ceil((end - p->cfg.start_s) * p->fps * 1.02) + 2.0 * p->batch_frames;
   double enc = ceil(frames / p->mc->tubelet);
   double mb = enc * rv_pipeline_bytes_per_frame(p) / 1048576.0;
-  double limit = p->cfg.max_memory_mb > 0 ? p->cfg.max_memory_mb : 4096.0;
   if (mb > limit)
     return RV_FAIL(RV_ERR_NOMEM,
                    "offline context of %.0f frames needs about %.0f MB, over the %.0f MB "
@@ -148,12 +158,7 @@ static rv_status open_heads(rv_pipeline *p) {
   dc.max_tokens = mc->set ? mc->det_tokens : 0;
   dc.score_thresh = p->cfg.threshold > 0 ? p->cfg.threshold : 0.3f;
   if (mc->dense || mc->set) RV_TRY(rv_det_decoder_init(&dc, &p->det));
-  rv_tracker_cfg tc = {0};
-  tc.fps = p->fps / mc->tubelet;
-  tc.class_aware = 1;
-  tc.use_appearance = dc.emb_dim > 0;
-  RV_TRY(rv_tracker_init(&tc, &p->trk));
-  RV_TRY(rv_pipeline_open_actions(p));
+  if (!p->cfg.detect_only) RV_TRY(rv_pipeline_open_tracking(p));
 fail:
   return st;
 }
@@ -168,7 +173,7 @@ rv_status rv_pipeline_open(const rv_pipeline_cfg *cfg, rv_pipeline **out) {
   if (!p) RV_TRY_FAIL(RV_ERR_NOMEM, "pipeline");
   p->cfg = *cfg;
   p->rank = cfg->comm ? rv_comm_rank(cfg->comm) : 0;
-  p->input = strdup(cfg->input);
+  p->input = strdup(cfg->push ? "frames" : cfg->input);
   p->model_path = strdup(cfg->model ? cfg->model : rv_pipeline_default_model());
   if (!p->input || !p->model_path) RV_TRY_FAIL(RV_ERR_NOMEM, "pipeline paths");
   p->cfg.input = p->input;
@@ -192,7 +197,7 @@ rv_status rv_pipeline_open(const rv_pipeline_cfg *cfg, rv_pipeline **out) {
   }
   RV_TRY(open_heads(p));
   RV_TRY(rv_pipeline_results_init(p, max_frames));
-  RV_TRY(rv_decode_stage_start(p->ing, 3, &p->dec));
+  RV_TRY(rv_decode_stage_start(p->ing, cfg->push ? 0 : 3, &p->dec));
   *out = p;
   return RV_OK;
 fail:
@@ -206,8 +211,7 @@ void rv_pipeline_close(rv_pipeline *p) {
   rv_decode_stage_stop(p->dec); /* before the ingest it reads */
   rv_ingest_close(p->ing);
   rv_pipeline_results_free(p);
-  rv_actions_free(p->act);
-  rv_tracker_free(p->trk);
+  rv_tracking_free(p->trk);
   rv_det_decoder_free(p->det);
   rv_vit_free(p->vit);
   rv_backend_free(p->be);
@@ -215,6 +219,31 @@ void rv_pipeline_close(rv_pipeline *p) {
   free(p->input);
   free(p->model_path);
   free(p);
+}
+
+rv_status rv_pipeline_push(rv_pipeline *p, const rv_image *img, int64_t pts_ns,
+                           int64_t frame_index) {
+  if (!p || !img) return RV_FAIL(RV_ERR_INVALID, "pipeline and image must not be NULL");
+  if (!p->cfg.push) return RV_FAIL(RV_ERR_INVALID, "rv_pipeline_push needs cfg.push");
+  rv_status st = rv_ingest_push(p->ing, img, pts_ns, frame_index, NULL);
+  if (st == RV_AGAIN)
+    return RV_FAIL(RV_ERR_INVALID, "take the results (rv_pipeline_next until RV_AGAIN) "
+                                   "before pushing the next frame");
+  return st;
+}
+
+rv_status rv_pipeline_push_end(rv_pipeline *p) {
+  if (!p || !p->cfg.push) return RV_FAIL(RV_ERR_INVALID, "rv_pipeline_push_end needs cfg.push");
+  return rv_ingest_push_end(p->ing);
+}
+
+rv_pipeline_info rv_pipeline_get_info(const rv_pipeline *p) {
+  rv_pipeline_info i = {0};
+  if (!p) return i;
+  i.rate = p->fps / p->mc->tubelet;
+  i.emb_dim = p->mc->dense ? p->mc->emb_dim : 0;
+  i.class_aware = 1;
+  return i;
 }
 
 int rv_pipeline_label_count(const rv_pipeline *p, rv_label_kind kind) {

@@ -7,7 +7,8 @@
 
 enum { MAX_KEPT_THUMBS = 400, MAX_BATCH_GROUPS = 64 };
 
-rv_status rv_pipeline_open_actions(rv_pipeline *p) {
+/* Tracker and segmenter with the model's labels (when it names them all). */
+rv_status rv_pipeline_open_tracking(rv_pipeline *p) {
   rv_status st = RV_OK;
   const rv_vit_config *mc = p->mc;
   int ns = mc->scene ? mc->num_scene_actions : 0, nt = mc->dense ? mc->num_track_actions : 0;
@@ -23,12 +24,16 @@ rv_status rv_pipeline_open_actions(rv_pipeline *p) {
     named &= scene[i] != NULL;
   for (int i = 0; i < nt; i++)
     named &= track[i] != NULL;
-  rv_actions_cfg ac = {0};
-  ac.n_scene = ns;
-  ac.scene_labels = named ? scene : NULL;
-  ac.n_track = nt;
-  ac.track_labels = named ? track : NULL;
-  RV_TRY(rv_actions_init(&ac, &p->act));
+  rv_pipeline_info info = rv_pipeline_get_info(p);
+  rv_tracking_cfg tc = {0};
+  tc.fps = info.rate;
+  tc.class_aware = info.class_aware;
+  tc.use_appearance = info.emb_dim > 0;
+  tc.n_scene = ns;
+  tc.scene_labels = named ? scene : NULL;
+  tc.n_track = nt;
+  tc.track_labels = named ? track : NULL;
+  RV_TRY(rv_tracking_init(&tc, &p->trk));
 fail:
   free(scene);
   free(track);
@@ -63,7 +68,6 @@ void rv_pipeline_results_free(rv_pipeline *p) {
   free(p->thumbs);
   free(p->objs);
   free(p->scene);
-  free(p->act_tracks);
 }
 
 /* The thumbnail of frame `i` of batch b for encoder frame `f`. Stream results point into
@@ -157,7 +161,7 @@ static rv_status encode_context(rv_pipeline *p) {
     if (st < 0) return st;
     report_progress(p);
   }
-  if (st < 0) return st;
+  if (st != RV_EOF) return st; /* an error, or RV_AGAIN: push mode wants more frames */
   p->input_done = 1;
   if (p->n_meta == 0) return RV_OK; /* nothing sampled: no frames, only the final result */
   double t0 = rv_pipeline_now();
@@ -173,9 +177,6 @@ static rv_status reserve_objs(rv_pipeline *p, int n) {
   rv_object *o = realloc(p->objs, (size_t)n * sizeof *o);
   if (!o) return RV_FAIL(RV_ERR_NOMEM, "%d objects", n);
   p->objs = o;
-  rv_action_track *a = realloc(p->act_tracks, (size_t)n * sizeof *a);
-  if (!a) return RV_FAIL(RV_ERR_NOMEM, "%d objects", n);
-  p->act_tracks = a;
   p->cap_objs = n;
   return RV_OK;
 }
@@ -217,23 +218,25 @@ static const float *scene_probs(rv_pipeline *p, int64_t f) {
   return p->scene;
 }
 
+/* One result object per track (tr[i] with its detection), or per detection when tr is
+ * NULL (detect_only). */
 static void fill_objects(rv_pipeline *p, const rv_detection *dets, const rv_track_out *tr, int n) {
   for (int i = 0; i < n; i++) {
-    const rv_detection *d = &dets[tr[i].det_index];
+    const rv_detection *d = &dets[tr ? tr[i].det_index : i];
     rv_object *o = &p->objs[i];
-    o->track_id = tr[i].id;
-    o->label_id = tr[i].label;
-    o->label = rv_model_label(p->model, RV_LABEL_CLASS, tr[i].label);
+    o->track_id = tr ? tr[i].id : 0;
+    o->label_id = tr ? tr[i].label : d->label;
+    o->label = rv_model_label(p->model, RV_LABEL_CLASS, o->label_id);
     if (!o->label) o->label = "object";
-    o->x = tr[i].x1;
-    o->y = tr[i].y1;
-    o->w = tr[i].x2 - tr[i].x1;
-    o->h = tr[i].y2 - tr[i].y1;
-    o->score = tr[i].score;
+    o->x = tr ? tr[i].x1 : d->x1;
+    o->y = tr ? tr[i].y1 : d->y1;
+    o->w = (tr ? tr[i].x2 : d->x2) - o->x;
+    o->h = (tr ? tr[i].y2 : d->y2) - o->y;
+    o->score = tr ? tr[i].score : d->score;
     o->act = d->act;
     o->n_act = d->n_act;
-    p->act_tracks[i].id = tr[i].id;
-    p->act_tracks[i].scores = d->act;
+    o->emb = d->emb;
+    o->emb_dim = d->emb_dim;
   }
 }
 
@@ -245,20 +248,18 @@ static rv_status frame_result(rv_pipeline *p, int64_t i, int64_t f) {
   const rv_track_out *tr = NULL;
   int nd = 0, nt = 0;
   double t0 = rv_pipeline_now();
-  RV_TRY(detect(p, m, f, &dets, &nd));
-  RV_TRY(rv_tracker_update(p->trk, dets, nd, &tr, &nt));
-  const uint64_t *gone = NULL;
-  int n_gone = 0;
-  rv_tracker_removed(p->trk, &gone, &n_gone);
-  for (int g = 0; g < n_gone; g++)
-    RV_TRY(rv_actions_end_track(p->act, gone[g]));
-  RV_TRY(reserve_objs(p, nt));
-  fill_objects(p, dets, tr, nt);
-  int with_act = p->mc->dense && p->mc->num_track_actions > 0;
-  const float *scene = scene_probs(p, f);
-  RV_TRY(rv_actions_frame(p->act, m->pts_ns, scene, p->act_tracks, with_act ? nt : 0));
   rv_frame_result *r = &p->res;
   memset(r, 0, sizeof *r);
+  RV_TRY(detect(p, m, f, &dets, &nd));
+  const float *scene = scene_probs(p, f);
+  if (p->trk) {
+    RV_TRY(rv_tracking_frame(p->trk, m->pts_ns, dets, nd, scene, &tr, &nt));
+    rv_tracking_take(p->trk, &r->actions, &r->n_actions);
+  } else {
+    nt = nd;
+  }
+  RV_TRY(reserve_objs(p, nt));
+  fill_objects(p, dets, tr, nt);
   r->pts_ns = m->pts_ns;
   r->frame_index = m->frame_index;
   r->width = m->width;
@@ -267,7 +268,6 @@ static rv_status frame_result(rv_pipeline *p, int64_t i, int64_t f) {
   r->n_objects = nt;
   r->scene = scene;
   r->n_scene = scene ? (int)p->outs.scene.shape[1] : 0;
-  rv_actions_take(p->act, &r->actions, &r->n_actions);
   if (m->thumb >= 0) {
     r->thumb = (p->cfg.mode == RV_MODE_STREAM ? p->cur->thumbs : p->thumbs) + m->thumb;
     r->thumb_w = p->thumb_w;
@@ -284,8 +284,10 @@ static rv_status final_result(rv_pipeline *p) {
   memset(r, 0, sizeof *r);
   r->pts_ns = -1;
   r->frame_index = -1;
-  RV_TRY(rv_actions_finish(p->act, -1));
-  rv_actions_take(p->act, &r->actions, &r->n_actions);
+  if (p->trk) {
+    RV_TRY(rv_tracking_finish(p->trk));
+    rv_tracking_take(p->trk, &r->actions, &r->n_actions);
+  }
   p->finished = 1;
   return RV_EOF;
 fail:
@@ -325,7 +327,7 @@ fail:
 }
 
 static rv_status next_result(rv_pipeline *p) {
-  rv_status st = RV_OK;
+  rv_status st;
   if (p->finished) {
     memset(&p->res, 0, sizeof p->res);
     p->res.pts_ns = p->res.frame_index = -1;
@@ -337,14 +339,12 @@ static rv_status next_result(rv_pipeline *p) {
     p->input_done = 1;
     return final_result(p);
   }
-  if (!p->input_done) RV_TRY(encode_context(p));
+  if (!p->input_done && (st = encode_context(p)) != RV_OK) return st;
   if (p->next_out < p->n_meta) {
     int64_t i = p->next_out++;
     return frame_result(p, i, i);
   }
   return final_result(p);
-fail:
-  return st;
 }
 
 /* Under a comm every rank runs the same frames (the encoder's temporal stage is

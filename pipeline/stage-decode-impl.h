@@ -27,7 +27,8 @@ typedef struct rv_batch {
 typedef struct rv_decode_stage rv_decode_stage;
 
 /* Starts the thread over an opened ingest (borrowed; the stage must be stopped before the
- * ingest is closed). */
+ * ingest is closed). slots 0: no thread; rv_decode_stage_next reads the ingest on the
+ * caller's thread (push mode ingest, whose RV_AGAIN it passes on). */
 rv_status rv_decode_stage_start(rv_ingest *ing, int slots, rv_decode_stage **out);
 /* The next batch, RV_EOF at the end, or the decoder's error (its message re-raised on the
  * calling thread). The batch stays valid until rv_decode_stage_release. */

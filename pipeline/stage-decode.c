@@ -17,6 +17,7 @@ struct rv_decode_stage {
   int n_slots;
   pthread_t thread;
   int started;
+  int sync; /* no thread: next reads the ingest itself, into slots[0] */
   atomic_int stop;
   rv_status error;     /* the thread's failure, 0 while none */
   char error_msg[768]; /* its rv_last_error(), to re-raise on the consumer's thread */
@@ -104,14 +105,19 @@ static void *decode_main(void *arg) {
 
 rv_status rv_decode_stage_start(rv_ingest *ing, int slots, rv_decode_stage **out) {
   rv_status st = RV_OK;
-  if (!ing || !out || slots < 1 || slots > MAX_SLOTS)
-    return RV_FAIL(RV_ERR_INVALID, "decode stage needs an ingest and 1..%d slots", MAX_SLOTS);
+  if (!ing || !out || slots < 0 || slots > MAX_SLOTS)
+    return RV_FAIL(RV_ERR_INVALID, "decode stage needs an ingest and 0..%d slots", MAX_SLOTS);
   rv_decode_stage *s = calloc(1, sizeof *s);
   if (!s) return RV_FAIL(RV_ERR_NOMEM, "decode stage");
   s->ing = ing;
-  s->n_slots = slots;
+  s->n_slots = slots > 0 ? slots : 1;
+  s->sync = slots == 0;
   pthread_mutex_init(&s->mu, NULL);
   s->progress = rv_ingest_get_progress(ing);
+  if (s->sync) {
+    *out = s;
+    return RV_OK;
+  }
   RV_TRY(rv_queue_init(slots, &s->free_q));
   RV_TRY(rv_queue_init(slots, &s->full_q));
   for (int i = 0; i < slots; i++)
@@ -126,7 +132,18 @@ fail:
   return st;
 }
 
+static rv_status next_sync(rv_decode_stage *s, rv_batch **out) {
+  const rv_ingest_batch *in = NULL;
+  double t0 = now_s();
+  rv_status st = rv_ingest_next(s->ing, &in);
+  if (st == RV_OK) st = copy_batch(in, &s->slots[0]);
+  s->busy_s += now_s() - t0;
+  if (st == RV_OK) *out = &s->slots[0];
+  return st;
+}
+
 rv_status rv_decode_stage_next(rv_decode_stage *s, rv_batch **out) {
+  if (s->sync) return next_sync(s, out);
   void *item = NULL;
   rv_status st = rv_queue_pop(s->full_q, &item);
   if (st == RV_OK) {
@@ -139,7 +156,7 @@ rv_status rv_decode_stage_next(rv_decode_stage *s, rv_batch **out) {
 }
 
 void rv_decode_stage_release(rv_decode_stage *s, rv_batch *b) {
-  if (b) (void)rv_queue_push(s->free_q, b); /* fails only once stopped: then nothing to do */
+  if (b && !s->sync) (void)rv_queue_push(s->free_q, b); /* fails only once stopped: then nothing to do */
 }
 
 void rv_decode_stage_stop(rv_decode_stage *s) {

@@ -69,6 +69,27 @@ typedef struct rv_ingest_io {
   int64_t (*seek)(void *opaque, int64_t offset, int whence);
 } rv_ingest_io;
 
+/* A raw frame in the caller's memory (push mode): what a GStreamer element or a camera SDK
+ * hands over. Planes are borrowed for the duration of rv_ingest_push only. */
+typedef enum rv_pixel_format {
+  RV_PIXEL_RGB24 = 0,
+  RV_PIXEL_BGR24 = 1,
+  RV_PIXEL_RGBA = 2, /* also RGBx: the fourth byte is ignored */
+  RV_PIXEL_BGRA = 3, /* also BGRx */
+  RV_PIXEL_I420 = 4, /* planar Y, U, V, chroma halved both ways */
+  RV_PIXEL_NV12 = 5, /* planar Y, interleaved UV */
+} rv_pixel_format;
+
+typedef struct rv_image {
+  rv_pixel_format format;
+  int width, height;
+  const uint8_t *data[3]; /* planes */
+  int stride[3];          /* bytes per row of each plane */
+  int full_range;         /* YUV: 1 = full (JPEG) range, 0 = limited (TV) range */
+  int bt709;              /* YUV: 1 = BT.709 matrix, 0 = BT.601 */
+  double sar;             /* sample (pixel) aspect ratio; 0 = 1 */
+} rv_image;
+
 typedef struct rv_ingest_cfg {
   const char *path;       /* file or URL; with io set, only the name used in messages */
   const rv_ingest_io *io; /* NULL = open path */
@@ -85,6 +106,8 @@ typedef struct rv_ingest_cfg {
   rv_skip_mode skip;
   int thumb_width;     /* > 0: also a source-aspect RGB copy this wide per frame */
   rv_backend *backend; /* where tokens are made (borrowed); NULL = an internal cpu one */
+  int push; /* 1: no decoder; frames come from rv_ingest_push (path names them in messages,
+               io, start/end, hwaccel, skip and thumbnails are not used) */
 } rv_ingest_cfg;
 
 /* 224x224 letterbox, ImageNet mean/std, patch 16, tubelet 1, batch 8, 2 fps, auto hwaccel
@@ -147,6 +170,22 @@ rv_status rv_ingest_open(const rv_ingest_cfg *cfg, rv_ingest **out);
 /* RV_OK with *out set, RV_EOF at the end (then again on every call), < 0 on error. */
 rv_status rv_ingest_next(rv_ingest *ing, const rv_ingest_batch **out);
 void rv_ingest_close(rv_ingest *ing); /* NULL-safe */
+
+/* ---- push mode (cfg.push = 1) ----
+ * The caller hands over raw frames with their presentation times (strictly increasing);
+ * sampling, letterbox, scaling (libswscale, as for decoded frames) and patchify are the
+ * same as for files. rv_ingest_next returns RV_AGAIN until `batch` sampled frames are
+ * there (a batch also ends when the frame size changes), RV_EOF after rv_ingest_push_end
+ * once the last partial batch is out. A batch must be taken with rv_ingest_next before
+ * the next push: rv_ingest_push returns RV_AGAIN while one waits.
+ * *taken (may be NULL) says whether sampling took the frame. */
+rv_status rv_ingest_push(rv_ingest *ing, const rv_image *img, int64_t pts_ns, int64_t frame_index,
+                         int *taken);
+/* No more frames: what is pending becomes the last batch. */
+rv_status rv_ingest_push_end(rv_ingest *ing);
+/* Drops pending frames and restarts sampling (a flush or seek upstream); pushing may
+ * continue, also after rv_ingest_push_end. */
+void rv_ingest_push_reset(rv_ingest *ing);
 
 const rv_ingest_info *rv_ingest_get_info(const rv_ingest *ing);
 rv_ingest_stats rv_ingest_get_stats(const rv_ingest *ing);

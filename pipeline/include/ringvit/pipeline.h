@@ -20,7 +20,21 @@
  *   offline  bidirectional temporal attention over the whole recording, or over a band of
  *            +-window_s seconds; results come once the context of a frame is encoded.
  *   stream   frame-causal attention over the last context_s seconds (a KV cache); each
- *            result comes as soon as its frame is encoded. */
+ *            result comes as soon as its frame is encoded.
+ *
+ * Push mode (cfg.push = 1, no input): the caller hands over raw frames (a GStreamer element,
+ * a camera SDK) with rv_pipeline_push and takes the results with rv_pipeline_next, which
+ * says RV_AGAIN when it needs more frames:
+ *   while (have a frame) {
+ *     rv_pipeline_push(p, &img, pts_ns, index);
+ *     while ((st = rv_pipeline_next(p, &r)) == RV_OK) ... ;   st RV_AGAIN: push the next
+ *   }
+ *   rv_pipeline_push_end(p); while ((st = rv_pipeline_next(p, &r)) == RV_OK) ... ; RV_EOF
+ * Frames are sampled, scaled and patchified as ingest does for files. In stream mode each
+ * sampled frame's result comes right after its push; offline results come after the end.
+ * cfg.detect_only = 1 leaves tracking and action segments to the caller: objects are the
+ * frame's detections (track_id 0) with their embeddings, per-detection action scores and the
+ * scene scores. */
 #ifndef RINGVIT_PIPELINE_H
 #define RINGVIT_PIPELINE_H
 
@@ -28,6 +42,7 @@
 
 #include <ringvit/actions.h>
 #include <ringvit/backend.h>
+#include <ringvit/ingest.h>
 #include <ringvit/status.h>
 #include <ringvit/vit.h>
 
@@ -67,6 +82,8 @@ typedef struct rv_pipeline_cfg {
    * encodes the whole context inside the first rv_pipeline_next) */
   void (*on_progress)(void *user, const rv_pipeline_progress *progress);
   void *progress_user;
+  int push;        /* 1: frames come from rv_pipeline_push; input unused (NULL) */
+  int detect_only; /* 1: no tracker and no action segmenter (objects are detections) */
 } rv_pipeline_cfg;
 
 void rv_pipeline_cfg_default(rv_pipeline_cfg *cfg);
@@ -79,6 +96,8 @@ typedef struct rv_object {
   float score;       /* detection confidence */
   const float *act;  /* n_act per-track action probabilities (this frame), or NULL */
   int n_act;
+  const float *emb; /* emb_dim appearance embedding floats (unit length), or NULL */
+  int emb_dim;
 } rv_object;
 
 typedef struct rv_frame_result {
@@ -104,6 +123,23 @@ rv_status rv_pipeline_open(const rv_pipeline_cfg *cfg, rv_pipeline **out);
  * gets the results (other ranks get RV_OK with empty results until RV_EOF). */
 rv_status rv_pipeline_next(rv_pipeline *p, const rv_frame_result **out);
 void rv_pipeline_close(rv_pipeline *p); /* NULL-safe */
+
+/* Push mode: one raw frame (planes borrowed for the call) at pts_ns (strictly increasing)
+ * with its source frame number. The results of earlier frames must have been taken
+ * (rv_pipeline_next until RV_AGAIN) before: RV_ERR_INVALID otherwise. */
+rv_status rv_pipeline_push(rv_pipeline *p, const rv_image *img, int64_t pts_ns,
+                           int64_t frame_index);
+/* Push mode: no more frames; rv_pipeline_next then gives the rest and RV_EOF. */
+rv_status rv_pipeline_push_end(rv_pipeline *p);
+
+/* What callers that track and segment themselves (detect_only) need to do it as the
+ * pipeline would. */
+typedef struct rv_pipeline_info {
+  double rate;     /* encoder frames per second: the sampling rate over the tubelet */
+  int emb_dim;     /* appearance embedding floats per object, 0 = none */
+  int class_aware; /* 1: tracks keep their class */
+} rv_pipeline_info;
+rv_pipeline_info rv_pipeline_get_info(const rv_pipeline *p);
 
 /* Label names of the model: classes, per-track actions, scene actions. */
 int rv_pipeline_label_count(const rv_pipeline *p, rv_label_kind kind);

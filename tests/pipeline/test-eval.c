@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <ringvit/eval.h>
+#include <ringvit/track.h>
 
 #include "rv-test.h"
 
@@ -274,6 +275,49 @@ static void test_eval_frames_subset(void **state) {
   assert_float_equal(m.mota, 0.5, TOL);
 }
 
+/* IDTP is the best one-to-one id matching of the IoU >= 0.5 frame counts. The evaluator
+ * solves each connected part of the id graph on its own; here one dense assignment over
+ * all ids (rv_lap_solve, exact) on random crowded tracks must give the same total. */
+static void test_eval_identity_parts(void **state) {
+  (void)state;
+  enum { NF = 40, NG = 9, NP = 12 };
+  static rv_eval_box gt[NF * NG], pr[NF * NP];
+  static double count[NG * NP];
+  rv_rng rng;
+  rv_rng_seed(&rng, 11);
+  for (int trial = 0; trial < 20; trial++) {
+    int ng = 0, np = 0;
+    memset(count, 0, sizeof count);
+    for (int f = 1; f <= NF; f++) {
+      int g0 = ng, p0 = np;
+      for (int g = 0; g < NG; g++) /* three clusters of three people */
+        if (rv_rng_uniform(&rng) < 0.9f)
+          gt[ng++] = B(f, g + 1, 100 * (g / 3) + 4 * (g % 3) + f, 50, 20, 40);
+      for (int p = 0; p < NP; p++) /* predictions near a random member of a cluster */
+        if (rv_rng_uniform(&rng) < 0.8f) {
+          int c = p % 3, k = (int)(3 * rv_rng_uniform(&rng)) % 3;
+          pr[np++] = B(f, p + 1, 100 * c + 4 * k + f + 3 * rv_rng_normal(&rng), 50, 20, 40);
+        }
+      for (int i = g0; i < ng; i++)
+        for (int j = p0; j < np; j++) {
+          rv_eval_box a = gt[i], b = pr[j];
+          double iw = fmin(a.x + a.w, b.x + b.w) - fmax(a.x, b.x);
+          double inter = iw > 0 ? iw * a.h : 0; /* same y and height */
+          if (inter / (a.w * a.h + b.w * b.h - inter) >= 0.5)
+            count[(a.id - 1) * NP + (b.id - 1)] -= 1;
+        }
+    }
+    int row_to_col[NG];
+    assert_int_equal(rv_lap_solve(count, NG, NP, 0.0, row_to_col, NULL, NULL), RV_OK);
+    double best = 0;
+    for (int g = 0; g < NG; g++)
+      if (row_to_col[g] >= 0) best -= count[g * NP + row_to_col[g]];
+    rv_eval_mot m = eval_all(gt, ng, pr, np);
+    assert_int_equal(m.idtp, (int64_t)best);
+    assert_true(best > 0);
+  }
+}
+
 static void test_eval_bad_arrays(void **state) {
   (void)state;
   rv_eval_box b[2] = {B(2, 1, 0, 0, 1, 1), B(1, 1, 0, 0, 1, 1)};
@@ -431,8 +475,9 @@ int main(void) {
       cmocka_unit_test(test_eval_false_positives),  cmocka_unit_test(test_eval_empty),
       cmocka_unit_test(test_eval_hota_by_hand),     cmocka_unit_test(test_eval_hota_alignment),
       cmocka_unit_test(test_eval_clear_continuity), cmocka_unit_test(test_eval_frames_subset),
-      cmocka_unit_test(test_eval_bad_arrays),       cmocka_unit_test(test_eval_read_gt_folder),
-      cmocka_unit_test(test_eval_read_jsonl),       cmocka_unit_test(test_eval_read_errors),
+      cmocka_unit_test(test_eval_identity_parts),   cmocka_unit_test(test_eval_bad_arrays),
+      cmocka_unit_test(test_eval_read_gt_folder),   cmocka_unit_test(test_eval_read_jsonl),
+      cmocka_unit_test(test_eval_read_errors),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

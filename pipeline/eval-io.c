@@ -13,6 +13,8 @@
 
 #include <ringvit/eval.h>
 
+#include "idmap-impl.h"
+
 /* ---- growable arrays ---- */
 
 static rv_status reserve(void **p, int64_t *cap, int64_t need, size_t size) {
@@ -35,11 +37,28 @@ typedef struct reader {
   long long lineno;
   rv_eval_data *d;
   int64_t box_cap, frame_cap, seg_cap;
+  rv_idmap seen; /* ids of the current frame */
+  int64_t seen_frame;
 } reader;
 
+static rv_status bad_line(const reader *r, const char *file, int line, const char *func,
+                          const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+#define BAD_LINE(r, ...) bad_line((r), __FILE__, __LINE__, __func__, __VA_ARGS__)
+
+/* Appends a box; an id twice in one frame is an error, as in TrackEval. */
 static rv_status push_box(reader *r, const rv_eval_box *b) {
-  rv_status st = reserve((void **)&r->d->boxes, &r->box_cap, r->d->n_boxes + 1, sizeof *b);
-  if (st >= 0) r->d->boxes[r->d->n_boxes++] = *b;
+  rv_status st = RV_OK;
+  if (b->frame != r->seen_frame) {
+    rv_idmap_clear(&r->seen);
+    r->seen_frame = b->frame;
+  }
+  if (b->id >= 0 && rv_idmap_get(&r->seen, (uint64_t)b->id) >= 0)
+    return BAD_LINE(r, "id %lld appears twice in frame %lld", (long long)b->id,
+                    (long long)b->frame);
+  if (b->id >= 0) RV_TRY(rv_idmap_put(&r->seen, (uint64_t)b->id, 1));
+  RV_TRY(reserve((void **)&r->d->boxes, &r->box_cap, r->d->n_boxes + 1, sizeof *b));
+  r->d->boxes[r->d->n_boxes++] = *b;
+fail:
   return st;
 }
 
@@ -74,6 +93,7 @@ static rv_status open_file(reader *r, const char *path) {
 }
 
 static void close_file(reader *r) {
+  rv_idmap_release(&r->seen);
   if (r->f) fclose(r->f);
   free(r->line);
   r->f = NULL;
@@ -102,9 +122,6 @@ static rv_status next_line(reader *r, char **text) {
   }
 }
 
-#define BAD_LINE(r, ...) bad_line((r), __FILE__, __LINE__, __func__, __VA_ARGS__)
-static rv_status bad_line(const reader *r, const char *file, int line, const char *func,
-                          const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 static rv_status bad_line(const reader *r, const char *file, int line, const char *func,
                           const char *fmt, ...) {
   char msg[512];

@@ -428,6 +428,7 @@ static void test_eval_read_errors(void **state) {
       {"0,1,1,1,5,5\n", ":1:", ">= 1"},
       {"1,1.5,1,1,5,5\n", ":1:", "id"},
       {"1,1,1,1,5\n", ":1:", "column 6"},
+      {"1,1,1,1,5,5\n1,2,1,1,5,5\n1,1,9,9,5,5\n", ":3:", "id 1 appears twice in frame 1"},
       {"{\"timestamp\":0,\"resolution\":{\"width\":9,\"height\":9},\"objects\":[]}\n{"
        "\"timestamp\":",
        ":2:", "not JSON"},

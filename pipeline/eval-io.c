@@ -384,7 +384,8 @@ static rv_status read_file(const char *path, rv_eval_data *d, int kind, double f
     while ((c = fgetc(r.f)) != EOF && isspace(c)) {
     }
     rewind(r.f);
-    d->has_actions = c == '{';
+    /* an empty file is both formats: no actions found, every GT frame missed */
+    d->has_actions = c == '{' || c == EOF;
     d->n_frames = c == '{' ? 0 : -1;
     st = c == '{' ? read_jsonl(&r, 1, fps) : read_mot(&r, 0);
   }

@@ -4,6 +4,8 @@ and Identity definitions, on random small sequences. The reference is plain Pyth
 from the metric definitions (hota.py, clear.py, identity.py): dense matrices, assignments by
 trying every permutation (frames hold at most 4 boxes a side), so it shares no code or
 shortcut with the C evaluator (sparse id pairs, Jonker-Volgenant, connected parts).
+Then action segments: ActivityNet's AP (precision/recall arrays, VOC 2011 interpolation)
+and a pooled F1 at tIoU 0.5, on random segments.
 Usage: eval-reference.py RINGVIT_BINARY [N_SEQUENCES]"""
 import itertools
 import json
@@ -182,6 +184,88 @@ def random_sequence(rng):
     return gt, pr
 
 
+def tiou(a, b):
+    inter = max(0, min(a[1], b[1]) - max(a[0], b[0]))
+    union = (a[1] - a[0]) + (b[1] - b[0]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def average_precision(gts, preds, thr):
+    """gts: [(start, end)], preds: [(start, end, score)] of one class."""
+    order = sorted(range(len(preds)), key=lambda k: (-preds[k][2], k))
+    used, tp = [False] * len(gts), []
+    for k in order:
+        ious = sorted(((tiou(preds[k], g), i) for i, g in enumerate(gts)), reverse=True)
+        hit = next((i for v, i in ious if v >= thr and not used[i]), None)
+        if hit is not None:
+            used[hit] = True
+        tp.append(hit is not None)
+    prec, rec, cum = [], [], 0
+    for r, t in enumerate(tp):
+        cum += t
+        prec.append(cum / (r + 1))
+        rec.append(cum / len(gts))
+    mprec, mrec = [0.0] + prec + [0.0], [0.0] + rec + [1.0]
+    for i in range(len(mprec) - 2, -1, -1):
+        mprec[i] = max(mprec[i], mprec[i + 1])
+    return sum((mrec[i] - mrec[i - 1]) * mprec[i] for i in range(1, len(mrec))
+               if mrec[i] != mrec[i - 1]), sum(tp)
+
+
+def actions_reference(gt, pred):
+    classes = sorted({(s[0], s[1]) for s in gt})
+    res, tp50 = {}, 0
+    for thr, key in ((0.3, "action_mAP_30"), (0.5, "action_mAP_50"), (0.7, "action_mAP_70")):
+        aps = []
+        for c in classes:
+            ap, tp = average_precision([s[2:4] for s in gt if s[:2] == c],
+                                       [s[2:5] for s in pred if s[:2] == c], thr)
+            aps.append(ap)
+            tp50 += tp if thr == 0.5 else 0
+        res[key] = sum(aps) / len(aps)
+    res["action_F1_50"] = 2 * tp50 / (2 * tp50 + (len(pred) - tp50) + (len(gt) - tp50))
+    return res
+
+
+def random_segments(rng, n):
+    labels = [("walk", 0), ("run", 0), ("crowd", 1), ("run", 1)]
+    return [(*rng.choice(labels), s, s + rng.randint(1, 60), rng.random())
+            for s in (rng.randint(0, 200) for _ in range(n))]
+
+
+def action_line(s):
+    line = {"event": "action", "label": s[0], "start": s[2], "end": s[3], "score": s[4]}
+    if not s[1]:
+        line["track_id"] = 1
+    return json.dumps(line) + "\n"
+
+
+def check_actions(ringvit, rng, n, tmp, worst):
+    os.makedirs(os.path.join(tmp, "agt"), exist_ok=True)
+    open(os.path.join(tmp, "agt", "gt.txt"), "w").close()
+    for case in range(n):
+        gt = random_segments(rng, rng.randint(1, 8))
+        pred = [(l, k, s + rng.randint(-15, 15), e + rng.randint(-15, 15), sc)
+                for l, k, s, e, sc in gt if rng.random() < 0.8]
+        pred = [p for p in pred if p[3] >= p[2]] + random_segments(rng, rng.randint(0, 4))
+        with open(os.path.join(tmp, "agt", "actions.jsonl"), "w") as o:
+            o.writelines(action_line(s) for s in gt)
+        with open(os.path.join(tmp, "apred.jsonl"), "w") as o:
+            o.writelines(action_line(s) for s in pred)
+        out = subprocess.run([ringvit, "eval", "--gt", os.path.join(tmp, "agt"), "--pred",
+                              os.path.join(tmp, "apred.jsonl"), "--json", "--fps", "10"],
+                             capture_output=True, text=True)
+        if out.returncode != 0:
+            sys.exit("actions case %d: ringvit eval failed: %s" % (case, out.stderr))
+        got = json.loads(out.stdout)
+        for key, want in actions_reference(gt, pred).items():
+            diff = abs(got[key] - 100 * want)
+            worst[key] = max(worst.get(key, 0.0), diff)
+            if diff > 6e-4:
+                sys.exit("actions case %d: %s is %s, the reference says %.6f\nGT %s\npred %s"
+                         % (case, key, got[key], 100 * want, gt, pred))
+
+
 def write_mot(path, seq):
     with open(path, "w") as o:
         for f, i, (x, y, w, h) in seq:
@@ -214,7 +298,8 @@ def main():
                 if diff > (0 if key == "IDSW" else 6e-4):  # the JSON rounds to 3 decimals
                     sys.exit("case %d: %s is %s, the reference says %.6f\nGT %s\nprediction %s"
                              % (case, key, got[key], want, gt, pr))
-    print("%d random sequences; largest difference per figure (percent points): %s"
+        check_actions(ringvit, rng, n, tmp, worst)
+    print("%d random sequences and action sets; largest difference per figure (percent points): %s"
           % (n, ", ".join("%s %.1e" % kv for kv in sorted(worst.items()))))
 
 

@@ -411,6 +411,13 @@ static void test_eval_read_jsonl(void **state) {
   assert_float_equal(d.segments[0].score, 0.8, 1e-12);
   assert_int_equal(d.has_actions, 1);
   rv_eval_data_free(&d);
+  /* an empty file is either format: no actions found, and every frame evaluated */
+  assert_int_equal(rv_eval_load_pred(write_file("empty.txt", ""), 10, &d), RV_OK);
+  assert_int_equal(d.has_actions, 1);
+  assert_int_equal(d.n_frames, -1);
+  assert_int_equal(d.n_boxes + d.n_segments, 0);
+  rv_eval_data_free(&d);
+  path = write_file("p.jsonl", text);
   /* no GT rate: frame_index, and without it an error naming the line */
   assert_int_equal(rv_eval_load_pred(path, 0, &d), RV_ERR_FORMAT);
   assert_non_null(strstr(rv_last_error(), "p.jsonl:1:"));

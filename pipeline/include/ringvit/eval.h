@@ -61,9 +61,10 @@ typedef struct rv_eval_data {
 rv_status rv_eval_load_gt(const char *path, rv_eval_data *out);
 
 /* Prediction: MOTChallenge txt, or JSON Lines (`ringvit analyze -o`; recognised by a first
- * character '{'). A JSON frame line goes to the GT frame nearest its timestamp,
- * round(timestamp * gt_fps / 1e9) + 1, or to frame_index + 1 when gt_fps is 0; two lines
- * may not land on the same frame. Errors name the file and line (RV_ERR_FORMAT). */
+ * character '{'; an empty file counts as either: no boxes, no actions, every frame). A JSON frame
+ * line goes to the GT frame nearest its timestamp, round(timestamp * gt_fps / 1e9) + 1, or to
+ * frame_index + 1 when gt_fps is 0; two lines may not land on the same frame. Errors name the file
+ * and line (RV_ERR_FORMAT). */
 rv_status rv_eval_load_pred(const char *path, double gt_fps, rv_eval_data *out);
 
 void rv_eval_data_free(rv_eval_data *d); /* NULL-safe; leaves *d zeroed */

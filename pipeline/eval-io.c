@@ -370,16 +370,22 @@ static double gt_fps(const char *dir) {
   return v;
 }
 
-static rv_status read_file(const char *path, rv_eval_data *d, int kind, double fps) {
+typedef enum file_kind {
+  GT_MOT,     /* gt.txt: rows with a 0 in the 7th column are left out */
+  GT_ACTIONS, /* actions.jsonl: action lines only */
+  PREDICTION, /* MOT txt or JSON Lines, told apart by the first character */
+} file_kind;
+
+static rv_status read_file(const char *path, rv_eval_data *d, file_kind kind, double fps) {
   rv_status st = RV_OK;
   reader r = {0};
   r.d = d;
   r.box_cap = d->n_boxes, r.seg_cap = d->n_segments;
   r.frame_cap = d->n_frames > 0 ? d->n_frames : 0;
   RV_TRY(open_file(&r, path));
-  if (kind == 0) st = read_mot(&r, 1);
-  if (kind == 1) st = read_jsonl(&r, 0, 0);
-  if (kind == 2) {
+  if (kind == GT_MOT) st = read_mot(&r, 1);
+  if (kind == GT_ACTIONS) st = read_jsonl(&r, 0, 0);
+  if (kind == PREDICTION) {
     int c;
     while ((c = fgetc(r.f)) != EOF && isspace(c)) {
     }
@@ -408,12 +414,12 @@ rv_status rv_eval_load_gt(const char *path, rv_eval_data *out) {
     dir = dir_of(path);
   }
   if (!gt || !dir || (is_dir(path) && !actions)) RV_TRY_FAIL(RV_ERR_NOMEM, "paths");
-  RV_TRY(read_file(gt, out, 0, 0));
+  RV_TRY(read_file(gt, out, GT_MOT, 0));
   out->n_frames = -1;
   out->fps = gt_fps(dir);
   struct stat sb;
   if (actions && stat(actions, &sb) == 0) {
-    RV_TRY(read_file(actions, out, 1, 0));
+    RV_TRY(read_file(actions, out, GT_ACTIONS, 0));
     out->has_actions = 1;
   }
 fail:
@@ -427,7 +433,7 @@ fail:
 rv_status rv_eval_load_pred(const char *path, double fps, rv_eval_data *out) {
   if (!path || !out) return RV_FAIL(RV_ERR_INVALID, "path and out must be given");
   memset(out, 0, sizeof *out);
-  rv_status st = read_file(path, out, 2, fps);
+  rv_status st = read_file(path, out, PREDICTION, fps);
   if (st < 0) rv_eval_data_free(out);
   return st;
 }

@@ -319,9 +319,10 @@ rv_status rv_mot_write_frame(rv_mot_writer *w, int64_t frame, const rv_annot_obj
     const rv_annot_object *o = &objs[i];
     char line[256];
     long long id = o->id ? (long long)o->id : -1;
+    /* MOTChallenge pixels are 1-based (its gt.txt and `ringvit synth`'s are) */
     snprintf(line, sizeof line - 1, "%lld,%lld,%.2f,%.2f,%.2f,%.2f,%.4f,-1,-1,-1", (long long)frame,
-             id, (double)o->x1, (double)o->y1, (double)(o->x2 - o->x1), (double)(o->y2 - o->y1),
-             (double)o->score);
+             id, (double)o->x1 + 1, (double)o->y1 + 1, (double)(o->x2 - o->x1),
+             (double)(o->y2 - o->y1), (double)o->score);
     RV_TRY(lo_line(&w->o, line));
   }
 fail:

@@ -208,7 +208,9 @@ static rv_status write_frame(run_state *r, const rv_frame_result *fr) {
   }
   rv_annot_frame af = {fr->pts_ns, fr->frame_index, fr->width, fr->height, objs, fr->n_objects};
   RV_TRY(rv_jsonl_write_frame(r->jsonl, &af));
-  if (r->mot) RV_TRY(rv_mot_write_frame(r->mot, r->frames + 1, objs, fr->n_objects));
+  /* MOT frames are source frames, as in the GT of the same video, also when sampling skips */
+  int64_t mot_frame = fr->frame_index >= 0 ? fr->frame_index + 1 : r->frames + 1;
+  if (r->mot) RV_TRY(rv_mot_write_frame(r->mot, mot_frame, objs, fr->n_objects));
   if (r->report) {
     rv_report_image img = {fr->thumb, fr->thumb_w, fr->thumb_h, fr->thumb_w * 3};
     RV_TRY(rv_report_add_frame_image(r->report, fr->pts_ns, fr->width, fr->height, robjs,

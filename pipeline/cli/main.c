@@ -7,9 +7,11 @@
 extern const rv_cli_command rv_cli_info;
 extern const rv_cli_command rv_cli_analyze;
 extern const rv_cli_command rv_cli_synth;
+extern const rv_cli_command rv_cli_eval;
 
 static const rv_cli_command *const commands[] = {
     &rv_cli_analyze,
+    &rv_cli_eval,
     &rv_cli_info,
     &rv_cli_synth,
     NULL,

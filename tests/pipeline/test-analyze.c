@@ -90,7 +90,7 @@ static void line_ids(json_t *line, char *buf, size_t cap) {
   format_ids(ids, n, buf, cap);
 }
 
-/* The MOT rows of frame `frame` (1-based), ids sorted the same way. */
+/* The MOT rows of frame `frame` (1-based source frame), ids sorted the same way. */
 static void mot_ids(const char *mot, long frame, char *buf, size_t cap) {
   long ids[512];
   size_t n = 0;
@@ -123,7 +123,8 @@ static long check_output(const char *path, const char *mot_path) {
       if (mot) {
         char a[4096], b[4096];
         line_ids(j, a, sizeof a);
-        mot_ids(mot, frames, b, sizeof b);
+        mot_ids(mot, (long)json_integer_value(json_object_get(j, "frame_index")) + 1, b,
+                sizeof b);
         assert_string_equal(a, b);
       }
     } else {
@@ -147,6 +148,13 @@ static void test_offline_and_stream_outputs(void **state) {
   assert_true(frames >= 39 && frames <= 41); /* 20 s at the model's 2 fps */
   assert_int_equal(analyze("stream", path_in("str.jsonl", sout), NULL, NULL), 0);
   assert_int_equal(check_output(sout, NULL), frames);
+  /* ringvit eval reads both against the scene's GT: the JSON frame lines land on distinct
+   * GT frames by timestamp (2 fps of a 10 fps GT), and the MOT frames are GT frames */
+  char err[512];
+  const char *e1[] = {"eval", "--gt", gt, "--pred", out, "--json", NULL};
+  assert_int_equal(run(e1, path_in("eval.err", err), 0), 0);
+  const char *e2[] = {"eval", "--gt", gt, "--pred", mot, "--json", NULL};
+  assert_int_equal(run(e2, err, 0), 0);
 }
 
 /* Cuts a finished output at `at` bytes, as a killed run would leave it, and resumes. */

@@ -115,9 +115,10 @@ static void test_mot_rows(void **state) {
   assert_non_null(fgets(c, sizeof c, in));
   assert_null(fgets(c + 100, 100, in));
   fclose(in);
-  assert_string_equal(a, "3,1,10.25,20.50,100.50,199.50,0.5000,-1,-1,-1\n");
-  assert_string_equal(b, "3,2,11.25,20.50,100.50,199.50,0.5010,-1,-1,-1\n");
-  assert_string_equal(c, "3,-1,12.25,20.50,100.50,199.50,0.5020,-1,-1,-1\n");
+  /* 1-based pixels: x1 = 10.25 is written 11.25 */
+  assert_string_equal(a, "3,1,11.25,21.50,100.50,199.50,0.5000,-1,-1,-1\n");
+  assert_string_equal(b, "3,2,12.25,21.50,100.50,199.50,0.5010,-1,-1,-1\n");
+  assert_string_equal(c, "3,-1,13.25,21.50,100.50,199.50,0.5020,-1,-1,-1\n");
   remove(path);
 }
 

@@ -1,7 +1,7 @@
 /* ByteTrack on scripted detections with exact expected ids: crossing objects, occlusion
- * gaps shorter and longer than the buffer, a burst of false positives, low-score
- * recovery, ids never reused, 0 and 500 objects per frame, re-identification by
- * appearance, the track bound, and an hour of detections in bounded memory. */
+ * gaps shorter and longer than the buffer, a crossing with the one behind hidden, a burst of false
+ * positives, low-score recovery, ids never reused, 0 and 500 objects per frame, re-identification
+ * by appearance, the track bound, and an hour of detections in bounded memory. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,19 +57,36 @@ static void test_track_single_and_empty(void **state) {
   rv_tracker_free(t);
 }
 
-/* Two people walk towards each other on nearly the same line and pass: ids stay. */
-static void test_track_crossing(void **state) {
-  (void)state;
+/* Two people walk towards each other on nearly the same line and pass; the one behind is
+ * not detected in frames [hide_from, hide_to). Both keep their ids, and no other id is
+ * handed out. */
+static void run_crossing(int hide_from, int hide_to) {
   rv_tracker *t = tracker(NULL);
   uint64_t ids[2];
   for (int f = 0; f < 60; f++) {
     rv_detection d[2] = {box(100 + 6.0f * f, 300, 40, 110, 0.9f),
                          box(460 - 6.0f * f, 290, 48, 130, 0.85f)};
-    assert_int_equal(step(t, d, 2, ids), 2);
+    int hidden = f >= hide_from && f < hide_to, n = hidden ? 1 : 2;
+    assert_int_equal(step(t, d, n, ids), n);
     assert_int_equal(ids[0], 1);
-    assert_int_equal(ids[1], 2);
+    if (!hidden) assert_int_equal(ids[1], 2);
   }
+  rv_tracker_stats st;
+  rv_tracker_get_stats(t, &st);
+  assert_int_equal(st.next_id, 3);
   rv_tracker_free(t);
+}
+
+static void test_track_crossing(void **state) {
+  (void)state;
+  run_crossing(0, 0);
+}
+
+/* Hidden for the 7 frames around the meeting point (frame 30): the Kalman prediction
+ * carries the lost track through. */
+static void test_track_crossing_occluded(void **state) {
+  (void)state;
+  run_crossing(27, 34);
 }
 
 /* Gaps shorter than the buffer keep the id; longer ones get a new id, and the old one is
@@ -365,6 +382,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_track_single_and_empty),
       cmocka_unit_test(test_track_crossing),
+      cmocka_unit_test(test_track_crossing_occluded),
       cmocka_unit_test(test_track_occlusion_gaps),
       cmocka_unit_test(test_track_false_positive_burst),
       cmocka_unit_test(test_track_low_score_recovery),

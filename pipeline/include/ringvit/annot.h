@@ -12,7 +12,8 @@
  * docs/annotations.schema.json is the JSON Schema of both. Every line is written whole
  * and flushed, so a killed run leaves each completed line intact.
  *
- * MOTChallenge txt: "frame,id,x,y,w,h,conf,-1,-1,-1" per object, frames 1-based. */
+ * MOTChallenge txt: "frame,id,x,y,w,h,conf,-1,-1,-1" per object, frames and pixels 1-based
+ * (x = x1 + 1), as MOTChallenge's gt.txt and `ringvit synth --gt` have them. */
 #ifndef RINGVIT_ANNOT_H
 #define RINGVIT_ANNOT_H
 

@@ -1,0 +1,187 @@
+/* `ringvit eval`: scores tracks (HOTA, MOTA, IDF1) and action segments (mAP) against
+ * ground truth; a table, or one JSON object with the figures in percent. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include <ringvit/eval.h>
+
+#include "cli.h"
+
+static const char *const USAGE =
+    "usage: ringvit eval --gt GT --pred PRED [--json] [--fps F]\n"
+    "\n"
+    "Scores predicted tracks and action segments against ground truth with TrackEval's\n"
+    "definitions: HOTA (DetA, AssA, LocA; mean over alpha 0.05..0.95), CLEAR MOTA and MOTP\n"
+    "(IoU 0.5), IDF1 and ID switches; actions: segment mAP at tIoU 0.3, 0.5, 0.7 and F1 at\n"
+    "0.5, ActivityNet-style. Figures are in percent.\n"
+    "\n"
+    "  --gt GT       a MOTChallenge gt.txt (rows whose 7th column is 0 are ignored), or a\n"
+    "                folder with gt.txt and actions.jsonl (ringvit synth --gt DIR)\n"
+    "  --pred PRED   MOTChallenge txt (frame,id,x,y,w,h,...) or JSON Lines (ringvit analyze -o)\n"
+    "  --fps F       the GT frame rate (default: meta.json or seqinfo.ini beside gt.txt)\n"
+    "  --json        print one JSON object instead of the table\n"
+    "  -h, --help    this text\n"
+    "\n"
+    "Frames. MOT txt rows are matched to GT rows by frame number; a frame without rows is an\n"
+    "empty frame. A JSON frame line goes to the GT frame nearest its timestamp, frame =\n"
+    "round(timestamp_ns x fps / 1e9) + 1 (the GT's first frame is at time 0), or to\n"
+    "frame_index + 1 when the GT frame rate is unknown. When the prediction is sampled at\n"
+    "a lower rate than the GT, only the GT frames that have a frame line are evaluated (a\n"
+    "frame line with no objects still counts its GT objects as missed); GT rows of other\n"
+    "frames are ignored.\n"
+    "\n"
+    "Tracks are compared class-agnostic, and without MOT17's distractor handling: a\n"
+    "prediction on an ignored GT row (7th column 0) counts as a false positive. An object\n"
+    "without an id (-1 in MOT txt) is an id of its own. Actions: a class is a label with\n"
+    "its kind (scene-level when the event has no track_id, else per-track); segments are\n"
+    "matched by label and time only, track ids are not compared. mAP averages the classes\n"
+    "present in the GT; F1@0.5 pools all segments (predictions of classes the GT lacks are\n"
+    "false positives there). Action figures are printed when the GT has actions.jsonl and\n"
+    "the prediction is JSON Lines.\n"
+    "\n"
+    "exit codes: 0 ok, 1 bad usage, 2 input error (the message names file and line),\n"
+    "3 runtime failure\n";
+
+typedef struct opts {
+  const char *gt, *pred;
+  double fps;
+  int json;
+} opts;
+
+static int usage_error(const char *what, const char *arg) {
+  fprintf(stderr, "ringvit eval: %s%s%s\n(ringvit eval --help for the options)\n", what,
+          arg ? " " : "", arg ? arg : "");
+  return RV_EXIT_USAGE;
+}
+
+/* RV_EXIT_OK when parsed; -1 after --help; else the exit code. */
+static int parse(int argc, char **argv, opts *o) {
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+      fputs(USAGE, stdout);
+      return -1;
+    }
+    if (!strcmp(a, "--json")) {
+      o->json = 1;
+      continue;
+    }
+    if (strcmp(a, "--gt") && strcmp(a, "--pred") && strcmp(a, "--fps"))
+      return usage_error("unknown option", a);
+    if (i + 1 >= argc) return usage_error("missing value after", a);
+    const char *v = argv[++i];
+    if (!strcmp(a, "--gt")) o->gt = v;
+    if (!strcmp(a, "--pred")) o->pred = v;
+    if (!strcmp(a, "--fps")) {
+      char *end;
+      errno = 0;
+      o->fps = strtod(v, &end);
+      if (errno || end == v || *end || !(o->fps > 0 && o->fps <= 1000))
+        return usage_error("--fps needs a rate in (0, 1000], got", v);
+    }
+  }
+  if (!o->gt || !o->pred) return usage_error("--gt and --pred are required", NULL);
+  return RV_EXIT_OK;
+}
+
+/* Percent rounded to 3 decimals, as TrackEval's tables show them. */
+static double pct(double x) { return round(x * 100000.0) / 1000.0; }
+
+static int with_actions(const rv_eval_data *gt, const rv_eval_data *pred, const rv_eval_act *a) {
+  return gt->has_actions && pred->has_actions && a->n_classes > 0;
+}
+
+static int print_json(const rv_eval_mot *m, const rv_eval_act *a, int actions) {
+  json_t *j =
+      json_pack("{s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:I}", "HOTA", pct(m->hota), "DetA", pct(m->det_a),
+                "AssA", pct(m->ass_a), "LocA", pct(m->loc_a), "MOTA", pct(m->mota), "MOTP",
+                pct(m->motp), "IDF1", pct(m->idf1), "IDSW", (json_int_t)m->idsw);
+  json_t *c = json_pack(
+      "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "CLR_TP", (json_int_t)m->clr_tp, "CLR_FN",
+      (json_int_t)m->clr_fn, "CLR_FP", (json_int_t)m->clr_fp, "IDTP", (json_int_t)m->idtp, "IDFN",
+      (json_int_t)m->idfn, "IDFP", (json_int_t)m->idfp, "GT_Dets", (json_int_t)m->gt_dets, "Dets",
+      (json_int_t)m->pred_dets, "GT_IDs", (json_int_t)m->gt_ids, "IDs", (json_int_t)m->pred_ids);
+  if (!j || !c) {
+    json_decref(j);
+    json_decref(c);
+    return RV_EXIT_RUNTIME;
+  }
+  json_object_update(j, c);
+  json_decref(c);
+  json_object_set_new(j, "Frames", json_integer((json_int_t)m->frames));
+  if (actions) {
+    json_object_set_new(j, "action_mAP_30", json_real(pct(a->map[0])));
+    json_object_set_new(j, "action_mAP_50", json_real(pct(a->map[1])));
+    json_object_set_new(j, "action_mAP_70", json_real(pct(a->map[2])));
+    json_object_set_new(j, "action_F1_50", json_real(pct(a->f1_50)));
+    json_object_set_new(j, "action_classes", json_integer(a->n_classes));
+    json_object_set_new(j, "action_GT_segments", json_integer((json_int_t)a->gt_segments));
+    json_object_set_new(j, "action_segments", json_integer((json_int_t)a->pred_segments));
+  }
+  char *s = json_dumps(j, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+  json_decref(j);
+  if (!s) return RV_EXIT_RUNTIME;
+  printf("%s\n", s);
+  free(s);
+  return RV_EXIT_OK;
+}
+
+static void print_table(const rv_eval_mot *m, const rv_eval_act *a, int actions) {
+  printf("frames %lld   GT: %lld ids, %lld boxes   prediction: %lld ids, %lld boxes\n\n",
+         (long long)m->frames, (long long)m->gt_ids, (long long)m->gt_dets, (long long)m->pred_ids,
+         (long long)m->pred_dets);
+  printf("%8s %8s %8s %8s %8s %8s %8s %6s\n", "HOTA", "DetA", "AssA", "LocA", "MOTA", "MOTP",
+         "IDF1", "IDSW");
+  printf("%8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %6lld\n", pct(m->hota), pct(m->det_a),
+         pct(m->ass_a), pct(m->loc_a), pct(m->mota), pct(m->motp), pct(m->idf1),
+         (long long)m->idsw);
+  if (!actions) return;
+  printf("\nactions: %d classes, %lld GT segments, %lld predicted\n", a->n_classes,
+         (long long)a->gt_segments, (long long)a->pred_segments);
+  printf("%8s %8s %8s %8s\n", "mAP@0.3", "mAP@0.5", "mAP@0.7", "F1@0.5");
+  printf("%8.3f %8.3f %8.3f %8.3f\n", pct(a->map[0]), pct(a->map[1]), pct(a->map[2]),
+         pct(a->f1_50));
+}
+
+static int eval_main(int argc, char **argv) {
+  opts o = {0};
+  int rc = parse(argc, argv, &o);
+  if (rc) return rc < 0 ? RV_EXIT_OK : rc;
+  rv_eval_data gt = {0}, pred = {0};
+  rv_eval_mot m;
+  rv_eval_act a = {0};
+  const char *what = "reading the ground truth";
+  rv_status st = rv_eval_load_gt(o.gt, &gt);
+  if (st >= 0) {
+    what = "reading the prediction";
+    st = rv_eval_load_pred(o.pred, o.fps > 0 ? o.fps : gt.fps, &pred);
+  }
+  if (st >= 0) {
+    what = "evaluating tracks";
+    st = rv_eval_tracks(gt.boxes, gt.n_boxes, pred.boxes, pred.n_boxes, pred.frames, pred.n_frames,
+                        &m);
+  }
+  if (st >= 0 && gt.has_actions && pred.has_actions) {
+    what = "evaluating actions";
+    st = rv_eval_actions(gt.segments, gt.n_segments, pred.segments, pred.n_segments, &a);
+  }
+  if (st < 0) {
+    rv_cli_error("eval", st, what);
+    rc = rv_cli_exit_code(st);
+  } else if (o.json) {
+    rc = print_json(&m, &a, with_actions(&gt, &pred, &a));
+  } else {
+    print_table(&m, &a, with_actions(&gt, &pred, &a));
+  }
+  rv_eval_data_free(&gt);
+  rv_eval_data_free(&pred);
+  return rc;
+}
+
+const rv_cli_command rv_cli_eval = {"eval", "score tracks and actions against ground truth",
+                                    eval_main};

@@ -1,0 +1,148 @@
+/* Temporal action segment detection, ActivityNet-style (Caba Heilbron et al. 2015):
+ * per class, predictions by decreasing score; each is a true positive when an unmatched
+ * GT segment of its class has tIoU >= the threshold with it (the one of highest tIoU is
+ * taken), else a false positive. AP is the area under the precision-recall curve with
+ * precision made monotone (VOC 2011 interpolation); mAP is the mean over the GT classes.
+ * F1@0.5 pools the counts of all classes; predictions of classes the GT lacks are false
+ * positives there (mAP ignores them, as ActivityNet does). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ringvit/eval.h>
+
+const double rv_eval_tious[RV_EVAL_N_TIOU] = {0.3, 0.5, 0.7};
+
+double rv_eval_tiou(int64_t s1, int64_t e1, int64_t s2, int64_t e2) {
+  double inter = (double)((e1 < e2 ? e1 : e2) - (s1 > s2 ? s1 : s2));
+  if (inter < 0) inter = 0;
+  double uni = (double)(e1 - s1) + (double)(e2 - s2) - inter;
+  return uni > 0 ? inter / uni : 0.0;
+}
+
+static int same_class(const rv_eval_segment *a, const rv_eval_segment *b) {
+  return a->scene == b->scene && !strcmp(a->label, b->label);
+}
+
+typedef struct by_score {
+  double score;
+  int64_t index;
+} by_score;
+
+static int cmp_score(const void *pa, const void *pb) {
+  const by_score *a = pa, *b = pb;
+  if (a->score != b->score) return a->score > b->score ? -1 : 1;
+  return (a->index > b->index) - (a->index < b->index); /* ties: file order */
+}
+
+/* Area under the interpolated precision-recall curve of tp[0..n) (1 = TP, 0 = FP). */
+static double interpolated_ap(const unsigned char *tp, int64_t n, int64_t n_gt) {
+  double ap = 0, best = 0;
+  int64_t tps = 0;
+  for (int64_t k = 0; k < n; k++)
+    tps += tp[k];
+  /* walking from the lowest-score end, the interpolated precision at each recall step is
+   * the best precision at any later rank; recall rises exactly at the TPs */
+  for (int64_t k = n - 1; k >= 0; k--) {
+    double prec = (double)tps / (double)(k + 1);
+    if (prec > best) best = prec;
+    if (tp[k]) {
+      ap += best / (double)n_gt;
+      tps--;
+    }
+  }
+  return ap;
+}
+
+/* Greedy matching of one class's predictions (in score order, ord[0..np)) at `thr`;
+ * tp[k] receives 1 for a true positive. */
+static void match_class(const rv_eval_segment *gt, const int64_t *gi, int64_t ng,
+                        const rv_eval_segment *pred, const by_score *ord, int64_t np, double thr,
+                        unsigned char *used, unsigned char *tp) {
+  memset(used, 0, (size_t)ng);
+  for (int64_t k = 0; k < np; k++) {
+    const rv_eval_segment *p = &pred[ord[k].index];
+    int64_t best = -1;
+    double best_iou = -1;
+    for (int64_t i = 0; i < ng; i++) {
+      double iou = rv_eval_tiou(p->start_ns, p->end_ns, gt[gi[i]].start_ns, gt[gi[i]].end_ns);
+      if (!used[i] && iou >= thr && iou > best_iou) best = i, best_iou = iou;
+    }
+    tp[k] = best >= 0;
+    if (best >= 0) used[best] = 1;
+  }
+}
+
+typedef struct class_work {
+  int64_t *gi;
+  by_score *ord;
+  unsigned char *used, *tp;
+} class_work;
+
+/* AP at every threshold for the class of gt[first]; TP count at 0.5 into *tp50. */
+static void eval_class(const rv_eval_segment *gt, int64_t n_gt, const rv_eval_segment *pred,
+                       int64_t n_pred, int64_t first, class_work *w, double *ap, int64_t *tp50) {
+  int64_t ng = 0, np = 0;
+  for (int64_t i = 0; i < n_gt; i++)
+    if (same_class(&gt[i], &gt[first])) w->gi[ng++] = i;
+  for (int64_t k = 0; k < n_pred; k++)
+    if (same_class(&pred[k], &gt[first])) w->ord[np++] = (by_score){pred[k].score, k};
+  qsort(w->ord, (size_t)np, sizeof *w->ord, cmp_score);
+  for (int t = 0; t < RV_EVAL_N_TIOU; t++) {
+    match_class(gt, w->gi, ng, pred, w->ord, np, rv_eval_tious[t], w->used, w->tp);
+    ap[t] = interpolated_ap(w->tp, np, ng);
+    if (rv_eval_tious[t] == 0.5)
+      for (int64_t k = 0; k < np; k++)
+        *tp50 += w->tp[k];
+  }
+}
+
+static rv_status check_segments(const rv_eval_segment *s, int64_t n, const char *what) {
+  if (n < 0 || (n && !s)) return RV_FAIL(RV_ERR_INVALID, "bad %s segment array", what);
+  for (int64_t i = 0; i < n; i++)
+    if (s[i].end_ns < s[i].start_ns || !isfinite(s[i].score) ||
+        !memchr(s[i].label, 0, sizeof s[i].label))
+      return RV_FAIL(RV_ERR_INVALID, "%s segment %lld: end before start, bad score or label", what,
+                     (long long)i);
+  return RV_OK;
+}
+
+rv_status rv_eval_actions(const rv_eval_segment *gt, int64_t n_gt, const rv_eval_segment *pred,
+                          int64_t n_pred, rv_eval_act *out) {
+  rv_status st = RV_OK;
+  class_work w = {0};
+  if (!out) return RV_FAIL(RV_ERR_INVALID, "out must not be NULL");
+  memset(out, 0, sizeof *out);
+  RV_TRY(check_segments(gt, n_gt, "GT"));
+  RV_TRY(check_segments(pred, n_pred, "predicted"));
+  w.gi = malloc((size_t)(n_gt + 1) * sizeof *w.gi);
+  w.ord = malloc((size_t)(n_pred + 1) * sizeof *w.ord);
+  w.used = malloc((size_t)n_gt + 1);
+  w.tp = malloc((size_t)n_pred + 1);
+  if (!w.gi || !w.ord || !w.used || !w.tp) RV_TRY_FAIL(RV_ERR_NOMEM, "action evaluation");
+  for (int64_t i = 0; i < n_gt; i++) {
+    int64_t seen = 0;
+    for (int64_t j = 0; j < i && !seen; j++)
+      seen = same_class(&gt[j], &gt[i]);
+    if (seen) continue; /* the class was evaluated at its first segment */
+    double ap[RV_EVAL_N_TIOU];
+    eval_class(gt, n_gt, pred, n_pred, i, &w, ap, &out->tp_50);
+    for (int t = 0; t < RV_EVAL_N_TIOU; t++)
+      out->map[t] += ap[t];
+    out->n_classes++;
+  }
+  for (int t = 0; t < RV_EVAL_N_TIOU && out->n_classes; t++)
+    out->map[t] /= out->n_classes;
+  out->gt_segments = n_gt;
+  out->pred_segments = n_pred;
+  out->fn_50 = n_gt - out->tp_50;
+  out->fp_50 = n_pred - out->tp_50; /* includes the classes the GT lacks */
+  int64_t denom = 2 * out->tp_50 + out->fp_50 + out->fn_50;
+  out->f1_50 = denom ? 2.0 * (double)out->tp_50 / (double)denom : 0.0;
+fail:
+  free(w.gi);
+  free(w.ord);
+  free(w.used);
+  free(w.tp);
+  return st;
+}

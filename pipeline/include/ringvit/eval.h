@@ -1,0 +1,109 @@
+/* Evaluation of tracks and action segments against ground truth (`ringvit eval`).
+ *
+ * Tracks: HOTA with DetA, AssA and LocA (Luiten et al. 2021), CLEAR MOTA and MOTP, and
+ * IDF1, with the definitions of TrackEval (JonathonLuiten/TrackEval): box IoU similarity,
+ * HOTA averaged over alpha = 0.05, 0.10, ..., 0.95, CLEAR matching at IoU 0.5 preferring
+ * the previous frame's pairs, IDF1 by a global optimal matching of ids at IoU 0.5. The
+ * evaluation is class-agnostic (every GT row counts whatever its class column says).
+ *
+ * Actions: temporal segment detection as in ActivityNet: per class, predictions sorted by
+ * score are matched greedily to the unmatched GT segment of the highest tIoU at or above
+ * the threshold; AP is the area under the interpolated precision-recall curve; mAP is the
+ * mean over the classes present in the ground truth. A class is the label together with
+ * its kind (scene-level, or per-track); track ids are not compared.
+ *
+ * Figures in rv_eval_mot and rv_eval_act are fractions (1 = perfect); the CLI prints them
+ * in percent. */
+#ifndef RINGVIT_EVAL_H
+#define RINGVIT_EVAL_H
+
+#include <stdint.h>
+
+#include <ringvit/status.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* One box of a track: a MOTChallenge row. */
+typedef struct rv_eval_box {
+  int64_t frame;     /* 1-based frame number */
+  int64_t id;        /* track id; < 0 = untracked: the box is an id of its own */
+  double x, y, w, h; /* left, top (1-based pixels, as MOTChallenge), width, height */
+} rv_eval_box;
+
+enum { RV_EVAL_LABEL_MAX = 64 };
+
+typedef struct rv_eval_segment {
+  char label[RV_EVAL_LABEL_MAX];
+  int scene; /* 1: scene-level (no track_id), 0: per-track */
+  int64_t start_ns, end_ns;
+  double score;
+} rv_eval_segment;
+
+/* What a ground-truth or prediction file holds. */
+typedef struct rv_eval_data {
+  rv_eval_box *boxes; /* in frame order */
+  int64_t n_boxes;
+  /* The GT frames a sampled prediction (JSON Lines) covers, increasing; n_frames = -1:
+   * every frame counts (MOTChallenge txt, where a frame without rows is an empty frame). */
+  int64_t *frames;
+  int64_t n_frames;
+  rv_eval_segment *segments;
+  int64_t n_segments;
+  int has_actions; /* the source can hold actions: GT actions.jsonl, prediction JSON Lines */
+  double fps;      /* GT frame rate from meta.json or seqinfo.ini; 0 = unknown */
+} rv_eval_data;
+
+/* GT: a MOTChallenge gt.txt (rows whose 7th column is 0 are ignored), or a folder holding
+ * gt.txt and optionally actions.jsonl (`ringvit synth --gt DIR`). The frame rate comes from
+ * meta.json or seqinfo.ini beside gt.txt (or one folder up, the MOTChallenge layout). */
+rv_status rv_eval_load_gt(const char *path, rv_eval_data *out);
+
+/* Prediction: MOTChallenge txt, or JSON Lines (`ringvit analyze -o`; recognised by a first
+ * character '{'; an empty file counts as either: no boxes, no actions, every frame). A JSON frame
+ * line goes to the GT frame nearest its timestamp, round(timestamp * gt_fps / 1e9) + 1, or to
+ * frame_index + 1 when gt_fps is 0; two lines may not land on the same frame. Errors name the file
+ * and line (RV_ERR_FORMAT). */
+rv_status rv_eval_load_pred(const char *path, double gt_fps, rv_eval_data *out);
+
+void rv_eval_data_free(rv_eval_data *d); /* NULL-safe; leaves *d zeroed */
+
+enum { RV_EVAL_N_ALPHA = 19 }; /* alpha = 0.05 + 0.05 * a */
+
+typedef struct rv_eval_mot {
+  double hota, det_a, ass_a, loc_a; /* means over the alphas */
+  double hota_at[RV_EVAL_N_ALPHA], det_a_at[RV_EVAL_N_ALPHA], ass_a_at[RV_EVAL_N_ALPHA],
+      loc_a_at[RV_EVAL_N_ALPHA];
+  double mota, motp, idf1;
+  int64_t clr_tp, clr_fn, clr_fp, idsw;
+  int64_t idtp, idfn, idfp;
+  int64_t gt_dets, pred_dets, gt_ids, pred_ids, frames;
+} rv_eval_mot;
+
+/* Boxes in frame order. frames (increasing, n_frames of them) restricts the evaluation to
+ * those frames; n_frames = -1 evaluates every frame that has a box. */
+rv_status rv_eval_tracks(const rv_eval_box *gt, int64_t n_gt, const rv_eval_box *pred,
+                         int64_t n_pred, const int64_t *frames, int64_t n_frames, rv_eval_mot *out);
+
+enum { RV_EVAL_N_TIOU = 3 };
+extern const double rv_eval_tious[RV_EVAL_N_TIOU]; /* 0.3, 0.5, 0.7 */
+
+typedef struct rv_eval_act {
+  double map[RV_EVAL_N_TIOU]; /* mean AP over the GT classes, at rv_eval_tious */
+  double f1_50;               /* F1 at tIoU 0.5 over all segments (pooled counts) */
+  int64_t tp_50, fp_50, fn_50;
+  int n_classes; /* classes in the GT; 0: no figure is defined */
+  int64_t gt_segments, pred_segments;
+} rv_eval_act;
+
+rv_status rv_eval_actions(const rv_eval_segment *gt, int64_t n_gt, const rv_eval_segment *pred,
+                          int64_t n_pred, rv_eval_act *out);
+
+/* tIoU of two segments (0 when either is empty). */
+double rv_eval_tiou(int64_t s1, int64_t e1, int64_t s2, int64_t e2);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,48 @@
+/* libFuzzer target: the readers of `ringvit eval` (MOTChallenge txt, JSON Lines with frames
+ * and actions, actions.jsonl) and the metrics on whatever they accept. Any input must be
+ * accepted or refused with an error, never crash, hang or leak. The readers take paths, so
+ * each input goes through one temporary file. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <ringvit/eval.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void evaluate(const rv_eval_data *gt, const rv_eval_data *pred) {
+  rv_eval_mot m;
+  rv_eval_act a;
+  (void)rv_eval_tracks(gt->boxes, gt->n_boxes, pred->boxes, pred->n_boxes, pred->frames,
+                       pred->n_frames, &m);
+  (void)rv_eval_actions(gt->segments, gt->n_segments, pred->segments, pred->n_segments, &a);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  char path[] = "/tmp/rv-fuzz-eval-XXXXXX";
+  int fd = mkstemp(path);
+  if (fd < 0) return 0;
+  FILE *f = fdopen(fd, "wb");
+  if (!f || fwrite(data, 1, size, f) != size) {
+    if (f) fclose(f);
+    unlink(path);
+    return 0;
+  }
+  fclose(f);
+  rv_eval_data gt = {0}, pred = {0};
+  if (rv_eval_load_pred(path, 10, &pred) == RV_OK) {
+    evaluate(&pred, &pred); /* a JSON Lines file as GT too: its frames and actions */
+    rv_eval_data_free(&pred);
+  }
+  if (rv_eval_load_pred(path, 0, &pred) == RV_OK) rv_eval_data_free(&pred);
+  if (rv_eval_load_gt(path, &gt) == RV_OK) {
+    rv_eval_data p = gt;
+    p.n_frames = -1;
+    evaluate(&gt, &p);
+    rv_eval_data_free(&gt);
+  }
+  unlink(path);
+  return 0;
+}

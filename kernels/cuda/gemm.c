@@ -8,6 +8,8 @@
  * activation, which is our order when there is none) and tanh-GELU + bias (beta = 0;
  * cuBLASLt's GELU is the tanh form). Everything else (erf GELU, an activation followed by
  * a residual) runs the product into an f32 scratch and finishes in rv_cu_gemm_epilogue. */
+#include <stdint.h>
+
 #include <cublasLt.h>
 
 #include "cuda-impl.h"
@@ -32,6 +34,29 @@ typedef struct lt_call {
 /* Leading dimension of a row-major view as cuBLASLt sees it (a single row may have any stride). */
 static int64_t lt_ld(const rv_tensor *t) {
   return t->shape[0] > 1 ? t->stride[0] : (t->shape[1] > 0 ? t->shape[1] : 1);
+}
+
+/* Largest power of two (up to 256) dividing the address: cuBLASLt assumes 256 unless told. */
+static uint32_t alignment(const void *p) {
+  uint32_t al = 256;
+  while (al > 1 && (uintptr_t)p % al) al >>= 1;
+  return al;
+}
+
+static rv_status set_alignments(cublasLtMatmulPreference_t pref, const void *a, const void *b,
+                                const void *c) {
+  rv_status st = RV_OK;
+  uint32_t al[3] = {alignment(b), alignment(a), alignment(c)}; /* cuBLASLt's A, B, C = D */
+  LT_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES,
+                                                &al[0], sizeof al[0]), "alignment of b");
+  LT_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
+                                                &al[1], sizeof al[1]), "alignment of a");
+  LT_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES,
+                                                &al[2], sizeof al[2]), "alignment of c");
+  LT_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES,
+                                                &al[2], sizeof al[2]), "alignment of d");
+fail:
+  return st;
 }
 
 /* One cublasLtMatmul: D = epilogue(alpha op(A) op(B) + beta C), with C = D = call->c.
@@ -66,6 +91,7 @@ static rv_status lt_matmul(rv_cuda_backend *cb, const rv_tensor *a, const rv_ten
   LT_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
                                                 &cb->workspace_bytes, sizeof cb->workspace_bytes),
            "workspace preference");
+  RV_TRY(set_alignments(pref, a->data, b->data, call->c));
   cublasStatus_t hs = cublasLtMatmulAlgoGetHeuristic((cublasLtHandle_t)cb->lt, desc, la, lb, lc,
                                                      lc, pref, 1, &heur, &found);
   if (hs != CUBLAS_STATUS_SUCCESS || found == 0) {
@@ -76,7 +102,6 @@ static rv_status lt_matmul(rv_cuda_backend *cb, const rv_tensor *a, const rv_ten
     RV_TRY_FAIL(RV_ERR_DEVICE, "cuBLASLt has no algorithm for gemm m%lld n%lld k%lld: %s",
                 (long long)m, (long long)n, (long long)k, cublasLtGetStatusString(hs));
   }
-  (void)k;
   LT_CHECK(cublasLtMatmul((cublasLtHandle_t)cb->lt, desc, &call->alpha, b->data, la, a->data, lb,
                           &call->beta, call->c, lc, call->c, lc, &heur.algo, cb->workspace,
                           cb->workspace_bytes, cb->stream),

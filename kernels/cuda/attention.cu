@@ -2,8 +2,9 @@
  * block's output (f32) and log-sum-exp (f32) so that steps merge exactly.
  *
  * flash: tensor cores through mma.sync m16n8k16 (bf16 in, f32 accumulate; sm_80 and up),
- *   FlashAttention-2 style. A block of 4 warps owns 64 queries of one head; each warp owns
- *   16 of them. K/V tiles of 64 keys go through shared memory (cp.async); the scores stay
+ *   FlashAttention-2 style. A block of WARPS warps owns BM = 16 WARPS queries of one head;
+ *   each warp owns 16 of them. K/V tiles of BN keys go through shared memory (cp.async,
+ *   V's load overlapping Q K^T and the next K's overlapping P V); the scores stay
  *   in registers, where the online softmax rescales the running output, and become the A
  *   operand of P V without a trip through shared memory. Tiles are classified per block
  *   by frame ranges: invisible tiles are skipped (never loaded), fully visible ones take
@@ -14,7 +15,16 @@
 
 #include "cuda-common.cuh"
 
-enum { BM = 64, BN = 64, FLASH_THREADS = 128 };
+/* Tile shape: each warp owns 16 query rows; BN keys per K/V tile (a multiple of 16).
+ * -DRV_ATTN_WARPS=8 -DRV_ATTN_BN=128 (say) builds another shape for tuning runs. */
+#ifndef RV_ATTN_WARPS
+#define RV_ATTN_WARPS 4
+#endif
+#ifndef RV_ATTN_BN
+#define RV_ATTN_BN 64
+#endif
+enum { WARPS = RV_ATTN_WARPS, BM = 16 * WARPS, BN = RV_ATTN_BN, FLASH_THREADS = 32 * WARPS };
+static_assert(BN % 16 == 0 && WARPS >= 1 && WARPS <= 8, "tile shape");
 enum { TILE_SKIP = 0, TILE_PARTIAL = 1, TILE_FULL = 2 };
 
 /* ---- masks, shared by both kernels ---- */
@@ -95,14 +105,14 @@ static __device__ __forceinline__ uint32_t pack_bf16(float lo, float hi) {
   return *reinterpret_cast<uint32_t *>(&v);
 }
 
-/* Rows [row0, row0 + 64) of one head into shared memory (row pitch D + 8 elements, so the
+/* Rows [row0, row0 + ROWS) of one head into shared memory (row pitch D + 8 elements, so the
  * eight rows an ldmatrix reads fall in different banks); rows past n become zeros, so
  * that masked keys never multiply stale (possibly non-finite) values. */
-template <int D>
+template <int D, int ROWS>
 static __device__ __forceinline__ void load_tile(bf16 *s, const bf16 *g, int64_t ld, int64_t h,
                                                  int64_t row0, int64_t n) {
   constexpr int CH = D / 8; /* 16-byte chunks per row */
-  for (int c = threadIdx.x; c < BM * CH; c += FLASH_THREADS) {
+  for (int c = threadIdx.x; c < ROWS * CH; c += FLASH_THREADS) {
     int r = c / CH, cc = c % CH;
     bf16 *dst = s + r * (D + 8) + cc * 8;
     if (row0 + r < n)
@@ -135,8 +145,8 @@ static __global__ void __launch_bounds__(FLASH_THREADS)
   }
 
   int64_t kt = next_tile(a, q0, nq_t, 0, ntiles);
-  load_tile<D>(sq, gq, a.ldq, h, q0, a.nq);
-  if (kt < ntiles) load_tile<D>(sk, gk, a.ldk, h, kt * BN, a.nk);
+  load_tile<D, BM>(sq, gq, a.ldq, h, q0, a.nq);
+  if (kt < ntiles) load_tile<D, BN>(sk, gk, a.ldk, h, kt * BN, a.nk);
   cp_async_commit();
   cp_async_wait_all();
   __syncthreads();
@@ -156,7 +166,7 @@ static __global__ void __launch_bounds__(FLASH_THREADS)
   while (kt < ntiles) {
     const int64_t k0 = kt * BN;
     const int cls = tile_class(a, q0, nq_t, k0, min((int64_t)BN, a.nk - k0));
-    load_tile<D>(sv, gv, a.ldv, h, k0, a.nk); /* overlaps S = Q K^T */
+    load_tile<D, BN>(sv, gv, a.ldv, h, k0, a.nk); /* overlaps S = Q K^T */
     cp_async_commit();
 
     /* S [16 x 64] per warp = Q K^T */
@@ -228,7 +238,7 @@ static __global__ void __launch_bounds__(FLASH_THREADS)
     cp_async_wait_all(); /* V is in; every warp is done with K */
     __syncthreads();
     const int64_t next = next_tile(a, q0, nq_t, kt + 1, ntiles);
-    if (next < ntiles) load_tile<D>(sk, gk, a.ldk, h, next * BN, a.nk); /* overlaps P V */
+    if (next < ntiles) load_tile<D, BN>(sk, gk, a.ldk, h, next * BN, a.nk); /* overlaps P V */
     cp_async_commit();
 
     /* O [16 x D] += P [16 x 64] V [64 x D] */

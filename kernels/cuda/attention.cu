@@ -25,6 +25,15 @@
 #endif
 enum { WARPS = RV_ATTN_WARPS, BM = 16 * WARPS, BN = RV_ATTN_BN, FLASH_THREADS = 32 * WARPS };
 static_assert(BN % 16 == 0 && WARPS >= 1 && WARPS <= 8, "tile shape");
+/* A tuning build also sets RV_ATTN_VARIANT (a suffix such as _w8_n128): its flash launcher
+ * gets that suffix, and the parts that do not depend on the tile shape are left out. */
+#define RV_ATTN_CAT2(a, b) a##b
+#define RV_ATTN_CAT(a, b) RV_ATTN_CAT2(a, b)
+#ifdef RV_ATTN_VARIANT
+#define RV_ATTN_NAME(x) RV_ATTN_CAT(x, RV_ATTN_VARIANT)
+#else
+#define RV_ATTN_NAME(x) x
+#endif
 enum { TILE_SKIP = 0, TILE_PARTIAL = 1, TILE_FULL = 2 };
 
 /* ---- masks, shared by both kernels ---- */
@@ -285,14 +294,6 @@ static size_t flash_smem() {
   return (size_t)(BM + 2 * BN) * (D + 8) * sizeof(bf16);
 }
 
-extern "C" int rv_cu_attention_fast_ok(const rv_cu_attn *a) {
-  if (a->d != 64 && a->d != 128) return 0;
-  if (a->heads > 65535 || (a->nq + BM - 1) / BM > 0x7fffffff) return 0;
-  /* 16-byte cp.async: every row of every head starts on a 16-byte boundary */
-  if ((uintptr_t)a->q % 16 || (uintptr_t)a->k % 16 || (uintptr_t)a->v % 16) return 0;
-  return a->ldq % 8 == 0 && a->ldk % 8 == 0 && a->ldv % 8 == 0;
-}
-
 template <int D>
 static cudaError_t launch_flash(cudaStream_t s, const rv_cu_attn *a) {
   size_t smem = flash_smem<D>();
@@ -304,8 +305,17 @@ static cudaError_t launch_flash(cudaStream_t s, const rv_cu_attn *a) {
   return cudaGetLastError();
 }
 
-extern "C" cudaError_t rv_cu_attention_flash(cudaStream_t s, const rv_cu_attn *a) {
+extern "C" cudaError_t RV_ATTN_NAME(rv_cu_attention_flash)(cudaStream_t s, const rv_cu_attn *a) {
   return a->d == 64 ? launch_flash<64>(s, a) : launch_flash<128>(s, a);
+}
+
+#ifndef RV_ATTN_VARIANT
+extern "C" int rv_cu_attention_fast_ok(const rv_cu_attn *a) {
+  if (a->d != 64 && a->d != 128) return 0;
+  if (a->heads > 65535 || (a->nq + BM - 1) / BM > 0x7fffffff) return 0;
+  /* 16-byte cp.async: every row of every head starts on a 16-byte boundary */
+  if ((uintptr_t)a->q % 16 || (uintptr_t)a->k % 16 || (uintptr_t)a->v % 16) return 0;
+  return a->ldq % 8 == 0 && a->ldk % 8 == 0 && a->ldv % 8 == 0;
 }
 
 /* ---- the plain kernel ---- */
@@ -361,3 +371,4 @@ extern "C" cudaError_t rv_cu_attention_simple(cudaStream_t s, const rv_cu_attn *
   simple_kernel<<<rv_cu_blocks(a->nq * a->heads * 32, SIMPLE_THREADS), SIMPLE_THREADS, 0, s>>>(*a);
   return cudaGetLastError();
 }
+#endif

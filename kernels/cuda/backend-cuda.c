@@ -212,7 +212,9 @@ static rv_status open_device(rv_cuda_backend *cb) {
   if (cb->device < 0 || cb->device >= n)
     return RV_FAIL(RV_ERR_INVALID, "CUDA device %d does not exist (%d present)", cb->device, n);
   RV_CUDA_CHECK(cudaSetDevice(cb->device), "cudaSetDevice");
-  RV_CUDA_CHECK(cudaStreamCreateWithFlags(&cb->stream, cudaStreamNonBlocking), "cudaStreamCreate");
+  /* a blocking stream: copies on the legacy default stream (comm-local's cudaMemcpy) wait
+   * for the kernels queued here, so no caller reads a buffer a kernel is still writing */
+  RV_CUDA_CHECK(cudaStreamCreateWithFlags(&cb->stream, cudaStreamDefault), "cudaStreamCreate");
   cublasLtHandle_t lt = NULL;
   cublasStatus_t bs = cublasLtCreate(&lt);
   if (bs != CUBLAS_STATUS_SUCCESS)

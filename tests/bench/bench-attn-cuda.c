@@ -1,6 +1,9 @@
 /* The attention ring-step kernel of the cuda backend against PyTorch's
  * scaled_dot_product_attention with its FLASH and CUDNN backends, on the same shapes, in one
- * run (the torch side is bench-attn-torch.py, run as a subprocess).
+ * run (the torch side is bench-attn-torch.py, run as a subprocess). Besides the backend's
+ * own kernel (through rv_attention: 4 warps, 64-key tiles) it times other tile shapes of
+ * the same source (built for sm_90 by tests/bench/CMakeLists.txt), so that one run on the
+ * device says which shape to keep.
  *
  *   bench-attn-cuda [--python python3] [--reps 5] [--max-n 131072] [--no-torch]
  *
@@ -9,10 +12,11 @@
  * is_causal). One Q block against one KV block of the whole sequence, as a ring of one
  * rank computes it. FLOPs: 4 N^2 H D, half of that for causal (the unmasked half).
  * Times are medians of --reps runs after a warm-up, each closed by a device sync.
- * A few query rows of every shape are checked against a double-precision reference on
- * the host (rel.err: relative L2 error of those rows' outputs), so no speed is reported
- * for a wrong result. Prints one table; exit 1 when the cuda backend is absent or an
- * error exceeds 2e-2. */
+ * A few query rows of every shape and variant are checked against a double-precision
+ * reference on the host (err: the largest relative L2 error of those rows' outputs over
+ * the variants; the output is poisoned before each variant), so no speed is reported for a
+ * wrong result. Prints one table; exit 1 when the cuda backend is absent or an error
+ * exceeds 2e-2. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -22,11 +26,30 @@
 #include <ringvit/kernels.h>
 
 #include "bench-common.h"
+#include "cuda/cuda-impl.h"
+
+/* The tuning builds of kernels/cuda/attention.cu (tests/bench/CMakeLists.txt). */
+cudaError_t rv_cu_attention_flash_w4_n128(cudaStream_t s, const rv_cu_attn *a);
+cudaError_t rv_cu_attention_flash_w8_n64(cudaStream_t s, const rv_cu_attn *a);
+cudaError_t rv_cu_attention_flash_w8_n128(cudaStream_t s, const rv_cu_attn *a);
+
+typedef cudaError_t (*flash_fn)(cudaStream_t s, const rv_cu_attn *a);
+typedef struct variant {
+  const char *name;
+  flash_fn fn; /* NULL: the backend's own path, rv_attention */
+} variant;
+static const variant k_variants[] = {
+    {"w4n64", NULL},
+    {"w4n128", rv_cu_attention_flash_w4_n128},
+    {"w8n64", rv_cu_attention_flash_w8_n64},
+    {"w8n128", rv_cu_attention_flash_w8_n128},
+};
+enum { NV = sizeof k_variants / sizeof k_variants[0], CHECK_ROWS = 3 };
 
 typedef struct shape {
   int64_t n;
   int heads, dim, causal;
-  double ours, flash, cudnn, err; /* TFLOP/s; relative error of the checked rows */
+  double tf[NV], flash, cudnn, err; /* TFLOP/s; largest relative error of the checked rows */
 } shape;
 
 enum { PATTERN = 1000003 }; /* random values repeat with this period (a prime: no alignment with rows) */
@@ -35,13 +58,21 @@ typedef struct run_ctx {
   rv_backend *be;
   rv_tensor q, k, v, o, lse;
   rv_attn_params p;
+  flash_fn fn;
+  rv_cu_attn a; /* the same call for a tuning build */
   int failed;
 } run_ctx;
 
 static void run_once(void *arg) {
   run_ctx *c = arg;
-  if (rv_attention(c->be, &c->q, &c->k, &c->v, &c->p, &c->o, &c->lse) != RV_OK ||
-      rv_backend_sync(c->be) != RV_OK) {
+  rv_status st = RV_OK;
+  if (c->fn) {
+    cudaError_t e = c->fn(rv_cuda(c->be)->stream, &c->a);
+    if (e != cudaSuccess) st = RV_FAIL(RV_ERR_DEVICE, "variant launch: %s", cudaGetErrorString(e));
+  } else {
+    st = rv_attention(c->be, &c->q, &c->k, &c->v, &c->p, &c->o, &c->lse);
+  }
+  if (st != RV_OK || rv_backend_sync(c->be) != RV_OK) {
     if (!c->failed) fprintf(stderr, "bench-attn-cuda: %s\n", rv_last_error());
     c->failed = 1;
   }
@@ -69,24 +100,26 @@ static rv_status fill(rv_backend *be, void *dev, const uint16_t *pat, int t, int
   return RV_OK;
 }
 
-/* Relative L2 error of our output rows against a double-precision reference. */
-static double check_rows(run_ctx *c, const shape *s, const uint16_t *pat) {
-  int64_t n = s->n, hd = (int64_t)s->heads * s->dim, rows[3] = {0, n / 2 + 7, n - 1};
-  double num = 0, den = 0;
-  double *sc = malloc(sizeof(double) * (size_t)n), acc[128];
-  float *got = malloc(sizeof(float) * (size_t)hd);
-  for (int r = 0; r < 3; r++) {
+/* The query rows checked, and their reference outputs [CHECK_ROWS][heads * dim] in double. */
+static void check_row_ids(const shape *s, int64_t rows[CHECK_ROWS]) {
+  rows[0] = 0;
+  rows[1] = s->n / 2 + 7;
+  rows[2] = s->n - 1;
+}
+
+static double *reference_rows(const shape *s, const uint16_t *pat, float scale) {
+  int64_t n = s->n, hd = (int64_t)s->heads * s->dim, rows[CHECK_ROWS];
+  double *ref = malloc(sizeof(double) * (size_t)(CHECK_ROWS * hd)), *sc = malloc(sizeof(double) * (size_t)n);
+  check_row_ids(s, rows);
+  for (int r = 0; r < CHECK_ROWS; r++) {
     int64_t i = rows[r], nk = s->causal ? i + 1 : n;
-    if (rv_backend_download(c->be, got, (float *)c->o.data + i * hd, sizeof(float) * (size_t)hd))
-      return INFINITY;
     for (int h = 0; h < s->heads; h++) {
-      double mx = -INFINITY, sum = 0;
+      double mx = -INFINITY, sum = 0, *acc = ref + r * hd + h * s->dim, qrow[128];
+      for (int x = 0; x < s->dim; x++) qrow[x] = value_at(pat, 0, i * hd + h * s->dim + x);
       for (int64_t j = 0; j < nk; j++) {
         double d = 0;
-        for (int x = 0; x < s->dim; x++)
-          d += (double)value_at(pat, 0, i * hd + h * s->dim + x) *
-               value_at(pat, 1, j * hd + h * s->dim + x);
-        sc[j] = d * c->p.scale;
+        for (int x = 0; x < s->dim; x++) d += qrow[x] * value_at(pat, 1, j * hd + h * s->dim + x);
+        sc[j] = d * scale;
         if (sc[j] > mx) mx = sc[j];
       }
       for (int x = 0; x < s->dim; x++) acc[x] = 0;
@@ -95,14 +128,30 @@ static double check_rows(run_ctx *c, const shape *s, const uint16_t *pat) {
         sum += w;
         for (int x = 0; x < s->dim; x++) acc[x] += w * value_at(pat, 2, j * hd + h * s->dim + x);
       }
-      for (int x = 0; x < s->dim; x++) {
-        double ref = acc[x] / sum, e = got[h * s->dim + x] - ref;
-        num += e * e;
-        den += ref * ref;
-      }
+      for (int x = 0; x < s->dim; x++) acc[x] /= sum;
     }
   }
   free(sc);
+  return ref;
+}
+
+/* Relative L2 error of the checked rows of the output on the device. */
+static double check_rows(rv_backend *be, const shape *s, const void *dout, const double *ref) {
+  int64_t hd = (int64_t)s->heads * s->dim, rows[CHECK_ROWS];
+  float *got = malloc(sizeof(float) * (size_t)hd);
+  double num = 0, den = 0;
+  check_row_ids(s, rows);
+  for (int r = 0; r < CHECK_ROWS; r++) {
+    if (rv_backend_download(be, got, (const float *)dout + rows[r] * hd, sizeof(float) * (size_t)hd)) {
+      num = INFINITY;
+      break;
+    }
+    for (int64_t x = 0; x < hd; x++) {
+      double e = got[x] - ref[r * hd + x]; /* NaN (poison left) makes the result NaN */
+      num += e * e;
+      den += ref[r * hd + x] * ref[r * hd + x];
+    }
+  }
   free(got);
   return sqrt(num / (den > 0 ? den : 1));
 }
@@ -120,11 +169,26 @@ static int bench_ours(rv_backend *be, shape *s, void *dq, void *dk, void *dv, vo
   c.q.mem = c.k.mem = c.v.mem = c.o.mem = c.lse.mem = RV_MEM_DEVICE;
   c.p = (rv_attn_params){1.0f / sqrtf((float)s->dim), s->causal ? RV_MASK_CAUSAL : RV_MASK_NONE,
                          0, 1, 0, 0};
-  double t = bench_median(run_once, &c, reps);
-  if (c.failed) return -1;
-  s->ours = flops(s) / t / 1e12;
-  s->err = check_rows(&c, s, pat);
-  return 0;
+  int64_t hd = (int64_t)s->heads * s->dim;
+  c.a = (rv_cu_attn){dq, dk, dv, dout, dlse, s->n, s->n, s->heads, s->dim, hd, hd, hd, hd, s->n,
+                     c.p.scale, (int)c.p.mask, 0, 0, 1, 0, 0};
+  rv_mask_bounds(c.p.mask, 0, &c.a.lo, &c.a.hi);
+  double *ref = reference_rows(s, pat, c.p.scale);
+  s->err = 0;
+  for (int v = 0; v < NV; v++) {
+    c.fn = k_variants[v].fn;
+    /* poison (NaN) so that rows a variant leaves unwritten fail the check */
+    if (cudaMemsetAsync(dout, 0xff, sizeof(float) * (size_t)(s->n * hd), rv_cuda(be)->stream) !=
+        cudaSuccess)
+      c.failed = 1;
+    double t = bench_median(run_once, &c, reps);
+    if (c.failed) break;
+    s->tf[v] = flops(s) / t / 1e12;
+    double e = check_rows(be, s, dout, ref);
+    if (isnan(e) || e > s->err) s->err = e; /* a NaN stays */
+  }
+  free(ref);
+  return c.failed ? -1 : 0;
 }
 
 /* Runs the torch side over every shape and fills in flash / cudnn (NAN where it failed). */
@@ -157,16 +221,23 @@ static void bench_torch(const char *python, shape *sh, int ns, int reps) {
 }
 
 static void print_table(const shape *sh, int ns) {
-  printf("\nattention ring step, bf16, batch 1, TFLOP/s (causal counts the unmasked half)\n");
-  printf("%8s %10s %7s %8s %8s %8s %11s %11s %9s\n", "N", "heads x d", "mask", "ours",
-         "FLASH", "cuDNN", "ours/FLASH", "ours/cuDNN", "rel.err");
+  printf("\nattention ring step, bf16, batch 1, TFLOP/s (causal counts the unmasked half);\n"
+         "w4n64 is the backend's kernel (rv_attention), the others are tile shapes to try\n");
+  printf("%7s %8s %6s", "N", "h x d", "mask");
+  for (int v = 0; v < NV; v++) printf(" %7s", k_variants[v].name);
+  printf(" %7s %7s %10s %10s %8s\n", "FLASH", "cuDNN", "best/FLASH", "best/cuDNN", "err");
   for (int i = 0; i < ns; i++) {
     const shape *s = &sh[i];
     char hd[16];
-    snprintf(hd, sizeof hd, "%d x %d", s->heads, s->dim);
-    printf("%8lld %10s %7s %8.1f %8.1f %8.1f %11.2f %11.2f %9.1e\n", (long long)s->n, hd,
-           s->causal ? "causal" : "none", s->ours, s->flash, s->cudnn, s->ours / s->flash,
-           s->ours / s->cudnn, s->err);
+    double best = 0;
+    snprintf(hd, sizeof hd, "%dx%d", s->heads, s->dim);
+    printf("%7lld %8s %6s", (long long)s->n, hd, s->causal ? "causal" : "none");
+    for (int v = 0; v < NV; v++) {
+      printf(" %7.1f", s->tf[v]);
+      if (s->tf[v] > best) best = s->tf[v];
+    }
+    printf(" %7.1f %7.1f %10.2f %10.2f %8.1e\n", s->flash, s->cudnn, best / s->flash,
+           best / s->cudnn, s->err);
   }
 }
 
@@ -197,7 +268,8 @@ int main(int argc, char **argv) {
     for (int b = 0; b < 2; b++)
       for (int causal = 0; causal < 2; causal++)
         if (ns_list[a] <= max_n)
-          sh[ns++] = (shape){ns_list[a], hd[b][0], hd[b][1], causal, NAN, NAN, NAN, NAN};
+          sh[ns++] = (shape){ns_list[a], hd[b][0], hd[b][1], causal, {NAN, NAN, NAN, NAN}, NAN,
+                             NAN, NAN};
 
   rv_backend *be = NULL;
   rv_backend_cfg cfg = {RV_BACKEND_CUDA, 0, 0};
@@ -224,13 +296,13 @@ int main(int argc, char **argv) {
   rc = 0;
   for (int i = 0; i < ns; i++) {
     if (bench_ours(be, &sh[i], dq, dk, dv, dout, dlse, pat, reps) != 0) {
-      rc = 1;
-      goto done;
+      rc = 1; /* a failed launch may leave the device unusable: report what we have */
+      break;
     }
     if (!(sh[i].err <= 2e-2)) rc = 1;
   }
   print_table(sh, ns);
-  if (rc) fprintf(stderr, "bench-attn-cuda: an output differs from the reference (rel.err > 2e-2)\n");
+  if (rc) fprintf(stderr, "bench-attn-cuda: a kernel failed or an output differs from the reference (err > 2e-2)\n");
 done:
   rv_backend_dealloc(be, dq);
   rv_backend_dealloc(be, dk);

@@ -12,6 +12,7 @@
  * simple: one warp per (query, head), any head dim up to RV_CU_ATTN_MAX_D, any alignment;
  *   the fallback for shapes the flash kernel does not take. */
 #include <stdint.h>
+#include <string.h>
 
 #include "cuda-common.cuh"
 
@@ -69,7 +70,12 @@ static __device__ int64_t next_tile(const rv_cu_attn &a, int64_t q0, int64_t nq_
   return kt;
 }
 
-/* ---- tensor-core primitives (PTX, sm_80+) ---- */
+/* ---- tensor-core primitives (PTX, sm_80+) ----
+ * tests/kernels/test-cuda-emu.cc compiles this file for the host with RV_CUDA_EMULATE and
+ * its own versions of these primitives, the dynamic shared memory and the launches, so the
+ * kernels' own code runs on the CPU. */
+#ifndef RV_CUDA_EMULATE
+#define RV_DYNAMIC_SMEM(name) extern __shared__ __align__(16) unsigned char name[]
 
 static __device__ __forceinline__ unsigned smem_addr(const void *p) {
   return (unsigned)__cvta_generic_to_shared(p);
@@ -108,10 +114,13 @@ static __device__ __forceinline__ void mma_bf16(float c[4], const uint32_t a[4],
       : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
+#endif
 
 static __device__ __forceinline__ uint32_t pack_bf16(float lo, float hi) {
   __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi); /* .x (lo) is the low half */
-  return *reinterpret_cast<uint32_t *>(&v);
+  uint32_t u;
+  memcpy(&u, &v, sizeof u);
+  return u;
 }
 
 /* Rows [row0, row0 + ROWS) of one head into shared memory (row pitch D + 8 elements, so the
@@ -135,7 +144,7 @@ template <int D>
 static __global__ void __launch_bounds__(FLASH_THREADS)
     flash_kernel(const rv_cu_attn a) {
   constexpr int LD = D + 8, KSTEPS = D / 16, DTILES = D / 8, NTILES = BN / 8;
-  extern __shared__ __align__(16) unsigned char smem_raw[];
+  RV_DYNAMIC_SMEM(smem_raw);
   bf16 *sq = reinterpret_cast<bf16 *>(smem_raw);
   bf16 *sk = sq + BM * LD, *sv = sk + BN * LD;
   const bf16 *gq = static_cast<const bf16 *>(a.q), *gk = static_cast<const bf16 *>(a.k),
@@ -294,6 +303,7 @@ static size_t flash_smem() {
   return (size_t)(BM + 2 * BN) * (D + 8) * sizeof(bf16);
 }
 
+#ifndef RV_CUDA_EMULATE
 template <int D>
 static cudaError_t launch_flash(cudaStream_t s, const rv_cu_attn *a) {
   size_t smem = flash_smem<D>();
@@ -308,8 +318,10 @@ static cudaError_t launch_flash(cudaStream_t s, const rv_cu_attn *a) {
 extern "C" cudaError_t RV_ATTN_NAME(rv_cu_attention_flash)(cudaStream_t s, const rv_cu_attn *a) {
   return a->d == 64 ? launch_flash<64>(s, a) : launch_flash<128>(s, a);
 }
+#endif
 
 #ifndef RV_ATTN_VARIANT
+#ifndef RV_CUDA_EMULATE
 extern "C" int rv_cu_attention_fast_ok(const rv_cu_attn *a) {
   if (a->d != 64 && a->d != 128) return 0;
   if (a->heads > 65535 || (a->nq + BM - 1) / BM > 0x7fffffff) return 0;
@@ -317,6 +329,7 @@ extern "C" int rv_cu_attention_fast_ok(const rv_cu_attn *a) {
   if ((uintptr_t)a->q % 16 || (uintptr_t)a->k % 16 || (uintptr_t)a->v % 16) return 0;
   return a->ldq % 8 == 0 && a->ldk % 8 == 0 && a->ldv % 8 == 0;
 }
+#endif
 
 /* ---- the plain kernel ---- */
 
@@ -367,8 +380,10 @@ static __global__ void __launch_bounds__(SIMPLE_THREADS) simple_kernel(const rv_
   }
 }
 
+#ifndef RV_CUDA_EMULATE
 extern "C" cudaError_t rv_cu_attention_simple(cudaStream_t s, const rv_cu_attn *a) {
   simple_kernel<<<rv_cu_blocks(a->nq * a->heads * 32, SIMPLE_THREADS), SIMPLE_THREADS, 0, s>>>(*a);
   return cudaGetLastError();
 }
+#endif
 #endif

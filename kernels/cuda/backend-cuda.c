@@ -152,19 +152,24 @@ static rv_status cuda_patchify(rv_backend *be, const rv_tensor *frames, const fl
            "patchify kernel");
 }
 
-static rv_status cuda_attention(rv_backend *be, const rv_tensor *q, const rv_tensor *k,
-                                const rv_tensor *v, const rv_attn_params *p, rv_tensor *o,
-                                rv_tensor *lse) {
-  rv_cuda_backend *cb = rv_cuda(be);
+rv_cu_attn rv_cu_attn_make(const rv_tensor *q, const rv_tensor *k, const rv_tensor *v,
+                           const rv_attn_params *p, rv_tensor *o, rv_tensor *lse) {
   rv_cu_attn a = {q->data, k->data, v->data, o->data, lse->data,
                   q->shape[0], k->shape[0], q->shape[1], q->shape[2],
                   q->stride[0], k->stride[0], v->stride[0], o->stride[0], lse->stride[0],
                   p->scale, (int)p->mask, 0, 0, 1, p->q_pos0, p->k_pos0};
   rv_mask_bounds(p->mask, p->window, &a.lo, &a.hi);
   if (p->mask != RV_MASK_NONE) a.tpf = p->tokens_per_frame;
-  if (a.nk == 0 || !rv_attn_block_visible(p, a.nq, a.nk)) {
+  if (a.nk == 0 || !rv_attn_block_visible(p, a.nq, a.nk))
     a.nk = 0; /* nothing visible: the kernels write o = 0, lse = -inf */
-  }
+  return a;
+}
+
+static rv_status cuda_attention(rv_backend *be, const rv_tensor *q, const rv_tensor *k,
+                                const rv_tensor *v, const rv_attn_params *p, rv_tensor *o,
+                                rv_tensor *lse) {
+  rv_cuda_backend *cb = rv_cuda(be);
+  rv_cu_attn a = rv_cu_attn_make(q, k, v, p, o, lse);
   if (rv_cu_attention_fast_ok(&a))
     LAUNCHED(cb, rv_cu_attention_flash(cb->stream, &a), "attention kernel (flash)");
   if (a.d > RV_CU_ATTN_MAX_D)

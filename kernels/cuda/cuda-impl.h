@@ -101,6 +101,9 @@ typedef struct rv_cu_attn {
   int64_t q_pos0, k_pos0;
 } rv_cu_attn;
 
+/* The kernels' view of a validated rv_attention call (nk = 0 when no key is visible). */
+rv_cu_attn rv_cu_attn_make(const rv_tensor *q, const rv_tensor *k, const rv_tensor *v,
+                           const rv_attn_params *p, rv_tensor *o, rv_tensor *lse);
 /* 1 when the tensor-core kernel takes this shape (head dim 64 or 128, 16-byte aligned rows). */
 int rv_cu_attention_fast_ok(const rv_cu_attn *a);
 /* Flash-style tensor-core kernel (mma.sync bf16, fp32 accumulation, online softmax). */

@@ -170,9 +170,7 @@ static int bench_ours(rv_backend *be, shape *s, void *dq, void *dk, void *dv, vo
   c.p = (rv_attn_params){1.0f / sqrtf((float)s->dim), s->causal ? RV_MASK_CAUSAL : RV_MASK_NONE,
                          0, 1, 0, 0};
   int64_t hd = (int64_t)s->heads * s->dim;
-  c.a = (rv_cu_attn){dq, dk, dv, dout, dlse, s->n, s->n, s->heads, s->dim, hd, hd, hd, hd, s->n,
-                     c.p.scale, (int)c.p.mask, 0, 0, 1, 0, 0};
-  rv_mask_bounds(c.p.mask, 0, &c.a.lo, &c.a.hi);
+  c.a = rv_cu_attn_make(&c.q, &c.k, &c.v, &c.p, &c.o, &c.lse);
   double *ref = reference_rows(s, pat, c.p.scale);
   s->err = 0;
   for (int v = 0; v < NV; v++) {

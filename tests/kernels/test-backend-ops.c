@@ -25,6 +25,7 @@ typedef struct tb_buf {
   uint8_t *u; /* values for U8 */
   int out;    /* compared after the run */
   int poison; /* output whose old contents do not matter: filled with junk first */
+  float half_atol; /* half-precision backends: atol in units of the output's RMS (0: 0.1) */
 } tb_buf;
 
 typedef struct tb_view {
@@ -281,7 +282,8 @@ static void check_case(tb_case *c) {
     }
     /* per-element tolerance is relative to |ref| plus 10% of the output's RMS, so
      * values that cancel to near zero do not demand impossible relative accuracy */
-    double atol = 0.1 * rms(want.out[i], cov, b->n) + 1e-30;
+    double atol_rms = act != RV_F32 && b->half_atol > 0 ? b->half_atol : 0.1;
+    double atol = atol_rms * rms(want.out[i], cov, b->n) + 1e-30;
     rv_cmp cmp = rv_compare(gv, wv, n, atol);
     char what[256];
     snprintf(what, sizeof what, "%s on %s, buffer %d", c->name, rv_backend_name(be), i);
@@ -524,7 +526,13 @@ static void attention_case(int64_t nq, int64_t nk, int64_t heads, int64_t d, rv_
   add_view(&c, qb, 0, 3, qs, st);
   add_view(&c, kvb, cdim, 3, ks, st);
   add_view(&c, kvb, 2 * cdim, 3, ks, st);
-  add_packed(&c, add_out(&c, BUF_F32, (size_t)(nq * cdim), 1), 3, qs);
+  int ob = add_out(&c, BUF_F32, (size_t)(nq * cdim), 1);
+  /* Half-precision backends round the probabilities to their precision before P V, as
+   * FlashAttention and cuDNN do: every output element then carries an error of about
+   * 2^-9 of the output's RMS (bf16) whatever its own size, so the per-element bound is
+   * relative to max-ish(|ref|, RMS) there; NMSE stays at 1e-4. */
+  c.buf[ob].half_atol = 1.0f;
+  add_packed(&c, ob, 3, qs);
   int64_t ls[2] = {heads, nq};
   add_packed(&c, add_out(&c, BUF_F32, (size_t)(heads * nq), 1), 2, ls);
   c.attn = (rv_attn_params){1.0f / sqrtf((float)d), mask, window, tpf, q_pos0, k_pos0};
@@ -655,10 +663,11 @@ static void test_attention_blocks_merge(void **state) {
     assert_int_equal(rv_backend_download(be, l1, d_l1, sizeof l1), RV_OK);
     assert_int_equal(rv_backend_download(be, oa, d_oa, sizeof oa), RV_OK);
     assert_int_equal(rv_backend_download(be, la, d_la, sizeof la), RV_OK);
-    /* relative error against |ref| + 10% of the RMS, as everywhere in this file */
-    rv_cmp co = rv_compare(oa, o1, NO, 0.1 * rv_rms(o1, NO));
-    rv_cmp cl = rv_compare(la, l1, NL, 0.1 * rv_rms(l1, NL));
+    /* relative error against |ref| + 10% of the RMS, as everywhere in this file; the
+     * whole RMS for half-precision outputs (see attention_case) */
     int f32 = act == RV_F32;
+    rv_cmp co = rv_compare(oa, o1, NO, (f32 ? 0.1 : 1.0) * rv_rms(o1, NO));
+    rv_cmp cl = rv_compare(la, l1, NL, 0.1 * rv_rms(l1, NL));
     rv_assert_close("blockwise output", &co, f32 ? 1e-11 : 1e-4, f32 ? 1e-5 : 1e-2);
     rv_assert_close("blockwise lse", &cl, f32 ? 1e-11 : 1e-4, f32 ? 1e-5 : 1e-2);
   }

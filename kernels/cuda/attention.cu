@@ -72,8 +72,8 @@ static __device__ int64_t next_tile(const rv_cu_attn &a, int64_t q0, int64_t nq_
 
 /* ---- tensor-core primitives (PTX, sm_80+) ----
  * tests/kernels/test-cuda-emu.cc compiles this file for the host with RV_CUDA_EMULATE and
- * its own versions of these primitives, the dynamic shared memory and the launches, so the
- * kernels' own code runs on the CPU. */
+ * its own versions of these primitives and of the dynamic shared memory, so the kernels'
+ * own code runs on the CPU. */
 #ifndef RV_CUDA_EMULATE
 #define RV_DYNAMIC_SMEM(name) extern __shared__ __align__(16) unsigned char name[]
 
@@ -303,7 +303,6 @@ static size_t flash_smem() {
   return (size_t)(BM + 2 * BN) * (D + 8) * sizeof(bf16);
 }
 
-#ifndef RV_CUDA_EMULATE
 template <int D>
 static cudaError_t launch_flash(cudaStream_t s, const rv_cu_attn *a) {
   size_t smem = flash_smem<D>();
@@ -311,14 +310,13 @@ static cudaError_t launch_flash(cudaStream_t s, const rv_cu_attn *a) {
                                        (int)smem);
   if (e != cudaSuccess) return e;
   dim3 grid((unsigned)((a->nq + BM - 1) / BM), (unsigned)a->heads);
-  flash_kernel<D><<<grid, FLASH_THREADS, smem, s>>>(*a);
+  RV_LAUNCH(flash_kernel<D>, grid, FLASH_THREADS, smem, s, *a);
   return cudaGetLastError();
 }
 
 extern "C" cudaError_t RV_ATTN_NAME(rv_cu_attention_flash)(cudaStream_t s, const rv_cu_attn *a) {
   return a->d == 64 ? launch_flash<64>(s, a) : launch_flash<128>(s, a);
 }
-#endif
 
 #ifndef RV_ATTN_VARIANT
 #ifndef RV_CUDA_EMULATE
@@ -380,10 +378,9 @@ static __global__ void __launch_bounds__(SIMPLE_THREADS) simple_kernel(const rv_
   }
 }
 
-#ifndef RV_CUDA_EMULATE
 extern "C" cudaError_t rv_cu_attention_simple(cudaStream_t s, const rv_cu_attn *a) {
-  simple_kernel<<<rv_cu_blocks(a->nq * a->heads * 32, SIMPLE_THREADS), SIMPLE_THREADS, 0, s>>>(*a);
+  RV_LAUNCH(simple_kernel, rv_cu_blocks(a->nq * a->heads * 32, SIMPLE_THREADS), SIMPLE_THREADS,
+            0, s, *a);
   return cudaGetLastError();
 }
-#endif
 #endif

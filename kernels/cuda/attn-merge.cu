@@ -34,6 +34,6 @@ extern "C" cudaError_t rv_cu_attn_merge(cudaStream_t s, float *o_a, int64_t ldoa
                                         const float *lse_b, int64_t ldlb, int64_t nq,
                                         int64_t heads, int64_t d) {
   merge_args m = {o_a, lse_a, o_b, lse_b, ldoa, ldla, ldob, ldlb, nq, heads, d};
-  merge_kernel<<<rv_cu_blocks(nq * heads * 32, 256), 256, 0, s>>>(m);
+  RV_LAUNCH(merge_kernel, rv_cu_blocks(nq * heads * 32, 256), 256, 0, s, m);
   return cudaGetLastError();
 }

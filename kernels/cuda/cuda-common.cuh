@@ -10,6 +10,13 @@
 
 typedef __nv_bfloat16 bf16;
 
+/* kernel<<<grid, block, smem, stream>>>(args); tests/kernels/test-cuda-emu.cc, which
+ * compiles the kernels for the host (RV_CUDA_EMULATE), runs them on the CPU instead. */
+#ifndef RV_CUDA_EMULATE
+#define RV_LAUNCH(kernel, grid, block, smem, stream, ...) \
+  kernel<<<(grid), (block), (smem), (stream)>>>(__VA_ARGS__)
+#endif
+
 static __device__ __forceinline__ float ld_bf16(const void *p, int64_t i) {
   return __bfloat162float(((const bf16 *)p)[i]);
 }

@@ -21,7 +21,7 @@ static __global__ void gelu_kernel(rv_cu_mat x, rv_cu_mat y, int act) {
 }
 
 extern "C" cudaError_t rv_cu_gelu(cudaStream_t s, rv_cu_mat x, rv_cu_mat y, int variant) {
-  gelu_kernel<<<rv_cu_blocks(x.rows * x.cols, 256), 256, 0, s>>>(x, y, variant);
+  RV_LAUNCH(gelu_kernel, rv_cu_blocks(x.rows * x.cols, 256), 256, 0, s, x, y, variant);
   return cudaGetLastError();
 }
 
@@ -36,7 +36,7 @@ static __global__ void add_kernel(rv_cu_mat a, rv_cu_mat b, rv_cu_mat y) {
 }
 
 extern "C" cudaError_t rv_cu_add(cudaStream_t s, rv_cu_mat a, rv_cu_mat b, rv_cu_mat y) {
-  add_kernel<<<rv_cu_blocks(a.rows * a.cols, 256), 256, 0, s>>>(a, b, y);
+  RV_LAUNCH(add_kernel, rv_cu_blocks(a.rows * a.cols, 256), 256, 0, s, a, b, y);
   return cudaGetLastError();
 }
 
@@ -72,7 +72,7 @@ static __global__ void copy_kernel(rv_cu_view4 src, rv_cu_view4 dst) {
 
 extern "C" cudaError_t rv_cu_copy(cudaStream_t s, rv_cu_view4 src, rv_cu_view4 dst) {
   int64_t n = src.shape[0] * src.shape[1] * src.shape[2] * src.shape[3];
-  copy_kernel<<<rv_cu_blocks(n, 256), 256, 0, s>>>(src, dst);
+  RV_LAUNCH(copy_kernel, rv_cu_blocks(n, 256), 256, 0, s, src, dst);
   return cudaGetLastError();
 }
 
@@ -92,6 +92,7 @@ static __global__ void gemm_epilogue_kernel(const float *acc, const void *bias, 
 
 extern "C" cudaError_t rv_cu_gemm_epilogue(cudaStream_t s, const float *acc, const void *bias,
                                            int act, float beta, rv_cu_mat c) {
-  gemm_epilogue_kernel<<<rv_cu_blocks(c.rows * c.cols, 256), 256, 0, s>>>(acc, bias, act, beta, c);
+  RV_LAUNCH(gemm_epilogue_kernel, rv_cu_blocks(c.rows * c.cols, 256), 256, 0, s, acc, bias, act,
+            beta, c);
   return cudaGetLastError();
 }

@@ -31,6 +31,6 @@ static __global__ void layernorm_kernel(rv_cu_mat x, const void *gamma, const vo
 extern "C" cudaError_t rv_cu_layernorm(cudaStream_t s, rv_cu_mat x, const void *gamma,
                                        const void *beta, float eps, rv_cu_mat y) {
   unsigned blocks = (unsigned)(x.rows < 65535 * 16 ? x.rows : 65535 * 16);
-  layernorm_kernel<<<blocks, LN_THREADS, 0, s>>>(x, gamma, beta, eps, y);
+  RV_LAUNCH(layernorm_kernel, blocks, LN_THREADS, 0, s, x, gamma, beta, eps, y);
   return cudaGetLastError();
 }

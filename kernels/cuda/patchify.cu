@@ -39,7 +39,7 @@ extern "C" cudaError_t rv_cu_patchify(cudaStream_t s, const void *frames, int is
     nm.inv_std[c] = 1.0f / std[c];
   }
   patch_geom g = {h, w, h / patch, w / patch, patch, tubelet};
-  patchify_kernel<<<rv_cu_blocks(tokens.rows * tokens.cols, 256), 256, 0, s>>>(frames, is_u8, g,
-                                                                               nm, tokens);
+  RV_LAUNCH(patchify_kernel, rv_cu_blocks(tokens.rows * tokens.cols, 256), 256, 0, s, frames,
+            is_u8, g, nm, tokens);
   return cudaGetLastError();
 }

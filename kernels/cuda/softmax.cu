@@ -29,6 +29,6 @@ static __global__ void softmax_kernel(rv_cu_mat x, float scale, rv_cu_mat y) {
 
 extern "C" cudaError_t rv_cu_softmax(cudaStream_t s, rv_cu_mat x, float scale, rv_cu_mat y) {
   unsigned blocks = (unsigned)(x.rows < 65535 * 16 ? x.rows : 65535 * 16);
-  softmax_kernel<<<blocks, SM_THREADS, 0, s>>>(x, scale, y);
+  RV_LAUNCH(softmax_kernel, blocks, SM_THREADS, 0, s, x, scale, y);
   return cudaGetLastError();
 }

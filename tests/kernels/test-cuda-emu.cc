@@ -1,8 +1,8 @@
-/* The CUDA attention kernels' own source (kernels/cuda/attention.cu), run on the CPU and
- * checked against cpu-ref, so that their index arithmetic, masks, tile skipping, online
- * softmax and output layout are tested where there is no GPU.
+/* The CUDA kernels' own source (the .cu files of kernels/cuda, through their launchers), run on the
+ * CPU and checked against cpu-ref, so that their index arithmetic, masks, tile skipping,
+ * reductions, online softmax and output layouts are tested where there is no GPU.
  *
- * The file is compiled for the host with RV_CUDA_EMULATE; this test supplies what the
+ * The files are compiled for the host with RV_CUDA_EMULATE; this test supplies what the
  * device would: one host thread per CUDA thread, one block at a time, barriers for
  * __syncthreads and for the warp-wide operations, and ldmatrix / mma.sync / shuffles
  * written out from their PTX definitions (fragment layouts of m16n8k16 with bf16
@@ -35,10 +35,26 @@ extern "C" {
 
 #undef __global__
 #undef __device__
+#undef __shared__
 #undef __launch_bounds__
 #define __global__
 #define __device__
+#define __shared__ static /* blocks run one at a time: one copy serves the block */
 #define __launch_bounds__(...)
+#define cudaFuncSetAttribute(...) cudaSuccess
+#define cudaGetLastError() cudaSuccess
+
+/* The launchers compiled here get other names than the real ones in rv_kernels. */
+#define rv_cu_layernorm emu_cu_layernorm
+#define rv_cu_softmax emu_cu_softmax
+#define rv_cu_gelu emu_cu_gelu
+#define rv_cu_add emu_cu_add
+#define rv_cu_copy emu_cu_copy
+#define rv_cu_gemm_epilogue emu_cu_gemm_epilogue
+#define rv_cu_patchify emu_cu_patchify
+#define rv_cu_attention_flash emu_cu_attention_flash
+#define rv_cu_attention_simple emu_cu_attention_simple
+#define rv_cu_attn_merge emu_cu_attn_merge
 
 static thread_local uint3 emu_tid, emu_bid;
 static dim3 emu_bdim, emu_gdim;
@@ -65,6 +81,8 @@ static inline int emu_lane() { return (int)(threadIdx.x & 31); }
 static inline emu_warp &emu_w() { return emu_blk->warp[threadIdx.x >> 5]; }
 static inline void emu_warp_sync() { pthread_barrier_wait(&emu_w().bar); }
 static inline void __syncthreads() { pthread_barrier_wait(&emu_blk->bar); }
+static inline void __syncwarp() { emu_warp_sync(); }
+static inline float rsqrtf(float x) { return 1.0f / sqrtf(x); }
 
 static inline float __int_as_float(unsigned x) {
   float f;
@@ -151,9 +169,6 @@ static void mma_bf16(float c[4], const uint32_t a[4], uint32_t b0, uint32_t b1) 
   for (int i = 0; i < 4; i++) c[i] += d[i];
 }
 
-#define RV_CUDA_EMULATE 1
-#include "cuda/attention.cu"
-
 /* Runs body() as every thread of every block of the grid, one block at a time. Shared
  * memory starts as NaN bytes, so reading what no thread wrote shows in the output. */
 template <typename F>
@@ -181,18 +196,16 @@ static void emu_launch(dim3 grid, unsigned threads, size_t smem_bytes, F body) {
     }
 }
 
-/* The launches of attention.cu's launchers, on the emulated device. */
-static void emu_attention(const rv_cu_attn &a, int flash) {
-  if (flash && a.d == 64)
-    emu_launch(dim3((unsigned)((a.nq + BM - 1) / BM), (unsigned)a.heads), FLASH_THREADS,
-               flash_smem<64>(), [&] { flash_kernel<64>(a); });
-  else if (flash)
-    emu_launch(dim3((unsigned)((a.nq + BM - 1) / BM), (unsigned)a.heads), FLASH_THREADS,
-               flash_smem<128>(), [&] { flash_kernel<128>(a); });
-  else
-    emu_launch(dim3(rv_cu_blocks(a.nq * a.heads * 32, SIMPLE_THREADS)), SIMPLE_THREADS, 0,
-               [&] { simple_kernel(a); });
-}
+#define RV_LAUNCH(kernel, grid, block, smem, stream, ...) \
+  ((void)(stream), emu_launch(dim3(grid), (block), (smem), [&] { kernel(__VA_ARGS__); }))
+
+#define RV_CUDA_EMULATE 1
+#include "cuda/attention.cu"
+#include "cuda/attn-merge.cu"
+#include "cuda/elementwise.cu"
+#include "cuda/layernorm.cu"
+#include "cuda/patchify.cu"
+#include "cuda/softmax.cu"
 
 /* ---- the test: emulated kernel against cpu-ref on equal (bf16-rounded) inputs ---- */
 
@@ -247,7 +260,10 @@ static void emu_case(int64_t nq, int64_t nk, int64_t heads, int64_t d, rv_mask_k
   el.data = l_emu;
   rv_cu_attn a = rv_cu_attn_make(&eq, &ek, &ev, &p, &eo, &el);
   assert_int_equal(rv_cu_attention_fast_ok(&a), want_flash);
-  emu_attention(a, want_flash);
+  if (want_flash)
+    assert_int_equal(rv_cu_attention_flash(0, &a), cudaSuccess);
+  else
+    assert_int_equal(rv_cu_attention_simple(0, &a), cudaSuccess);
 
   char what[160];
   snprintf(what, sizeof what, "emulated %s nq%lld nk%lld h%lld d%lld mask%d w%d tpf%d q0 %lld k0 %lld",
@@ -282,11 +298,173 @@ static void test_simple_emulated(void **state) {
   emu_case(40, 90, 2, 32, RV_MASK_CAUSAL, 0, 5, 0, 40, 0);
 }
 
+/* ---- the other kernels, through their launchers, against cpu-ref ---- */
+
+static std::vector<float> rnd(size_t n, float scale, float shift) { /* bf16-exact values */
+  std::vector<float> x(n);
+  rv_fill_normal(&g_rng, x.data(), n, scale);
+  for (auto &v : x) v = rv_bf16_to_f32(rv_f32_to_bf16(v + shift));
+  return x;
+}
+
+static std::vector<uint16_t> bf(const std::vector<float> &x) {
+  std::vector<uint16_t> h(x.size());
+  for (size_t i = 0; i < x.size(); i++) h[i] = rv_f32_to_bf16(x[i]);
+  return h;
+}
+
+static std::vector<float> unbf(const std::vector<uint16_t> &h) {
+  std::vector<float> x(h.size());
+  for (size_t i = 0; i < h.size(); i++) x[i] = rv_bf16_to_f32(h[i]);
+  return x;
+}
+
+static rv_backend *ref_backend() {
+  rv_backend *ref = NULL;
+  rv_backend_cfg rc = {RV_BACKEND_CPU_REF, 1, 0};
+  assert_int_equal(rv_backend_init(&rc, &ref), RV_OK);
+  return ref;
+}
+
+static rv_tensor view2(void *data, rv_dtype dt, int64_t rows, int64_t cols, int64_t ld) {
+  rv_tensor t = rv_tensor_2d(data, dt, rows, cols);
+  t.stride[0] = ld;
+  return t;
+}
+
+static void check(const char *what, const std::vector<float> &got, const std::vector<float> &want) {
+  rv_cmp c = rv_compare(got.data(), want.data(), got.size(), 0.1 * rv_rms(want.data(), want.size()) + 1e-30);
+  rv_assert_close(what, &c, 1e-4, 1e-2);
+}
+
+static void test_rows_emulated(void **state) {
+  (void)state;
+  rv_backend *ref = ref_backend();
+  /* layernorm [5, 300] with row stride 310 and a large mean */
+  enum { R = 5, C = 300, LD = 310 };
+  std::vector<float> x = rnd(R * LD, 2.0f, 3.0f), g = rnd(C, 1.0f, 0.0f), b = rnd(C, 1.0f, 0.0f);
+  std::vector<float> want(R * C, 0.0f);
+  std::vector<uint16_t> xh = bf(x), gh = bf(g), bh = bf(b), yh(R * C, 0);
+  rv_tensor tx = view2(x.data(), RV_F32, R, C, LD), ty = rv_tensor_2d(want.data(), RV_F32, R, C);
+  rv_tensor tg = rv_tensor_1d(g.data(), RV_F32, C), tb = rv_tensor_1d(b.data(), RV_F32, C);
+  assert_int_equal(rv_layernorm(ref, &tx, &tg, &tb, 1e-6f, &ty), RV_OK);
+  rv_cu_mat mx = {xh.data(), R, C, LD}, my = {yh.data(), R, C, C};
+  assert_int_equal(rv_cu_layernorm(0, mx, gh.data(), bh.data(), 1e-6f, my), cudaSuccess);
+  check("emulated layernorm", unbf(yh), want);
+
+  /* softmax [4, 100], one row all -inf (zeros out) */
+  std::vector<float> sx = rnd(4 * 100, 4.0f, 0.0f), sw(4 * 100, 0.0f);
+  for (int j = 0; j < 100; j++) sx[2 * 100 + j] = -INFINITY;
+  std::vector<uint16_t> sxh = bf(sx), syh(4 * 100, 0);
+  rv_tensor tsx = rv_tensor_2d(sx.data(), RV_F32, 4, 100), tsy = rv_tensor_2d(sw.data(), RV_F32, 4, 100);
+  assert_int_equal(rv_softmax(ref, &tsx, 0.5f, &tsy), RV_OK);
+  rv_cu_mat msx = {sxh.data(), 4, 100, 100}, msy = {syh.data(), 4, 100, 100};
+  assert_int_equal(rv_cu_softmax(0, msx, 0.5f, msy), cudaSuccess);
+  check("emulated softmax", unbf(syh), sw);
+  rv_backend_free(ref);
+}
+
+static void test_elementwise_emulated(void **state) {
+  (void)state;
+  rv_backend *ref = ref_backend();
+  for (int act = RV_ACT_GELU_ERF; act <= RV_ACT_GELU_TANH; act++) { /* gelu [3, 50] into a wider y */
+    std::vector<float> x = rnd(3 * 50, 3.0f, 0.0f), want(3 * 60, 0.0f);
+    std::vector<uint16_t> xh = bf(x), yh(3 * 60, 0);
+    rv_tensor tx = rv_tensor_2d(x.data(), RV_F32, 3, 50), ty = view2(want.data(), RV_F32, 3, 50, 60);
+    assert_int_equal(rv_gelu(ref, &tx, &ty, (rv_act)act), RV_OK);
+    rv_cu_mat mx = {xh.data(), 3, 50, 50}, my = {yh.data(), 3, 50, 60};
+    assert_int_equal(rv_cu_gelu(0, mx, my, act), cudaSuccess);
+    check(act == RV_ACT_GELU_ERF ? "emulated gelu erf" : "emulated gelu tanh", unbf(yh), want);
+  }
+  { /* add with broadcast rows: [6, 20] + [3, 20] */
+    std::vector<float> a = rnd(6 * 20, 1.0f, 0.0f), b = rnd(3 * 20, 1.0f, 0.0f), want(6 * 20, 0.0f);
+    std::vector<uint16_t> ah = bf(a), bh = bf(b), yh(6 * 20, 0);
+    rv_tensor ta = rv_tensor_2d(a.data(), RV_F32, 6, 20), tb = rv_tensor_2d(b.data(), RV_F32, 3, 20);
+    rv_tensor ty = rv_tensor_2d(want.data(), RV_F32, 6, 20);
+    assert_int_equal(rv_add(ref, &ta, &tb, &ty), RV_OK);
+    rv_cu_mat ma = {ah.data(), 6, 20, 20}, mb = {bh.data(), 3, 20, 20}, my = {yh.data(), 6, 20, 20};
+    assert_int_equal(rv_cu_add(0, ma, mb, my), cudaSuccess);
+    check("emulated add", unbf(yh), want);
+  }
+  { /* copy: strided f32 [2, 3, 5] -> packed bf16, and back to a strided f32 */
+    std::vector<float> src = rnd(2 * 40, 1.0f, 0.0f), back(2 * 40, 0.0f), want_back(2 * 40, 0.0f);
+    std::vector<uint16_t> mid(30, 0), want_mid(30, 0);
+    rv_cu_view4 s4 = {src.data(), RV_F32, {1, 2, 3, 5}, {0, 40, 12, 1}};
+    rv_cu_view4 m4 = {mid.data(), RV_BF16, {1, 2, 3, 5}, {0, 15, 5, 1}};
+    rv_cu_view4 b4 = {back.data(), RV_F32, {1, 2, 3, 5}, {0, 40, 12, 1}};
+    assert_int_equal(rv_cu_copy(0, s4, m4), cudaSuccess);
+    assert_int_equal(rv_cu_copy(0, m4, b4), cudaSuccess);
+    rv_tensor ts = rv_tensor_3d(src.data(), RV_F32, 2, 3, 5), tm = rv_tensor_3d(want_mid.data(), RV_BF16, 2, 3, 5);
+    rv_tensor tb = rv_tensor_3d(want_back.data(), RV_F32, 2, 3, 5);
+    ts.stride[0] = tb.stride[0] = 40;
+    ts.stride[1] = tb.stride[1] = 12;
+    assert_int_equal(rv_copy(ref, &ts, &tm), RV_OK);
+    assert_int_equal(rv_copy(ref, &tm, &tb), RV_OK);
+    assert_memory_equal(mid.data(), want_mid.data(), mid.size() * 2);
+    assert_memory_equal(back.data(), want_back.data(), back.size() * 4);
+  }
+  { /* gemm epilogue: c [4, 9] (row stride 11) = gelu_erf(acc + bias) + 0.5 c */
+    std::vector<float> acc = rnd(4 * 9, 2.0f, 0.0f), bias = rnd(9, 0.5f, 0.0f), c = rnd(4 * 11, 1.0f, 0.0f);
+    std::vector<float> want = c;
+    for (int i = 0; i < 4; i++)
+      for (int j = 0; j < 9; j++) {
+        double v = (double)acc[i * 9 + j] + bias[j];
+        v = 0.5 * v * (1.0 + erf(v / sqrt(2.0)));
+        want[i * 11 + j] = (float)(v + 0.5 * c[i * 11 + j]);
+      }
+    std::vector<uint16_t> bh = bf(bias), ch = bf(c);
+    rv_cu_mat mc = {ch.data(), 4, 9, 11};
+    assert_int_equal(rv_cu_gemm_epilogue(0, acc.data(), bh.data(), RV_ACT_GELU_ERF, 0.5f, mc), cudaSuccess);
+    check("emulated gemm epilogue", unbf(ch), want);
+  }
+  rv_backend_free(ref);
+}
+
+static void test_patchify_merge_emulated(void **state) {
+  (void)state;
+  rv_backend *ref = ref_backend();
+  static const float mean[3] = {0.485f, 0.456f, 0.406f}, sd[3] = {0.229f, 0.224f, 0.225f};
+  for (int u8 = 0; u8 < 2; u8++) { /* frames [2, 8, 12, 3], patch 4, tubelet 2 */
+    enum { F = 2, H = 8, W = 12, P = 4, T = 2, NT = (F / T) * (H / P) * (W / P), DIM = 3 * T * P * P };
+    std::vector<uint8_t> fu(F * H * W * 3);
+    std::vector<float> ff(F * H * W * 3), want(NT * DIM, 0.0f);
+    for (size_t i = 0; i < fu.size(); i++) {
+      fu[i] = (uint8_t)(rv_rng_next(&g_rng) & 0xff);
+      ff[i] = rv_rng_uniform(&g_rng);
+    }
+    std::vector<uint16_t> th(NT * DIM, 0);
+    rv_tensor tf = rv_tensor_4d(u8 ? (void *)fu.data() : (void *)ff.data(), u8 ? RV_U8 : RV_F32, F, H, W, 3);
+    rv_tensor tt = rv_tensor_2d(want.data(), RV_F32, NT, DIM);
+    assert_int_equal(rv_patchify(ref, &tf, mean, sd, P, T, &tt), RV_OK);
+    rv_cu_mat mt = {th.data(), NT, DIM, DIM};
+    assert_int_equal(rv_cu_patchify(0, tf.data, u8, F, H, W, mean, sd, P, T, mt), cudaSuccess);
+    check(u8 ? "emulated patchify u8" : "emulated patchify f32", unbf(th), want);
+  }
+  { /* merge [7, 2, 16] with -inf rows on either side and both */
+    enum { NQ = 7, HH = 2, D = 16, NO = NQ * HH * D, NL = HH * NQ };
+    std::vector<float> oa = rnd(NO, 1.0f, 0.0f), la = rnd(NL, 3.0f, 0.0f), ob = rnd(NO, 1.0f, 0.0f),
+                       lb = rnd(NL, 3.0f, 0.0f);
+    la[1] = lb[2] = la[5] = lb[5] = -INFINITY;
+    std::vector<float> oa_ref = oa, la_ref = la;
+    rv_tensor toa = rv_tensor_3d(oa_ref.data(), RV_F32, NQ, HH, D), tla = rv_tensor_2d(la_ref.data(), RV_F32, HH, NQ);
+    rv_tensor tob = rv_tensor_3d(ob.data(), RV_F32, NQ, HH, D), tlb = rv_tensor_2d(lb.data(), RV_F32, HH, NQ);
+    assert_int_equal(rv_attn_merge(ref, &toa, &tla, &tob, &tlb), RV_OK);
+    assert_int_equal(rv_cu_attn_merge(0, oa.data(), HH * D, la.data(), NQ, ob.data(), HH * D,
+                                      lb.data(), NQ, NQ, HH, D), cudaSuccess);
+    check("emulated merge o", oa, oa_ref);
+    check("emulated merge lse", la, la_ref);
+  }
+  rv_backend_free(ref);
+}
+
 int main(void) {
   rv_rng_seed(&g_rng, 20261206);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_flash_emulated),
       cmocka_unit_test(test_simple_emulated),
+      cmocka_unit_test(test_rows_emulated),
+      cmocka_unit_test(test_elementwise_emulated),
+      cmocka_unit_test(test_patchify_merge_emulated),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

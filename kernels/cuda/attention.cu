@@ -2,34 +2,46 @@
  * block's output (f32) and log-sum-exp (f32) so that steps merge exactly.
  *
  * flash: tensor cores through mma.sync m16n8k16 (bf16 in, f32 accumulate; sm_80 and up),
- *   FlashAttention-2 style. A block of WARPS warps owns BM = 16 WARPS queries of one head;
- *   each warp owns 16 of them. K/V tiles of BN keys go through shared memory (cp.async,
- *   V's load overlapping Q K^T and the next K's overlapping P V); the scores stay
- *   in registers, where the online softmax rescales the running output, and become the A
- *   operand of P V without a trip through shared memory. Tiles are classified per block
- *   by frame ranges: invisible tiles are skipped (never loaded), fully visible ones take
- *   no per-element mask, only the boundary ones do. Head dims 64 and 128.
+ * FlashAttention-2 style. A block of WARPS warps owns BM = 16 MT WARPS queries of one head;
+ * each warp owns 16 MT of them (MT m-tiles, which share every K and V fragment). K/V tiles
+ * of BN keys go through shared memory (cp.async; V's load overlaps Q K^T, the next K's
+ * overlaps P V); the scores stay in registers, where the online softmax rescales the
+ * running output, and become the A operand of P V without a trip through shared memory.
+ * Tiles are classified per block by frame ranges: invisible tiles are skipped (never
+ * loaded), fully visible ones take no per-element mask, only the boundary ones do.
+ * Head dims 64 and 128.
+ *
  * simple: one warp per (query, head), any head dim up to RV_CU_ATTN_MAX_D, any alignment;
- *   the fallback for shapes the flash kernel does not take. */
+ * the fallback for shapes the flash kernel does not take. */
 #include <stdint.h>
 #include <string.h>
 
 #include "cuda-common.cuh"
 
-/* Tile shape: each warp owns 16 query rows; BN keys per K/V tile (a multiple of 16).
- * -DRV_ATTN_WARPS=8 -DRV_ATTN_BN=128 (say) builds another shape for tuning runs. */
+/* Tile shape: WARPS warps, each owning MT m-tiles of 16 query rows; BN keys per K/V
+ * tile (a multiple of 16). -DRV_ATTN_WARPS=8 -DRV_ATTN_MT=2 -DRV_ATTN_BN=128 (say) builds
+ * another shape for tuning runs. */
 #ifndef RV_ATTN_WARPS
 #define RV_ATTN_WARPS 4
+#endif
+#ifndef RV_ATTN_MT
+#define RV_ATTN_MT 1
 #endif
 #ifndef RV_ATTN_BN
 #define RV_ATTN_BN 64
 #endif
-enum { WARPS = RV_ATTN_WARPS, BM = 16 * WARPS, BN = RV_ATTN_BN, FLASH_THREADS = 32 * WARPS };
-static_assert(BN % 16 == 0 && WARPS >= 1 && WARPS <= 8, "tile shape");
+enum {
+  WARPS = RV_ATTN_WARPS,
+  MT = RV_ATTN_MT,
+  BM = 16 * MT * WARPS,
+  BN = RV_ATTN_BN,
+  FLASH_THREADS = 32 * WARPS
+};
+static_assert(BN % 16 == 0 && WARPS >= 1 && WARPS <= 8 && MT >= 1 && MT <= 2, "tile shape");
 /* A tuning build also sets RV_ATTN_VARIANT (a suffix such as _w8_n128): its flash launcher
  * gets that suffix, and the parts that do not depend on the tile shape are left out. */
 #define RV_ATTN_CAT2(a, b) a##b
-#define RV_ATTN_CAT(a, b) RV_ATTN_CAT2(a, b)
+#define RV_ATTN_CAT(a, b)  RV_ATTN_CAT2(a, b)
 #ifdef RV_ATTN_VARIANT
 #define RV_ATTN_NAME(x) RV_ATTN_CAT(x, RV_ATTN_VARIANT)
 #else
@@ -108,11 +120,10 @@ static __device__ __forceinline__ void ldsm_x4_trans(uint32_t r[4], const void *
 /* c[16x8] += a[16x16] b[16x8], bf16 operands, f32 accumulators. */
 static __device__ __forceinline__ void mma_bf16(float c[4], const uint32_t a[4], uint32_t b0,
                                                 uint32_t b1) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, "
-      "{%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
-      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, "
+               "{%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
+               : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 #endif
 
@@ -141,9 +152,8 @@ static __device__ __forceinline__ void load_tile(bf16 *s, const bf16 *g, int64_t
 }
 
 template <int D>
-static __global__ void __launch_bounds__(FLASH_THREADS)
-    flash_kernel(const rv_cu_attn a) {
-  constexpr int LD = D + 8, KSTEPS = D / 16, DTILES = D / 8, NTILES = BN / 8;
+static __global__ void __launch_bounds__(FLASH_THREADS) flash_kernel(const rv_cu_attn a) {
+  constexpr int LD = D + 8, KSTEPS = D / 16, DTILES = D / 8, NTILES = BN / 8, ROWS = 2 * MT;
   RV_DYNAMIC_SMEM(smem_raw);
   bf16 *sq = reinterpret_cast<bf16 *>(smem_raw);
   bf16 *sk = sq + BM * LD, *sv = sk + BN * LD;
@@ -153,13 +163,15 @@ static __global__ void __launch_bounds__(FLASH_THREADS)
   const int64_t nq_t = min((int64_t)BM, a.nq - q0), ntiles = (a.nk + BN - 1) / BN;
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t4 = lane & 3;
   const float scale2 = a.scale * 1.4426950408889634f; /* exp(x) = exp2(x log2 e) */
+  const int wrow = warp * 16 * MT;                    /* the warp's first row in the block */
 
-  /* this thread's two query rows (g and g + 8 of its warp's 16) and their frames */
-  const int64_t row[2] = {q0 + warp * 16 + g, q0 + warp * 16 + g + 8};
-  int64_t qf[2] = {0, 0};
-  if (a.mask != RV_MASK_NONE) {
-    qf[0] = (a.q_pos0 + row[0]) / a.tpf;
-    qf[1] = (a.q_pos0 + row[1]) / a.tpf;
+  /* this thread's query rows: r = 2 mt + half is row wrow + 16 mt + g + 8 half (the
+   * accumulator rows of m-tile mt), and their frames */
+  int64_t row[ROWS], qf[ROWS];
+#pragma unroll
+  for (int r = 0; r < ROWS; r++) {
+    row[r] = q0 + wrow + 16 * (r >> 1) + g + 8 * (r & 1);
+    qf[r] = a.mask == RV_MASK_NONE ? 0 : (a.q_pos0 + row[r]) / a.tpf;
   }
 
   int64_t kt = next_tile(a, q0, nq_t, 0, ntiles);
@@ -169,17 +181,28 @@ static __global__ void __launch_bounds__(FLASH_THREADS)
   cp_async_wait_all();
   __syncthreads();
 
-  /* Q fragments stay in registers for the whole block */
-  uint32_t qfrag[KSTEPS][4];
+  /* with one m-tile per warp the Q fragments stay in registers for the whole block; with
+   * more they are read from shared memory at each k-step (registers go to S and O) */
+  uint32_t qfrag[MT == 1 ? KSTEPS : 1][4];
+  if (MT == 1) {
 #pragma unroll
-  for (int kk = 0; kk < KSTEPS; kk++)
-    ldsm_x4(qfrag[kk], sq + (warp * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * LD + kk * 16 +
-                           (lane >> 4) * 8);
+    for (int kk = 0; kk < KSTEPS; kk++)
+      ldsm_x4(qfrag[MT == 1 ? kk : 0],
+              sq + (wrow + (lane & 7) + ((lane >> 3) & 1) * 8) * LD + kk * 16 + (lane >> 4) * 8);
+  }
 
-  float oacc[DTILES][4];
+  float oacc[MT][DTILES][4];
 #pragma unroll
-  for (int i = 0; i < DTILES; i++) oacc[i][0] = oacc[i][1] = oacc[i][2] = oacc[i][3] = 0.0f;
-  float m[2] = {-CUDART_INF_F, -CUDART_INF_F}, l[2] = {0.0f, 0.0f};
+  for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+    for (int i = 0; i < DTILES; i++)
+      oacc[mt][i][0] = oacc[mt][i][1] = oacc[mt][i][2] = oacc[mt][i][3] = 0.0f;
+  float m[ROWS], l[ROWS];
+#pragma unroll
+  for (int r = 0; r < ROWS; r++) {
+    m[r] = -CUDART_INF_F;
+    l[r] = 0.0f;
+  }
 
   while (kt < ntiles) {
     const int64_t k0 = kt * BN;
@@ -187,43 +210,67 @@ static __global__ void __launch_bounds__(FLASH_THREADS)
     load_tile<D, BN>(sv, gv, a.ldv, h, k0, a.nk); /* overlaps S = Q K^T */
     cp_async_commit();
 
-    /* S [16 x 64] per warp = Q K^T */
-    float s[NTILES][4];
+    /* S [16 MT x BN] per warp = Q K^T; each K fragment serves every m-tile */
+    float s[MT][NTILES][4];
 #pragma unroll
-    for (int i = 0; i < NTILES; i++) s[i][0] = s[i][1] = s[i][2] = s[i][3] = 0.0f;
+    for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+      for (int i = 0; i < NTILES; i++)
+        s[mt][i][0] = s[mt][i][1] = s[mt][i][2] = s[mt][i][3] = 0.0f;
 #pragma unroll
     for (int kk = 0; kk < KSTEPS; kk++) {
+      uint32_t qa[MT][4];
+#pragma unroll
+      for (int mt = 0; mt < MT; mt++) {
+        if (MT == 1) {
+#pragma unroll
+          for (int i = 0; i < 4; i++)
+            qa[mt][i] = qfrag[MT == 1 ? kk : 0][i];
+        } else {
+          ldsm_x4(qa[mt], sq + (wrow + 16 * mt + (lane & 7) + ((lane >> 3) & 1) * 8) * LD +
+                              kk * 16 + (lane >> 4) * 8);
+        }
+      }
 #pragma unroll
       for (int np = 0; np < NTILES / 2; np++) {
         uint32_t kb[4];
         ldsm_x4(kb, sk + (np * 16 + (lane & 7) + (lane >> 4) * 8) * LD + kk * 16 +
                         ((lane >> 3) & 1) * 8);
-        mma_bf16(s[2 * np], qfrag[kk], kb[0], kb[1]);
-        mma_bf16(s[2 * np + 1], qfrag[kk], kb[2], kb[3]);
+#pragma unroll
+        for (int mt = 0; mt < MT; mt++) {
+          mma_bf16(s[mt][2 * np], qa[mt], kb[0], kb[1]);
+          mma_bf16(s[mt][2 * np + 1], qa[mt], kb[2], kb[3]);
+        }
       }
     }
 
-    /* scale, mask, online softmax (log2 domain); element e of tile nt is row e / 2,
-     * key k0 + nt * 8 + 2 t4 + e % 2 */
-    float tmax[2] = {-CUDART_INF_F, -CUDART_INF_F};
+    /* scale, mask, online softmax (log2 domain); element e of tile nt of m-tile mt is
+     * row 2 mt + e / 2, key k0 + nt * 8 + 2 t4 + e % 2 */
+    float tmax[ROWS];
 #pragma unroll
-    for (int nt = 0; nt < NTILES; nt++) {
+    for (int r = 0; r < ROWS; r++)
+      tmax[r] = -CUDART_INF_F;
 #pragma unroll
-      for (int e = 0; e < 4; e++) {
-        float x = s[nt][e] * scale2;
-        if (cls == TILE_PARTIAL) {
-          int64_t j = k0 + nt * 8 + 2 * t4 + (e & 1);
-          int ok = j < a.nk &&
-                   (a.mask == RV_MASK_NONE || frames_allowed(a, qf[e >> 1], key_frame(a, j)));
-          if (!ok) x = -CUDART_INF_F;
+    for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+      for (int nt = 0; nt < NTILES; nt++) {
+#pragma unroll
+        for (int e = 0; e < 4; e++) {
+          const int r = 2 * mt + (e >> 1);
+          float x = s[mt][nt][e] * scale2;
+          if (cls == TILE_PARTIAL) {
+            int64_t j = k0 + nt * 8 + 2 * t4 + (e & 1);
+            int ok =
+                j < a.nk && (a.mask == RV_MASK_NONE || frames_allowed(a, qf[r], key_frame(a, j)));
+            if (!ok) x = -CUDART_INF_F;
+          }
+          s[mt][nt][e] = x;
+          tmax[r] = fmaxf(tmax[r], x);
         }
-        s[nt][e] = x;
-        tmax[e >> 1] = fmaxf(tmax[e >> 1], x);
       }
-    }
-    float alpha[2], muse[2];
+    float alpha[ROWS], muse[ROWS];
 #pragma unroll
-    for (int r = 0; r < 2; r++) {
+    for (int r = 0; r < ROWS; r++) {
       /* the four threads of a quad hold one row between them */
       tmax[r] = fmaxf(tmax[r], __shfl_xor_sync(0xffffffffu, tmax[r], 1));
       tmax[r] = fmaxf(tmax[r], __shfl_xor_sync(0xffffffffu, tmax[r], 2));
@@ -233,25 +280,30 @@ static __global__ void __launch_bounds__(FLASH_THREADS)
       m[r] = mnew;
       l[r] *= alpha[r];
     }
-    uint32_t pfrag[BN / 16][4];
+    uint32_t pfrag[MT][BN / 16][4];
 #pragma unroll
-    for (int nt = 0; nt < NTILES; nt++) {
-      float p0 = exp2f(s[nt][0] - muse[0]), p1 = exp2f(s[nt][1] - muse[0]);
-      float p2 = exp2f(s[nt][2] - muse[1]), p3 = exp2f(s[nt][3] - muse[1]);
-      l[0] += p0 + p1;
-      l[1] += p2 + p3;
-      /* the accumulator layout of S is the A-operand layout of P: tile nt holds keys
-       * 8 (nt % 2) .. + 7 of k-step nt / 2 */
-      pfrag[nt >> 1][(nt & 1) * 2 + 0] = pack_bf16(p0, p1);
-      pfrag[nt >> 1][(nt & 1) * 2 + 1] = pack_bf16(p2, p3);
-    }
+    for (int mt = 0; mt < MT; mt++)
 #pragma unroll
-    for (int i = 0; i < DTILES; i++) {
-      oacc[i][0] *= alpha[0];
-      oacc[i][1] *= alpha[0];
-      oacc[i][2] *= alpha[1];
-      oacc[i][3] *= alpha[1];
-    }
+      for (int nt = 0; nt < NTILES; nt++) {
+        const int r0 = 2 * mt, r1 = 2 * mt + 1;
+        float p0 = exp2f(s[mt][nt][0] - muse[r0]), p1 = exp2f(s[mt][nt][1] - muse[r0]);
+        float p2 = exp2f(s[mt][nt][2] - muse[r1]), p3 = exp2f(s[mt][nt][3] - muse[r1]);
+        l[r0] += p0 + p1;
+        l[r1] += p2 + p3;
+        /* the accumulator layout of S is the A-operand layout of P: tile nt holds keys
+         * 8 (nt % 2) .. + 7 of k-step nt / 2 */
+        pfrag[mt][nt >> 1][(nt & 1) * 2 + 0] = pack_bf16(p0, p1);
+        pfrag[mt][nt >> 1][(nt & 1) * 2 + 1] = pack_bf16(p2, p3);
+      }
+#pragma unroll
+    for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+      for (int i = 0; i < DTILES; i++) {
+        oacc[mt][i][0] *= alpha[2 * mt];
+        oacc[mt][i][1] *= alpha[2 * mt];
+        oacc[mt][i][2] *= alpha[2 * mt + 1];
+        oacc[mt][i][3] *= alpha[2 * mt + 1];
+      }
 
     cp_async_wait_all(); /* V is in; every warp is done with K */
     __syncthreads();
@@ -259,7 +311,7 @@ static __global__ void __launch_bounds__(FLASH_THREADS)
     if (next < ntiles) load_tile<D, BN>(sk, gk, a.ldk, h, next * BN, a.nk); /* overlaps P V */
     cp_async_commit();
 
-    /* O [16 x D] += P [16 x 64] V [64 x D] */
+    /* O [16 MT x D] += P [16 MT x BN] V [BN x D]; each V fragment serves every m-tile */
 #pragma unroll
     for (int kk = 0; kk < BN / 16; kk++) {
 #pragma unroll
@@ -267,8 +319,11 @@ static __global__ void __launch_bounds__(FLASH_THREADS)
         uint32_t vb[4];
         ldsm_x4_trans(vb, sv + (kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * LD + dp * 16 +
                               (lane >> 4) * 8);
-        mma_bf16(oacc[2 * dp], pfrag[kk], vb[0], vb[1]);
-        mma_bf16(oacc[2 * dp + 1], pfrag[kk], vb[2], vb[3]);
+#pragma unroll
+        for (int mt = 0; mt < MT; mt++) {
+          mma_bf16(oacc[mt][2 * dp], pfrag[mt][kk], vb[0], vb[1]);
+          mma_bf16(oacc[mt][2 * dp + 1], pfrag[mt][kk], vb[2], vb[3]);
+        }
       }
     }
     kt = next;
@@ -278,19 +333,20 @@ static __global__ void __launch_bounds__(FLASH_THREADS)
 
   /* finish: o = O / l, lse = ln 2 (m + log2 l); rows that saw nothing get 0 and -inf */
 #pragma unroll
-  for (int r = 0; r < 2; r++) {
+  for (int r = 0; r < ROWS; r++) {
     l[r] += __shfl_xor_sync(0xffffffffu, l[r], 1);
     l[r] += __shfl_xor_sync(0xffffffffu, l[r], 2);
   }
 #pragma unroll
-  for (int r = 0; r < 2; r++) {
+  for (int r = 0; r < ROWS; r++) {
     if (row[r] >= a.nq) continue;
+    const int mt = r >> 1, half = r & 1;
     float inv = l[r] > 0.0f ? 1.0f / l[r] : 0.0f;
     float *orow = a.o + row[r] * a.ldo + h * D;
 #pragma unroll
     for (int i = 0; i < DTILES; i++) {
-      orow[i * 8 + 2 * t4] = oacc[i][2 * r] * inv;
-      orow[i * 8 + 2 * t4 + 1] = oacc[i][2 * r + 1] * inv;
+      orow[i * 8 + 2 * t4] = oacc[mt][i][2 * half] * inv;
+      orow[i * 8 + 2 * t4 + 1] = oacc[mt][i][2 * half + 1] * inv;
     }
     if (t4 == 0)
       a.lse[h * a.ldl + row[r]] =
@@ -298,16 +354,14 @@ static __global__ void __launch_bounds__(FLASH_THREADS)
   }
 }
 
-template <int D>
-static size_t flash_smem() {
+template <int D> static size_t flash_smem() {
   return (size_t)(BM + 2 * BN) * (D + 8) * sizeof(bf16);
 }
 
-template <int D>
-static cudaError_t launch_flash(cudaStream_t s, const rv_cu_attn *a) {
+template <int D> static cudaError_t launch_flash(cudaStream_t s, const rv_cu_attn *a) {
   size_t smem = flash_smem<D>();
-  cudaError_t e = cudaFuncSetAttribute(flash_kernel<D>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                       (int)smem);
+  cudaError_t e =
+      cudaFuncSetAttribute(flash_kernel<D>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
   if (e != cudaSuccess) return e;
   dim3 grid((unsigned)((a->nq + BM - 1) / BM), (unsigned)a->heads);
   RV_LAUNCH(flash_kernel<D>, grid, FLASH_THREADS, smem, s, *a);
@@ -379,8 +433,8 @@ static __global__ void __launch_bounds__(SIMPLE_THREADS) simple_kernel(const rv_
 }
 
 extern "C" cudaError_t rv_cu_attention_simple(cudaStream_t s, const rv_cu_attn *a) {
-  RV_LAUNCH(simple_kernel, rv_cu_blocks(a->nq * a->heads * 32, SIMPLE_THREADS), SIMPLE_THREADS,
-            0, s, *a);
+  RV_LAUNCH(simple_kernel, rv_cu_blocks(a->nq * a->heads * 32, SIMPLE_THREADS), SIMPLE_THREADS, 0,
+            s, *a);
   return cudaGetLastError();
 }
 #endif

@@ -12,8 +12,8 @@ typedef struct merge_args {
 static __global__ void merge_kernel(merge_args m) {
   int64_t warps = (int64_t)gridDim.x * (blockDim.x >> 5);
   int lane = threadIdx.x & 31;
-  for (int64_t w = blockIdx.x * (int64_t)(blockDim.x >> 5) + (threadIdx.x >> 5);
-       w < m.nq * m.heads; w += warps) {
+  for (int64_t w = blockIdx.x * (int64_t)(blockDim.x >> 5) + (threadIdx.x >> 5); w < m.nq * m.heads;
+       w += warps) {
     int64_t h = w / m.nq, i = w % m.nq;
     float *la = m.lse_a + h * m.ldla + i;
     float lb = m.lse_b[h * m.ldlb + i];
@@ -23,7 +23,8 @@ static __global__ void merge_kernel(merge_args m) {
     float sum = wa + wb;
     float *oa = m.o_a + i * m.ldoa + h * m.d;
     const float *ob = m.o_b + i * m.ldob + h * m.d;
-    for (int64_t c = lane; c < m.d; c += 32) oa[c] = (wa * oa[c] + wb * ob[c]) / sum;
+    for (int64_t c = lane; c < m.d; c += 32)
+      oa[c] = (wa * oa[c] + wb * ob[c]) / sum;
     __syncwarp();
     if (lane == 0) *la = mx + logf(sum);
   }
@@ -31,8 +32,8 @@ static __global__ void merge_kernel(merge_args m) {
 
 extern "C" cudaError_t rv_cu_attn_merge(cudaStream_t s, float *o_a, int64_t ldoa, float *lse_a,
                                         int64_t ldla, const float *o_b, int64_t ldob,
-                                        const float *lse_b, int64_t ldlb, int64_t nq,
-                                        int64_t heads, int64_t d) {
+                                        const float *lse_b, int64_t ldlb, int64_t nq, int64_t heads,
+                                        int64_t d) {
   merge_args m = {o_a, lse_a, o_b, lse_b, ldoa, ldla, ldob, ldlb, nq, heads, d};
   RV_LAUNCH(merge_kernel, rv_cu_blocks(nq * heads * 32, 256), 256, 0, s, m);
   return cudaGetLastError();

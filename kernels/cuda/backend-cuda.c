@@ -93,19 +93,20 @@ rv_status rv_cuda_reserve_scratch(rv_cuda_backend *cb, size_t bytes) {
 
 /* ---- elementwise and row ops: validated in ops.c, launched here ---- */
 
-#define LAUNCHED(cb, call, what)                       \
-  do {                                                 \
-    rv_status s_ = enter(cb);                          \
-    if (s_ < 0) return s_;                             \
-    RV_CUDA_CHECK((call), what);                       \
-    return RV_OK;                                      \
+#define LAUNCHED(cb, call, what)                                                                   \
+  do {                                                                                             \
+    rv_status s_ = enter(cb);                                                                      \
+    if (s_ < 0) return s_;                                                                         \
+    RV_CUDA_CHECK((call), what);                                                                   \
+    return RV_OK;                                                                                  \
   } while (0)
 
 static rv_status cuda_layernorm(rv_backend *be, const rv_tensor *x, const rv_tensor *gamma,
                                 const rv_tensor *beta, float eps, rv_tensor *y) {
   rv_cuda_backend *cb = rv_cuda(be);
-  LAUNCHED(cb, rv_cu_layernorm(cb->stream, rv_cu_mat_of(x), gamma->data, beta ? beta->data : NULL,
-                               eps, rv_cu_mat_of(y)),
+  LAUNCHED(cb,
+           rv_cu_layernorm(cb->stream, rv_cu_mat_of(x), gamma->data, beta ? beta->data : NULL, eps,
+                           rv_cu_mat_of(y)),
            "layernorm kernel");
 }
 
@@ -154,10 +155,27 @@ static rv_status cuda_patchify(rv_backend *be, const rv_tensor *frames, const fl
 
 rv_cu_attn rv_cu_attn_make(const rv_tensor *q, const rv_tensor *k, const rv_tensor *v,
                            const rv_attn_params *p, rv_tensor *o, rv_tensor *lse) {
-  rv_cu_attn a = {q->data, k->data, v->data, o->data, lse->data,
-                  q->shape[0], k->shape[0], q->shape[1], q->shape[2],
-                  q->stride[0], k->stride[0], v->stride[0], o->stride[0], lse->stride[0],
-                  p->scale, (int)p->mask, 0, 0, 1, p->q_pos0, p->k_pos0};
+  rv_cu_attn a = {q->data,
+                  k->data,
+                  v->data,
+                  o->data,
+                  lse->data,
+                  q->shape[0],
+                  k->shape[0],
+                  q->shape[1],
+                  q->shape[2],
+                  q->stride[0],
+                  k->stride[0],
+                  v->stride[0],
+                  o->stride[0],
+                  lse->stride[0],
+                  p->scale,
+                  (int)p->mask,
+                  0,
+                  0,
+                  1,
+                  p->q_pos0,
+                  p->k_pos0};
   rv_mask_bounds(p->mask, p->window, &a.lo, &a.hi);
   if (p->mask != RV_MASK_NONE) a.tpf = p->tokens_per_frame;
   if (a.nk == 0 || !rv_attn_block_visible(p, a.nq, a.nk))
@@ -183,8 +201,8 @@ static rv_status cuda_attn_merge(rv_backend *be, rv_tensor *o_a, rv_tensor *lse_
   rv_cuda_backend *cb = rv_cuda(be);
   LAUNCHED(cb,
            rv_cu_attn_merge(cb->stream, o_a->data, o_a->stride[0], lse_a->data, lse_a->stride[0],
-                            o_b->data, o_b->stride[0], lse_b->data, lse_b->stride[0],
-                            o_a->shape[0], o_a->shape[1], o_a->shape[2]),
+                            o_b->data, o_b->stride[0], lse_b->data, lse_b->stride[0], o_a->shape[0],
+                            o_a->shape[1], o_a->shape[2]),
            "attention merge kernel");
 }
 

@@ -13,7 +13,7 @@ typedef __nv_bfloat16 bf16;
 /* kernel<<<grid, block, smem, stream>>>(args); tests/kernels/test-cuda-emu.cc, which
  * compiles the kernels for the host (RV_CUDA_EMULATE), runs them on the CPU instead. */
 #ifndef RV_CUDA_EMULATE
-#define RV_LAUNCH(kernel, grid, block, smem, stream, ...) \
+#define RV_LAUNCH(kernel, grid, block, smem, stream, ...)                                          \
   kernel<<<(grid), (block), (smem), (stream)>>>(__VA_ARGS__)
 #endif
 
@@ -26,12 +26,14 @@ static __device__ __forceinline__ void st_bf16(void *p, int64_t i, float v) {
 }
 
 static __device__ __forceinline__ float warp_sum(float v) {
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  for (int o = 16; o > 0; o >>= 1)
+    v += __shfl_xor_sync(0xffffffffu, v, o);
   return v;
 }
 
 static __device__ __forceinline__ float warp_max(float v) {
-  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+  for (int o = 16; o > 0; o >>= 1)
+    v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
   return v;
 }
 

@@ -34,12 +34,12 @@ typedef struct rv_cuda_backend {
 static inline rv_cuda_backend *rv_cuda(rv_backend *be) { return (rv_cuda_backend *)be; }
 
 /* Records a failed CUDA runtime call as RV_ERR_DEVICE with CUDA's own message. */
-#define RV_CUDA_CHECK(expr, what)                                                        \
-  do {                                                                                   \
-    cudaError_t e_ = (expr);                                                             \
-    if (e_ != cudaSuccess)                                                               \
-      return RV_FAIL(RV_ERR_DEVICE, "%s: %s (%s)", (what), cudaGetErrorString(e_),       \
-                     cudaGetErrorName(e_));                                              \
+#define RV_CUDA_CHECK(expr, what)                                                                  \
+  do {                                                                                             \
+    cudaError_t e_ = (expr);                                                                       \
+    if (e_ != cudaSuccess)                                                                         \
+      return RV_FAIL(RV_ERR_DEVICE, "%s: %s (%s)", (what), cudaGetErrorString(e_),                 \
+                     cudaGetErrorName(e_));                                                        \
   } while (0)
 
 /* Makes the scratch hold at least `bytes` (outside the steady state only: it grows). */
@@ -95,9 +95,9 @@ typedef struct rv_cu_attn {
   int64_t nq, nk, heads, d;
   int64_t ldq, ldk, ldv, ldo, ldl;
   float scale;
-  int mask;        /* rv_mask_kind */
-  int64_t lo, hi;  /* allowed frame distances (rv_mask_bounds) */
-  int64_t tpf;     /* tokens per frame (1 when mask is none) */
+  int mask;       /* rv_mask_kind */
+  int64_t lo, hi; /* allowed frame distances (rv_mask_bounds) */
+  int64_t tpf;    /* tokens per frame (1 when mask is none) */
   int64_t q_pos0, k_pos0;
 } rv_cu_attn;
 

@@ -76,8 +76,8 @@ extern "C" cudaError_t rv_cu_copy(cudaStream_t s, rv_cu_view4 src, rv_cu_view4 d
   return cudaGetLastError();
 }
 
-static __global__ void gemm_epilogue_kernel(const float *acc, const void *bias, int act,
-                                            float beta, rv_cu_mat c) {
+static __global__ void gemm_epilogue_kernel(const float *acc, const void *bias, int act, float beta,
+                                            rv_cu_mat c) {
   int64_t n = c.rows * c.cols;
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
        i += (int64_t)gridDim.x * blockDim.x) {

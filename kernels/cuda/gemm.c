@@ -14,11 +14,11 @@
 
 #include "cuda-impl.h"
 
-#define LT_CHECK(expr, what)                                                                \
-  do {                                                                                      \
-    cublasStatus_t s_ = (expr);                                                             \
-    if (s_ != CUBLAS_STATUS_SUCCESS)                                                        \
-      RV_TRY_FAIL(RV_ERR_DEVICE, "%s: %s", (what), cublasLtGetStatusString(s_));            \
+#define LT_CHECK(expr, what)                                                                       \
+  do {                                                                                             \
+    cublasStatus_t s_ = (expr);                                                                    \
+    if (s_ != CUBLAS_STATUS_SUCCESS)                                                               \
+      RV_TRY_FAIL(RV_ERR_DEVICE, "%s: %s", (what), cublasLtGetStatusString(s_));                   \
   } while (0)
 
 typedef struct lt_call {
@@ -39,7 +39,8 @@ static int64_t lt_ld(const rv_tensor *t) {
 /* Largest power of two (up to 256) dividing the address: cuBLASLt assumes 256 unless told. */
 static uint32_t alignment(const void *p) {
   uint32_t al = 256;
-  while (al > 1 && (uintptr_t)p % al) al >>= 1;
+  while (al > 1 && (uintptr_t)p % al)
+    al >>= 1;
   return al;
 }
 
@@ -48,13 +49,17 @@ static rv_status set_alignments(cublasLtMatmulPreference_t pref, const void *a, 
   rv_status st = RV_OK;
   uint32_t al[3] = {alignment(b), alignment(a), alignment(c)}; /* cuBLASLt's A, B, C = D */
   LT_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES,
-                                                &al[0], sizeof al[0]), "alignment of b");
+                                                &al[0], sizeof al[0]),
+           "alignment of b");
   LT_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
-                                                &al[1], sizeof al[1]), "alignment of a");
+                                                &al[1], sizeof al[1]),
+           "alignment of a");
   LT_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES,
-                                                &al[2], sizeof al[2]), "alignment of c");
+                                                &al[2], sizeof al[2]),
+           "alignment of c");
   LT_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES,
-                                                &al[2], sizeof al[2]), "alignment of d");
+                                                &al[2], sizeof al[2]),
+           "alignment of d");
 fail:
   return st;
 }
@@ -62,8 +67,8 @@ fail:
 /* One cublasLtMatmul: D = epilogue(alpha op(A) op(B) + beta C), with C = D = call->c.
  * Returns RV_ERR_UNSUPPORTED (without recording an error) when cuBLASLt has no algorithm
  * for this epilogue, so the caller can take the unfused path. */
-static rv_status lt_matmul(rv_cuda_backend *cb, const rv_tensor *a, const rv_tensor *b,
-                           int64_t m, int64_t n, int64_t k, const lt_call *call) {
+static rv_status lt_matmul(rv_cuda_backend *cb, const rv_tensor *a, const rv_tensor *b, int64_t m,
+                           int64_t n, int64_t k, const lt_call *call) {
   rv_status st = RV_OK;
   cublasLtMatmulDesc_t desc = NULL;
   cublasLtMatrixLayout_t la = NULL, lb = NULL, lc = NULL;
@@ -72,19 +77,25 @@ static rv_status lt_matmul(rv_cuda_backend *cb, const rv_tensor *a, const rv_ten
   int found = 0;
   LT_CHECK(cublasLtMatmulDescCreate(&desc, CUBLAS_COMPUTE_32F, CUDA_R_32F), "matmul desc");
   LT_CHECK(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_TRANSA, &call->op_a,
-                                          sizeof call->op_a), "transa");
+                                          sizeof call->op_a),
+           "transa");
   LT_CHECK(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_TRANSB, &call->op_b,
-                                          sizeof call->op_b), "transb");
+                                          sizeof call->op_b),
+           "transb");
   LT_CHECK(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &call->epilogue,
-                                          sizeof call->epilogue), "epilogue");
+                                          sizeof call->epilogue),
+           "epilogue");
   if (call->bias)
     LT_CHECK(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &call->bias,
-                                            sizeof call->bias), "bias pointer");
+                                            sizeof call->bias),
+             "bias pointer");
   /* stored matrices, column-major: our b [r, s] is [s, r] there, likewise a and c */
-  LT_CHECK(cublasLtMatrixLayoutCreate(&la, CUDA_R_16BF, (uint64_t)b->shape[1], (uint64_t)b->shape[0],
-                                      lt_ld(b)), "layout of b");
-  LT_CHECK(cublasLtMatrixLayoutCreate(&lb, CUDA_R_16BF, (uint64_t)a->shape[1], (uint64_t)a->shape[0],
-                                      lt_ld(a)), "layout of a");
+  LT_CHECK(cublasLtMatrixLayoutCreate(&la, CUDA_R_16BF, (uint64_t)b->shape[1],
+                                      (uint64_t)b->shape[0], lt_ld(b)),
+           "layout of b");
+  LT_CHECK(cublasLtMatrixLayoutCreate(&lb, CUDA_R_16BF, (uint64_t)a->shape[1],
+                                      (uint64_t)a->shape[0], lt_ld(a)),
+           "layout of a");
   LT_CHECK(cublasLtMatrixLayoutCreate(&lc, call->c_type, (uint64_t)n, (uint64_t)m, call->ldc),
            "layout of c");
   LT_CHECK(cublasLtMatmulPreferenceCreate(&pref), "preference");
@@ -92,8 +103,8 @@ static rv_status lt_matmul(rv_cuda_backend *cb, const rv_tensor *a, const rv_ten
                                                 &cb->workspace_bytes, sizeof cb->workspace_bytes),
            "workspace preference");
   RV_TRY(set_alignments(pref, a->data, b->data, call->c));
-  cublasStatus_t hs = cublasLtMatmulAlgoGetHeuristic((cublasLtHandle_t)cb->lt, desc, la, lb, lc,
-                                                     lc, pref, 1, &heur, &found);
+  cublasStatus_t hs = cublasLtMatmulAlgoGetHeuristic((cublasLtHandle_t)cb->lt, desc, la, lb, lc, lc,
+                                                     pref, 1, &heur, &found);
   if (hs != CUBLAS_STATUS_SUCCESS || found == 0) {
     if (call->epilogue != CUBLASLT_EPILOGUE_DEFAULT) {
       st = RV_ERR_UNSUPPORTED;
@@ -120,8 +131,14 @@ rv_status rv_cuda_gemm(rv_backend *be, const rv_tensor *a, const rv_tensor *b,
   rv_cuda_backend *cb = rv_cuda(be);
   rv_status st = RV_OK;
   int64_t m = c->shape[0], n = c->shape[1], k = p->trans_a ? a->shape[0] : a->shape[1];
-  lt_call call = {p->trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, p->trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
-                  CUDA_R_16BF, CUBLASLT_EPILOGUE_DEFAULT, NULL, c->data, lt_ld(c), p->alpha,
+  lt_call call = {p->trans_b ? CUBLAS_OP_T : CUBLAS_OP_N,
+                  p->trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
+                  CUDA_R_16BF,
+                  CUBLASLT_EPILOGUE_DEFAULT,
+                  NULL,
+                  c->data,
+                  lt_ld(c),
+                  p->alpha,
                   p->beta};
   RV_CUDA_CHECK(cudaSetDevice(cb->device), "cudaSetDevice");
   int fusable = k > 0 && (p->act == RV_ACT_NONE || (p->act == RV_ACT_GELU_TANH && p->beta == 0.0f));
@@ -139,7 +156,7 @@ rv_status rv_cuda_gemm(rv_backend *be, const rv_tensor *a, const rv_tensor *b,
   RV_TRY(rv_cuda_reserve_scratch(cb, acc_bytes));
   if (k > 0) {
     lt_call raw = {call.op_a, call.op_b, CUDA_R_32F, CUBLASLT_EPILOGUE_DEFAULT, NULL, cb->scratch,
-                   n, p->alpha, 0.0f};
+                   n,         p->alpha,  0.0f};
     RV_TRY(lt_matmul(cb, a, b, m, n, k, &raw));
   } else {
     RV_CUDA_CHECK(cudaMemsetAsync(cb->scratch, 0, acc_bytes, cb->stream), "gemm k=0: memset");

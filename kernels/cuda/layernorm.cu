@@ -4,13 +4,14 @@
 
 enum { LN_THREADS = 256 };
 
-static __global__ void layernorm_kernel(rv_cu_mat x, const void *gamma, const void *beta,
-                                        float eps, rv_cu_mat y) {
+static __global__ void layernorm_kernel(rv_cu_mat x, const void *gamma, const void *beta, float eps,
+                                        rv_cu_mat y) {
   __shared__ float red[32];
   for (int64_t r = blockIdx.x; r < x.rows; r += gridDim.x) {
     const bf16 *xr = (const bf16 *)x.data + r * x.ld;
     float s = 0.0f;
-    for (int64_t c = threadIdx.x; c < x.cols; c += blockDim.x) s += __bfloat162float(xr[c]);
+    for (int64_t c = threadIdx.x; c < x.cols; c += blockDim.x)
+      s += __bfloat162float(xr[c]);
     float mean = block_reduce(s, 0, red) / (float)x.cols;
     float v = 0.0f;
     for (int64_t c = threadIdx.x; c < x.cols; c += blockDim.x) {

@@ -29,9 +29,8 @@ static __global__ void patchify_kernel(const void *frames, int is_u8, patch_geom
 }
 
 extern "C" cudaError_t rv_cu_patchify(cudaStream_t s, const void *frames, int is_u8, int64_t f,
-                                      int64_t h, int64_t w, const float mean[3],
-                                      const float std[3], int patch, int tubelet,
-                                      rv_cu_mat tokens) {
+                                      int64_t h, int64_t w, const float mean[3], const float std[3],
+                                      int patch, int tubelet, rv_cu_mat tokens) {
   (void)f; /* the token count already says how many frame groups there are */
   norm3 nm;
   for (int c = 0; c < 3; c++) {
@@ -39,7 +38,7 @@ extern "C" cudaError_t rv_cu_patchify(cudaStream_t s, const void *frames, int is
     nm.inv_std[c] = 1.0f / std[c];
   }
   patch_geom g = {h, w, h / patch, w / patch, patch, tubelet};
-  RV_LAUNCH(patchify_kernel, rv_cu_blocks(tokens.rows * tokens.cols, 256), 256, 0, s, frames,
-            is_u8, g, nm, tokens);
+  RV_LAUNCH(patchify_kernel, rv_cu_blocks(tokens.rows * tokens.cols, 256), 256, 0, s, frames, is_u8,
+            g, nm, tokens);
   return cudaGetLastError();
 }

@@ -1,9 +1,9 @@
 /* The attention ring-step kernel of the cuda backend against PyTorch's
  * scaled_dot_product_attention with its FLASH and CUDNN backends, on the same shapes, in one
  * run (the torch side is bench-attn-torch.py, run as a subprocess). Besides the backend's
- * own kernel (through rv_attention: 4 warps, 64-key tiles) it times other tile shapes of
- * the same source (built for sm_90 by tests/bench/CMakeLists.txt), so that one run on the
- * device says which shape to keep.
+ * own kernel (through rv_attention: 4 warps of 16 queries, 64-key tiles) it times other
+ * tile shapes of the same source (built for sm_90 by tests/bench/CMakeLists.txt), so that one run
+ * on the device says which shape to keep.
  *
  *   bench-attn-cuda [--python python3] [--reps 5] [--max-n 131072] [--no-torch]
  *
@@ -29,20 +29,23 @@
 #include "cuda/cuda-impl.h"
 
 /* The tuning builds of kernels/cuda/attention.cu (tests/bench/CMakeLists.txt). */
-cudaError_t rv_cu_attention_flash_w4_n128(cudaStream_t s, const rv_cu_attn *a);
-cudaError_t rv_cu_attention_flash_w8_n64(cudaStream_t s, const rv_cu_attn *a);
-cudaError_t rv_cu_attention_flash_w8_n128(cudaStream_t s, const rv_cu_attn *a);
+cudaError_t rv_cu_attention_flash_w4_m1_n128(cudaStream_t s, const rv_cu_attn *a);
+cudaError_t rv_cu_attention_flash_w8_m1_n64(cudaStream_t s, const rv_cu_attn *a);
+cudaError_t rv_cu_attention_flash_w4_m2_n32(cudaStream_t s, const rv_cu_attn *a);
+cudaError_t rv_cu_attention_flash_w4_m2_n64(cudaStream_t s, const rv_cu_attn *a);
 
 typedef cudaError_t (*flash_fn)(cudaStream_t s, const rv_cu_attn *a);
 typedef struct variant {
   const char *name;
   flash_fn fn; /* NULL: the backend's own path, rv_attention */
 } variant;
+/* wWmMnN: W warps of M m-tiles (16 query rows each), N keys per K/V tile */
 static const variant k_variants[] = {
-    {"w4n64", NULL},
-    {"w4n128", rv_cu_attention_flash_w4_n128},
-    {"w8n64", rv_cu_attention_flash_w8_n64},
-    {"w8n128", rv_cu_attention_flash_w8_n128},
+    {"w4m1n64", NULL},
+    {"w4m1n128", rv_cu_attention_flash_w4_m1_n128},
+    {"w8m1n64", rv_cu_attention_flash_w8_m1_n64},
+    {"w4m2n32", rv_cu_attention_flash_w4_m2_n32},
+    {"w4m2n64", rv_cu_attention_flash_w4_m2_n64},
 };
 enum { NV = sizeof k_variants / sizeof k_variants[0], CHECK_ROWS = 3 };
 
@@ -52,7 +55,9 @@ typedef struct shape {
   double tf[NV], flash, cudnn, err; /* TFLOP/s; largest relative error of the checked rows */
 } shape;
 
-enum { PATTERN = 1000003 }; /* random values repeat with this period (a prime: no alignment with rows) */
+enum {
+  PATTERN = 1000003
+}; /* random values repeat with this period (a prime: no alignment with rows) */
 
 typedef struct run_ctx {
   rv_backend *be;
@@ -93,7 +98,8 @@ static rv_status fill(rv_backend *be, void *dev, const uint16_t *pat, int t, int
   static uint16_t stage[CHUNK];
   for (int64_t base = 0; base < n; base += CHUNK) {
     int64_t m = n - base < CHUNK ? n - base : CHUNK;
-    for (int64_t i = 0; i < m; i++) stage[i] = pat[(base + i + (int64_t)t * 333331) % PATTERN];
+    for (int64_t i = 0; i < m; i++)
+      stage[i] = pat[(base + i + (int64_t)t * 333331) % PATTERN];
     rv_status st = rv_backend_upload(be, (uint16_t *)dev + base, stage, (size_t)m * 2);
     if (st != RV_OK) return st;
   }
@@ -109,26 +115,32 @@ static void check_row_ids(const shape *s, int64_t rows[CHECK_ROWS]) {
 
 static double *reference_rows(const shape *s, const uint16_t *pat, float scale) {
   int64_t n = s->n, hd = (int64_t)s->heads * s->dim, rows[CHECK_ROWS];
-  double *ref = malloc(sizeof(double) * (size_t)(CHECK_ROWS * hd)), *sc = malloc(sizeof(double) * (size_t)n);
+  double *ref = malloc(sizeof(double) * (size_t)(CHECK_ROWS * hd)),
+         *sc = malloc(sizeof(double) * (size_t)n);
   check_row_ids(s, rows);
   for (int r = 0; r < CHECK_ROWS; r++) {
     int64_t i = rows[r], nk = s->causal ? i + 1 : n;
     for (int h = 0; h < s->heads; h++) {
       double mx = -INFINITY, sum = 0, *acc = ref + r * hd + h * s->dim, qrow[128];
-      for (int x = 0; x < s->dim; x++) qrow[x] = value_at(pat, 0, i * hd + h * s->dim + x);
+      for (int x = 0; x < s->dim; x++)
+        qrow[x] = value_at(pat, 0, i * hd + h * s->dim + x);
       for (int64_t j = 0; j < nk; j++) {
         double d = 0;
-        for (int x = 0; x < s->dim; x++) d += qrow[x] * value_at(pat, 1, j * hd + h * s->dim + x);
+        for (int x = 0; x < s->dim; x++)
+          d += qrow[x] * value_at(pat, 1, j * hd + h * s->dim + x);
         sc[j] = d * scale;
         if (sc[j] > mx) mx = sc[j];
       }
-      for (int x = 0; x < s->dim; x++) acc[x] = 0;
+      for (int x = 0; x < s->dim; x++)
+        acc[x] = 0;
       for (int64_t j = 0; j < nk; j++) {
         double w = exp(sc[j] - mx);
         sum += w;
-        for (int x = 0; x < s->dim; x++) acc[x] += w * value_at(pat, 2, j * hd + h * s->dim + x);
+        for (int x = 0; x < s->dim; x++)
+          acc[x] += w * value_at(pat, 2, j * hd + h * s->dim + x);
       }
-      for (int x = 0; x < s->dim; x++) acc[x] /= sum;
+      for (int x = 0; x < s->dim; x++)
+        acc[x] /= sum;
     }
   }
   free(sc);
@@ -142,7 +154,8 @@ static double check_rows(rv_backend *be, const shape *s, const void *dout, const
   double num = 0, den = 0;
   check_row_ids(s, rows);
   for (int r = 0; r < CHECK_ROWS; r++) {
-    if (rv_backend_download(be, got, (const float *)dout + rows[r] * hd, sizeof(float) * (size_t)hd)) {
+    if (rv_backend_download(be, got, (const float *)dout + rows[r] * hd,
+                            sizeof(float) * (size_t)hd)) {
       num = INFINITY;
       break;
     }
@@ -167,8 +180,8 @@ static int bench_ours(rv_backend *be, shape *s, void *dq, void *dk, void *dv, vo
   c.o = rv_tensor_3d(dout, RV_F32, s->n, s->heads, s->dim);
   c.lse = rv_tensor_2d(dlse, RV_F32, s->heads, s->n);
   c.q.mem = c.k.mem = c.v.mem = c.o.mem = c.lse.mem = RV_MEM_DEVICE;
-  c.p = (rv_attn_params){1.0f / sqrtf((float)s->dim), s->causal ? RV_MASK_CAUSAL : RV_MASK_NONE,
-                         0, 1, 0, 0};
+  c.p = (rv_attn_params){
+      1.0f / sqrtf((float)s->dim), s->causal ? RV_MASK_CAUSAL : RV_MASK_NONE, 0, 1, 0, 0};
   int64_t hd = (int64_t)s->heads * s->dim;
   c.a = rv_cu_attn_make(&c.q, &c.k, &c.v, &c.p, &c.o, &c.lse);
   double *ref = reference_rows(s, pat, c.p.scale);
@@ -220,9 +233,11 @@ static void bench_torch(const char *python, shape *sh, int ns, int reps) {
 
 static void print_table(const shape *sh, int ns) {
   printf("\nattention ring step, bf16, batch 1, TFLOP/s (causal counts the unmasked half);\n"
-         "w4n64 is the backend's kernel (rv_attention), the others are tile shapes to try\n");
+         "w4m1n64 is the backend's kernel (rv_attention), the others tile shapes to try:\n"
+         "wWmMnN = W warps of M m-tiles of 16 queries, N keys per K/V tile\n");
   printf("%7s %8s %6s", "N", "h x d", "mask");
-  for (int v = 0; v < NV; v++) printf(" %7s", k_variants[v].name);
+  for (int v = 0; v < NV; v++)
+    printf(" %7s", k_variants[v].name);
   printf(" %7s %7s %10s %10s %8s\n", "FLASH", "cuDNN", "best/FLASH", "best/cuDNN", "err");
   for (int i = 0; i < ns; i++) {
     const shape *s = &sh[i];
@@ -244,12 +259,17 @@ int main(int argc, char **argv) {
   int reps = 5, torch = 1;
   int64_t max_n = 131072;
   for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--python") && i + 1 < argc) python = argv[++i];
-    else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
-    else if (!strcmp(argv[i], "--max-n") && i + 1 < argc) max_n = atoll(argv[++i]);
-    else if (!strcmp(argv[i], "--no-torch")) torch = 0;
+    if (!strcmp(argv[i], "--python") && i + 1 < argc)
+      python = argv[++i];
+    else if (!strcmp(argv[i], "--reps") && i + 1 < argc)
+      reps = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--max-n") && i + 1 < argc)
+      max_n = atoll(argv[++i]);
+    else if (!strcmp(argv[i], "--no-torch"))
+      torch = 0;
     else {
-      fprintf(stderr, "usage: bench-attn-cuda [--python python3] [--reps 5] [--max-n N] [--no-torch]\n");
+      fprintf(stderr,
+              "usage: bench-attn-cuda [--python python3] [--reps 5] [--max-n N] [--no-torch]\n");
       return 2;
     }
   }
@@ -266,8 +286,8 @@ int main(int argc, char **argv) {
     for (int b = 0; b < 2; b++)
       for (int causal = 0; causal < 2; causal++)
         if (ns_list[a] <= max_n)
-          sh[ns++] = (shape){ns_list[a], hd[b][0], hd[b][1], causal, {NAN, NAN, NAN, NAN}, NAN,
-                             NAN, NAN};
+          sh[ns++] = (shape){ns_list[a], hd[b][0], hd[b][1], causal, {NAN, NAN, NAN, NAN, NAN},
+                             NAN,        NAN,      NAN};
 
   rv_backend *be = NULL;
   rv_backend_cfg cfg = {RV_BACKEND_CUDA, 0, 0};
@@ -275,7 +295,8 @@ int main(int argc, char **argv) {
   uint16_t *pat = malloc(sizeof(uint16_t) * PATTERN);
   int rc = 1;
   rv_rng_lite rng = {0x9E3779B97F4A7C15ull};
-  for (int i = 0; i < PATTERN; i++) pat[i] = rv_f32_to_bf16(bench_normal(&rng));
+  for (int i = 0; i < PATTERN; i++)
+    pat[i] = rv_f32_to_bf16(bench_normal(&rng));
   int64_t most = 0, most_rows = 0;
   for (int i = 0; i < ns; i++) {
     int64_t e = sh[i].n * sh[i].heads * sh[i].dim;
@@ -300,7 +321,10 @@ int main(int argc, char **argv) {
     if (!(sh[i].err <= 2e-2)) rc = 1;
   }
   print_table(sh, ns);
-  if (rc) fprintf(stderr, "bench-attn-cuda: a kernel failed or an output differs from the reference (err > 2e-2)\n");
+  if (rc)
+    fprintf(
+        stderr,
+        "bench-attn-cuda: a kernel failed or an output differs from the reference (err > 2e-2)\n");
 done:
   rv_backend_dealloc(be, dq);
   rv_backend_dealloc(be, dk);

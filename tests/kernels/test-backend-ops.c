@@ -652,11 +652,13 @@ static void test_attention_blocks_merge(void **state) {
     for (int s = 0; s < 3; s++) {
       int b = order[s];
       int64_t n = cuts[b + 1] - cuts[b];
-      rv_tensor bk = on_backend(be, rv_tensor_3d(NULL, act, n, H, D), (char *)dk + cuts[b] * H * D * es);
-      rv_tensor bv = on_backend(be, rv_tensor_3d(NULL, act, n, H, D), (char *)dv + cuts[b] * H * D * es);
+      size_t off = (size_t)cuts[b] * H * D * es;
+      rv_tensor bk = on_backend(be, rv_tensor_3d(NULL, act, n, H, D), (char *)dk + off);
+      rv_tensor bv = on_backend(be, rv_tensor_3d(NULL, act, n, H, D), (char *)dv + off);
       rv_attn_params bp = p;
       bp.k_pos0 = cuts[b];
-      assert_int_equal(rv_attention(be, &tq, &bk, &bv, &bp, s ? &tob : &toa, s ? &tlb : &tla), RV_OK);
+      rv_tensor *ot = s ? &tob : &toa, *lt = s ? &tlb : &tla;
+      assert_int_equal(rv_attention(be, &tq, &bk, &bv, &bp, ot, lt), RV_OK);
       if (s) assert_int_equal(rv_attn_merge(be, &toa, &tla, &tob, &tlb), RV_OK);
     }
     assert_int_equal(rv_backend_download(be, o1, d_o1, sizeof o1), RV_OK);

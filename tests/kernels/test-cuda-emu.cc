@@ -1,6 +1,6 @@
-/* The CUDA kernels' own source (the .cu files of kernels/cuda, through their launchers), run on the
- * CPU and checked against cpu-ref, so that their index arithmetic, masks, tile skipping,
- * reductions, online softmax and output layouts are tested where there is no GPU.
+/* The CUDA kernels' own source (the .cu files of kernels/cuda, through their launchers),
+ * run on the CPU and checked against cpu-ref, so that their index arithmetic, masks, tile
+ * skipping, reductions, online softmax and output layouts are tested where there is no GPU.
  *
  * The files are compiled for the host with RV_CUDA_EMULATE; this test supplies what the
  * device would: one host thread per CUDA thread, one block at a time, barriers for
@@ -42,26 +42,26 @@ extern "C" {
 #define __shared__ static /* blocks run one at a time: one copy serves the block */
 #define __launch_bounds__(...)
 #define cudaFuncSetAttribute(...) cudaSuccess
-#define cudaGetLastError() cudaSuccess
+#define cudaGetLastError()        cudaSuccess
 
 /* The launchers compiled here get other names than the real ones in rv_kernels. */
-#define rv_cu_layernorm emu_cu_layernorm
-#define rv_cu_softmax emu_cu_softmax
-#define rv_cu_gelu emu_cu_gelu
-#define rv_cu_add emu_cu_add
-#define rv_cu_copy emu_cu_copy
-#define rv_cu_gemm_epilogue emu_cu_gemm_epilogue
-#define rv_cu_patchify emu_cu_patchify
-#define rv_cu_attention_flash emu_cu_attention_flash
+#define rv_cu_layernorm        emu_cu_layernorm
+#define rv_cu_softmax          emu_cu_softmax
+#define rv_cu_gelu             emu_cu_gelu
+#define rv_cu_add              emu_cu_add
+#define rv_cu_copy             emu_cu_copy
+#define rv_cu_gemm_epilogue    emu_cu_gemm_epilogue
+#define rv_cu_patchify         emu_cu_patchify
+#define rv_cu_attention_flash  emu_cu_attention_flash
 #define rv_cu_attention_simple emu_cu_attention_simple
-#define rv_cu_attn_merge emu_cu_attn_merge
+#define rv_cu_attn_merge       emu_cu_attn_merge
 
 static thread_local uint3 emu_tid, emu_bid;
 static dim3 emu_bdim, emu_gdim;
 #define threadIdx emu_tid
-#define blockIdx emu_bid
-#define blockDim emu_bdim
-#define gridDim emu_gdim
+#define blockIdx  emu_bid
+#define blockDim  emu_bdim
+#define gridDim   emu_gdim
 
 struct emu_warp {
   pthread_barrier_t bar;
@@ -149,7 +149,8 @@ static inline float emu_bf16(uint32_t word, int high) {
 static void mma_bf16(float c[4], const uint32_t a[4], uint32_t b0, uint32_t b1) {
   emu_warp &w = emu_w();
   int l = emu_lane();
-  for (int i = 0; i < 4; i++) w.word[l][i] = a[i];
+  for (int i = 0; i < 4; i++)
+    w.word[l][i] = a[i];
   w.word[l][4] = b0;
   w.word[l][5] = b1;
   emu_warp_sync();
@@ -166,7 +167,8 @@ static void mma_bf16(float c[4], const uint32_t a[4], uint32_t b0, uint32_t b1) 
     d[3] += A(g + 8, k) * B(k, 2 * t + 1);
   }
   emu_warp_sync();
-  for (int i = 0; i < 4; i++) c[i] += d[i];
+  for (int i = 0; i < 4; i++)
+    c[i] += d[i];
 }
 
 /* Runs body() as every thread of every block of the grid, one block at a time. Shared
@@ -179,7 +181,8 @@ static void emu_launch(dim3 grid, unsigned threads, size_t smem_bytes, F body) {
     for (unsigned bx = 0; bx < grid.x; bx++) {
       emu_block *blk = new emu_block;
       pthread_barrier_init(&blk->bar, NULL, threads);
-      for (unsigned w = 0; w < threads / 32; w++) pthread_barrier_init(&blk->warp[w].bar, NULL, 32);
+      for (unsigned w = 0; w < threads / 32; w++)
+        pthread_barrier_init(&blk->warp[w].bar, NULL, 32);
       blk->smem.assign(smem_bytes + 16, 0xff);
       emu_blk = blk;
       std::vector<std::thread> th;
@@ -189,14 +192,16 @@ static void emu_launch(dim3 grid, unsigned threads, size_t smem_bytes, F body) {
           emu_bid = make_uint3(bx, by, 0);
           body();
         });
-      for (auto &x : th) x.join();
-      for (unsigned w = 0; w < threads / 32; w++) pthread_barrier_destroy(&blk->warp[w].bar);
+      for (auto &x : th)
+        x.join();
+      for (unsigned w = 0; w < threads / 32; w++)
+        pthread_barrier_destroy(&blk->warp[w].bar);
       pthread_barrier_destroy(&blk->bar);
       delete blk;
     }
 }
 
-#define RV_LAUNCH(kernel, grid, block, smem, stream, ...) \
+#define RV_LAUNCH(kernel, grid, block, smem, stream, ...)                                          \
   ((void)(stream), emu_launch(dim3(grid), (block), (smem), [&] { kernel(__VA_ARGS__); }))
 
 #define RV_CUDA_EMULATE 1
@@ -214,13 +219,15 @@ static rv_rng g_rng;
 static float *bf16_rounded(size_t n) {
   float *x = (float *)malloc(sizeof(float) * n);
   rv_fill_normal(&g_rng, x, n, 1.0f);
-  for (size_t i = 0; i < n; i++) x[i] = rv_bf16_to_f32(rv_f32_to_bf16(x[i]));
+  for (size_t i = 0; i < n; i++)
+    x[i] = rv_bf16_to_f32(rv_f32_to_bf16(x[i]));
   return x;
 }
 
 static uint16_t *to_bf16(const float *x, size_t n) {
   uint16_t *h = (uint16_t *)aligned_alloc(64, (sizeof(uint16_t) * n + 63) / 64 * 64);
-  for (size_t i = 0; i < n; i++) h[i] = rv_f32_to_bf16(x[i]);
+  for (size_t i = 0; i < n; i++)
+    h[i] = rv_f32_to_bf16(x[i]);
   return h;
 }
 
@@ -234,8 +241,10 @@ static void emu_case(int64_t nq, int64_t nk, int64_t heads, int64_t d, rv_mask_k
   uint16_t *qh = to_bf16(qf, nqb), *kvh = to_bf16(kvf, nkb);
   float *o_ref = (float *)malloc(sizeof(float) * no), *l_ref = (float *)malloc(sizeof(float) * nl);
   float *o_emu = (float *)malloc(sizeof(float) * no), *l_emu = (float *)malloc(sizeof(float) * nl);
-  for (size_t i = 0; i < no; i++) o_emu[i] = NAN; /* every element must be written */
-  for (size_t i = 0; i < nl; i++) l_emu[i] = NAN;
+  for (size_t i = 0; i < no; i++)
+    o_emu[i] = NAN; /* every element must be written */
+  for (size_t i = 0; i < nl; i++)
+    l_emu[i] = NAN;
   rv_attn_params p = {1.0f / sqrtf((float)d), mask, window, tpf, q_pos0, k_pos0};
 
   /* the reference, on f32 copies of the same values */
@@ -243,10 +252,13 @@ static void emu_case(int64_t nq, int64_t nk, int64_t heads, int64_t d, rv_mask_k
   rv_backend_cfg rc = {RV_BACKEND_CPU_REF, 1, 0};
   assert_int_equal(rv_backend_init(&rc, &ref), RV_OK);
   int64_t st[3] = {3 * cd, d, 1};
-  rv_tensor tq = rv_tensor_3d(qf, RV_F32, nq, heads, d), tk = rv_tensor_3d(kvf + cd, RV_F32, nk, heads, d);
+  rv_tensor tq = rv_tensor_3d(qf, RV_F32, nq, heads, d),
+            tk = rv_tensor_3d(kvf + cd, RV_F32, nk, heads, d);
   rv_tensor tv = rv_tensor_3d(kvf + 2 * cd, RV_F32, nk, heads, d);
-  for (int i = 0; i < 3; i++) tq.stride[i] = tk.stride[i] = tv.stride[i] = st[i];
-  rv_tensor to = rv_tensor_3d(o_ref, RV_F32, nq, heads, d), tl = rv_tensor_2d(l_ref, RV_F32, heads, nq);
+  for (int i = 0; i < 3; i++)
+    tq.stride[i] = tk.stride[i] = tv.stride[i] = st[i];
+  rv_tensor to = rv_tensor_3d(o_ref, RV_F32, nq, heads, d),
+            tl = rv_tensor_2d(l_ref, RV_F32, heads, nq);
   assert_int_equal(rv_attention(ref, &tq, &tk, &tv, &p, &to, &tl), RV_OK);
   rv_backend_free(ref);
 
@@ -266,7 +278,8 @@ static void emu_case(int64_t nq, int64_t nk, int64_t heads, int64_t d, rv_mask_k
     assert_int_equal(rv_cu_attention_simple(0, &a), cudaSuccess);
 
   char what[160];
-  snprintf(what, sizeof what, "emulated %s nq%lld nk%lld h%lld d%lld mask%d w%d tpf%d q0 %lld k0 %lld",
+  snprintf(what, sizeof what,
+           "emulated %s nq%lld nk%lld h%lld d%lld mask%d w%d tpf%d q0 %lld k0 %lld",
            want_flash ? "flash" : "simple", (long long)nq, (long long)nk, (long long)heads,
            (long long)d, (int)mask, window, tpf, (long long)q_pos0, (long long)k_pos0);
   /* the bounds test-backend-ops sets for bf16 attention outputs (see its attention_case:
@@ -283,12 +296,12 @@ static void test_flash_emulated(void **state) {
   (void)state;
   emu_case(65, 300, 3, 64, RV_MASK_NONE, 0, 0, 0, 0, 1);
   emu_case(70, 130, 2, 128, RV_MASK_NONE, 0, 0, 0, 0, 1);
-  emu_case(200, 200, 1, 64, RV_MASK_CAUSAL, 0, 7, 0, 0, 1);      /* skip, full and partial tiles */
+  emu_case(200, 200, 1, 64, RV_MASK_CAUSAL, 0, 7, 0, 0, 1); /* skip, full and partial tiles */
   emu_case(150, 260, 1, 64, RV_MASK_WINDOW, 3, 10, 100, 0, 1);
   emu_case(150, 260, 1, 64, RV_MASK_BAND, 4, 10, 100, 30, 1);
-  emu_case(97, 300, 1, 64, RV_MASK_CAUSAL, 0, 5, 0, 40, 1);      /* early queries see nothing */
+  emu_case(97, 300, 1, 64, RV_MASK_CAUSAL, 0, 5, 0, 40, 1); /* early queries see nothing */
   emu_case(130, 200, 1, 128, RV_MASK_CAUSAL, 0, 16, 100, 0, 1);
-  emu_case(64, 64, 1, 64, RV_MASK_CAUSAL, 0, 4, 0, 1000, 1);     /* no key visible at all */
+  emu_case(64, 64, 1, 64, RV_MASK_CAUSAL, 0, 4, 0, 1000, 1); /* no key visible at all */
 }
 
 static void test_simple_emulated(void **state) {
@@ -303,19 +316,22 @@ static void test_simple_emulated(void **state) {
 static std::vector<float> rnd(size_t n, float scale, float shift) { /* bf16-exact values */
   std::vector<float> x(n);
   rv_fill_normal(&g_rng, x.data(), n, scale);
-  for (auto &v : x) v = rv_bf16_to_f32(rv_f32_to_bf16(v + shift));
+  for (auto &v : x)
+    v = rv_bf16_to_f32(rv_f32_to_bf16(v + shift));
   return x;
 }
 
 static std::vector<uint16_t> bf(const std::vector<float> &x) {
   std::vector<uint16_t> h(x.size());
-  for (size_t i = 0; i < x.size(); i++) h[i] = rv_f32_to_bf16(x[i]);
+  for (size_t i = 0; i < x.size(); i++)
+    h[i] = rv_f32_to_bf16(x[i]);
   return h;
 }
 
 static std::vector<float> unbf(const std::vector<uint16_t> &h) {
   std::vector<float> x(h.size());
-  for (size_t i = 0; i < h.size(); i++) x[i] = rv_bf16_to_f32(h[i]);
+  for (size_t i = 0; i < h.size(); i++)
+    x[i] = rv_bf16_to_f32(h[i]);
   return x;
 }
 
@@ -333,7 +349,8 @@ static rv_tensor view2(void *data, rv_dtype dt, int64_t rows, int64_t cols, int6
 }
 
 static void check(const char *what, const std::vector<float> &got, const std::vector<float> &want) {
-  rv_cmp c = rv_compare(got.data(), want.data(), got.size(), 0.1 * rv_rms(want.data(), want.size()) + 1e-30);
+  rv_cmp c = rv_compare(got.data(), want.data(), got.size(),
+                        0.1 * rv_rms(want.data(), want.size()) + 1e-30);
   rv_assert_close(what, &c, 1e-4, 1e-2);
 }
 
@@ -354,9 +371,11 @@ static void test_rows_emulated(void **state) {
 
   /* softmax [4, 100], one row all -inf (zeros out) */
   std::vector<float> sx = rnd(4 * 100, 4.0f, 0.0f), sw(4 * 100, 0.0f);
-  for (int j = 0; j < 100; j++) sx[2 * 100 + j] = -INFINITY;
+  for (int j = 0; j < 100; j++)
+    sx[2 * 100 + j] = -INFINITY;
   std::vector<uint16_t> sxh = bf(sx), syh(4 * 100, 0);
-  rv_tensor tsx = rv_tensor_2d(sx.data(), RV_F32, 4, 100), tsy = rv_tensor_2d(sw.data(), RV_F32, 4, 100);
+  rv_tensor tsx = rv_tensor_2d(sx.data(), RV_F32, 4, 100),
+            tsy = rv_tensor_2d(sw.data(), RV_F32, 4, 100);
   assert_int_equal(rv_softmax(ref, &tsx, 0.5f, &tsy), RV_OK);
   rv_cu_mat msx = {sxh.data(), 4, 100, 100}, msy = {syh.data(), 4, 100, 100};
   assert_int_equal(rv_cu_softmax(0, msx, 0.5f, msy), cudaSuccess);
@@ -367,10 +386,12 @@ static void test_rows_emulated(void **state) {
 static void test_elementwise_emulated(void **state) {
   (void)state;
   rv_backend *ref = ref_backend();
-  for (int act = RV_ACT_GELU_ERF; act <= RV_ACT_GELU_TANH; act++) { /* gelu [3, 50] into a wider y */
+  for (int act = RV_ACT_GELU_ERF; act <= RV_ACT_GELU_TANH;
+       act++) { /* gelu [3, 50] into a wider y */
     std::vector<float> x = rnd(3 * 50, 3.0f, 0.0f), want(3 * 60, 0.0f);
     std::vector<uint16_t> xh = bf(x), yh(3 * 60, 0);
-    rv_tensor tx = rv_tensor_2d(x.data(), RV_F32, 3, 50), ty = view2(want.data(), RV_F32, 3, 50, 60);
+    rv_tensor tx = rv_tensor_2d(x.data(), RV_F32, 3, 50),
+              ty = view2(want.data(), RV_F32, 3, 50, 60);
     assert_int_equal(rv_gelu(ref, &tx, &ty, (rv_act)act), RV_OK);
     rv_cu_mat mx = {xh.data(), 3, 50, 50}, my = {yh.data(), 3, 50, 60};
     assert_int_equal(rv_cu_gelu(0, mx, my, act), cudaSuccess);
@@ -379,7 +400,8 @@ static void test_elementwise_emulated(void **state) {
   { /* add with broadcast rows: [6, 20] + [3, 20] */
     std::vector<float> a = rnd(6 * 20, 1.0f, 0.0f), b = rnd(3 * 20, 1.0f, 0.0f), want(6 * 20, 0.0f);
     std::vector<uint16_t> ah = bf(a), bh = bf(b), yh(6 * 20, 0);
-    rv_tensor ta = rv_tensor_2d(a.data(), RV_F32, 6, 20), tb = rv_tensor_2d(b.data(), RV_F32, 3, 20);
+    rv_tensor ta = rv_tensor_2d(a.data(), RV_F32, 6, 20),
+              tb = rv_tensor_2d(b.data(), RV_F32, 3, 20);
     rv_tensor ty = rv_tensor_2d(want.data(), RV_F32, 6, 20);
     assert_int_equal(rv_add(ref, &ta, &tb, &ty), RV_OK);
     rv_cu_mat ma = {ah.data(), 6, 20, 20}, mb = {bh.data(), 3, 20, 20}, my = {yh.data(), 6, 20, 20};
@@ -394,7 +416,8 @@ static void test_elementwise_emulated(void **state) {
     rv_cu_view4 b4 = {back.data(), RV_F32, {1, 2, 3, 5}, {0, 40, 12, 1}};
     assert_int_equal(rv_cu_copy(0, s4, m4), cudaSuccess);
     assert_int_equal(rv_cu_copy(0, m4, b4), cudaSuccess);
-    rv_tensor ts = rv_tensor_3d(src.data(), RV_F32, 2, 3, 5), tm = rv_tensor_3d(want_mid.data(), RV_BF16, 2, 3, 5);
+    rv_tensor ts = rv_tensor_3d(src.data(), RV_F32, 2, 3, 5),
+              tm = rv_tensor_3d(want_mid.data(), RV_BF16, 2, 3, 5);
     rv_tensor tb = rv_tensor_3d(want_back.data(), RV_F32, 2, 3, 5);
     ts.stride[0] = tb.stride[0] = 40;
     ts.stride[1] = tb.stride[1] = 12;
@@ -404,7 +427,8 @@ static void test_elementwise_emulated(void **state) {
     assert_memory_equal(back.data(), want_back.data(), back.size() * 4);
   }
   { /* gemm epilogue: c [4, 9] (row stride 11) = gelu_erf(acc + bias) + 0.5 c */
-    std::vector<float> acc = rnd(4 * 9, 2.0f, 0.0f), bias = rnd(9, 0.5f, 0.0f), c = rnd(4 * 11, 1.0f, 0.0f);
+    std::vector<float> acc = rnd(4 * 9, 2.0f, 0.0f), bias = rnd(9, 0.5f, 0.0f),
+                       c = rnd(4 * 11, 1.0f, 0.0f);
     std::vector<float> want = c;
     for (int i = 0; i < 4; i++)
       for (int j = 0; j < 9; j++) {
@@ -414,7 +438,8 @@ static void test_elementwise_emulated(void **state) {
       }
     std::vector<uint16_t> bh = bf(bias), ch = bf(c);
     rv_cu_mat mc = {ch.data(), 4, 9, 11};
-    assert_int_equal(rv_cu_gemm_epilogue(0, acc.data(), bh.data(), RV_ACT_GELU_ERF, 0.5f, mc), cudaSuccess);
+    assert_int_equal(rv_cu_gemm_epilogue(0, acc.data(), bh.data(), RV_ACT_GELU_ERF, 0.5f, mc),
+                     cudaSuccess);
     check("emulated gemm epilogue", unbf(ch), want);
   }
   rv_backend_free(ref);
@@ -425,7 +450,15 @@ static void test_patchify_merge_emulated(void **state) {
   rv_backend *ref = ref_backend();
   static const float mean[3] = {0.485f, 0.456f, 0.406f}, sd[3] = {0.229f, 0.224f, 0.225f};
   for (int u8 = 0; u8 < 2; u8++) { /* frames [2, 8, 12, 3], patch 4, tubelet 2 */
-    enum { F = 2, H = 8, W = 12, P = 4, T = 2, NT = (F / T) * (H / P) * (W / P), DIM = 3 * T * P * P };
+    enum {
+      F = 2,
+      H = 8,
+      W = 12,
+      P = 4,
+      T = 2,
+      NT = (F / T) * (H / P) * (W / P),
+      DIM = 3 * T * P * P
+    };
     std::vector<uint8_t> fu(F * H * W * 3);
     std::vector<float> ff(F * H * W * 3), want(NT * DIM, 0.0f);
     for (size_t i = 0; i < fu.size(); i++) {
@@ -433,7 +466,8 @@ static void test_patchify_merge_emulated(void **state) {
       ff[i] = rv_rng_uniform(&g_rng);
     }
     std::vector<uint16_t> th(NT * DIM, 0);
-    rv_tensor tf = rv_tensor_4d(u8 ? (void *)fu.data() : (void *)ff.data(), u8 ? RV_U8 : RV_F32, F, H, W, 3);
+    rv_tensor tf =
+        rv_tensor_4d(u8 ? (void *)fu.data() : (void *)ff.data(), u8 ? RV_U8 : RV_F32, F, H, W, 3);
     rv_tensor tt = rv_tensor_2d(want.data(), RV_F32, NT, DIM);
     assert_int_equal(rv_patchify(ref, &tf, mean, sd, P, T, &tt), RV_OK);
     rv_cu_mat mt = {th.data(), NT, DIM, DIM};
@@ -446,11 +480,14 @@ static void test_patchify_merge_emulated(void **state) {
                        lb = rnd(NL, 3.0f, 0.0f);
     la[1] = lb[2] = la[5] = lb[5] = -INFINITY;
     std::vector<float> oa_ref = oa, la_ref = la;
-    rv_tensor toa = rv_tensor_3d(oa_ref.data(), RV_F32, NQ, HH, D), tla = rv_tensor_2d(la_ref.data(), RV_F32, HH, NQ);
-    rv_tensor tob = rv_tensor_3d(ob.data(), RV_F32, NQ, HH, D), tlb = rv_tensor_2d(lb.data(), RV_F32, HH, NQ);
+    rv_tensor toa = rv_tensor_3d(oa_ref.data(), RV_F32, NQ, HH, D),
+              tla = rv_tensor_2d(la_ref.data(), RV_F32, HH, NQ);
+    rv_tensor tob = rv_tensor_3d(ob.data(), RV_F32, NQ, HH, D),
+              tlb = rv_tensor_2d(lb.data(), RV_F32, HH, NQ);
     assert_int_equal(rv_attn_merge(ref, &toa, &tla, &tob, &tlb), RV_OK);
     assert_int_equal(rv_cu_attn_merge(0, oa.data(), HH * D, la.data(), NQ, ob.data(), HH * D,
-                                      lb.data(), NQ, NQ, HH, D), cudaSuccess);
+                                      lb.data(), NQ, NQ, HH, D),
+                     cudaSuccess);
     check("emulated merge o", oa, oa_ref);
     check("emulated merge lse", la, la_ref);
   }
@@ -460,10 +497,8 @@ static void test_patchify_merge_emulated(void **state) {
 int main(void) {
   rv_rng_seed(&g_rng, 20261206);
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_flash_emulated),
-      cmocka_unit_test(test_simple_emulated),
-      cmocka_unit_test(test_rows_emulated),
-      cmocka_unit_test(test_elementwise_emulated),
+      cmocka_unit_test(test_flash_emulated),          cmocka_unit_test(test_simple_emulated),
+      cmocka_unit_test(test_rows_emulated),           cmocka_unit_test(test_elementwise_emulated),
       cmocka_unit_test(test_patchify_merge_emulated),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

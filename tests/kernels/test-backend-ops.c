@@ -328,6 +328,24 @@ static void gemm_case(int64_t m, int64_t n, int64_t k, int ta, int tb, int bias,
   check_case(&c);
 }
 
+/* GELU of inputs in [-3, -2.2], where the erf and tanh forms differ by 2-10% of the
+ * output (more than bf16 rounding): a backend that fuses one form where the other was
+ * asked for fails here. c = gelu(a [m, 1] x ones [n, 1]^T). */
+static void gelu_tail_case(rv_act act) {
+  tb_case c = {0};
+  snprintf(c.name, sizeof c.name, "gemm gelu tail act%d", (int)act);
+  int64_t m = 64, n = 8, as[2] = {m, 1}, bs[2] = {n, 1}, cs[2] = {m, n};
+  int a = add_buf(&c, BUF_ACT, (size_t)m, 1.0f), b = add_buf(&c, BUF_ACT, (size_t)n, 1.0f);
+  rv_fill_uniform(&g_rng, c.buf[a].f, (size_t)m, -3.0f, -2.2f);
+  for (int64_t i = 0; i < n; i++) c.buf[b].f[i] = 1.0f;
+  add_packed(&c, a, 2, as);
+  add_packed(&c, b, 2, bs);
+  add_packed(&c, add_out(&c, BUF_ACT, (size_t)(m * n), 1), 2, cs);
+  c.gemm = (rv_gemm_params){0, 1, 1.0f, 0.0f, act};
+  c.run = run_gemm;
+  check_case(&c);
+}
+
 static void test_gemm(void **state) {
   (void)state;
   gemm_case(1, 1, 1, 0, 0, 0, RV_ACT_NONE, 0.0f, 0);
@@ -341,6 +359,8 @@ static void test_gemm(void **state) {
   gemm_case(31, 70, 40, 0, 1, 1, RV_ACT_GELU_ERF, 0.5f, 2); /* act then residual */
   gemm_case(3, 300, 20, 0, 0, 0, RV_ACT_NONE, 0.0f, 0);     /* wide: split by columns */
   gemm_case(1, 64, 1, 0, 1, 1, RV_ACT_NONE, 1.0f, 0);
+  gelu_tail_case(RV_ACT_GELU_ERF);
+  gelu_tail_case(RV_ACT_GELU_TANH);
 }
 
 /* ---- layernorm, gelu, softmax, add, copy ---- */

@@ -106,6 +106,7 @@ using std::min;
 
 #define RV_DYNAMIC_SMEM(name) unsigned char *name = emu_blk->smem.data()
 
+static inline float fast_exp2(float x) { return exp2f(x); }
 static inline void cp_async16(void *s, const void *g) { memcpy(s, g, 16); }
 static inline void cp_async_commit() {}
 static inline void cp_async_wait_all() {}

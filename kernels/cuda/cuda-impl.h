@@ -81,6 +81,9 @@ cudaError_t rv_cu_copy(cudaStream_t s, rv_cu_view4 src, rv_cu_view4 dst);
 /* c = act(acc + bias) + beta * c, acc packed f32 [c.rows, c.cols]; c and bias bf16. */
 cudaError_t rv_cu_gemm_epilogue(cudaStream_t s, const float *acc, const void *bias, int act,
                                 float beta, rv_cu_mat c);
+/* acc [m, n] packed f32 = alpha op(a) op(b), bf16 operands (see rv_gemm for op). */
+cudaError_t rv_cu_gemm_fallback(cudaStream_t s, rv_cu_mat a, int trans_a, rv_cu_mat b, int trans_b,
+                                int64_t m, int64_t n, int64_t k, float alpha, float *acc);
 /* frames [f, h, w, 3] (u8 when is_u8, else f32) -> bf16 tokens (see rv_patchify). */
 cudaError_t rv_cu_patchify(cudaStream_t s, const void *frames, int is_u8, int64_t f, int64_t h,
                            int64_t w, const float mean[3], const float std[3], int patch,

@@ -209,6 +209,7 @@ static void emu_launch(dim3 grid, unsigned threads, size_t smem_bytes, F body) {
 #include "cuda/attention.cu"
 #include "cuda/attn-merge.cu"
 #include "cuda/elementwise.cu"
+#include "cuda/gemm-fallback.cu"
 #include "cuda/layernorm.cu"
 #include "cuda/patchify.cu"
 #include "cuda/softmax.cu"
@@ -426,6 +427,26 @@ static void test_elementwise_emulated(void **state) {
     assert_int_equal(rv_copy(ref, &tm, &tb), RV_OK);
     assert_memory_equal(mid.data(), want_mid.data(), mid.size() * 2);
     assert_memory_equal(back.data(), want_back.data(), back.size() * 4);
+  }
+  for (int t = 0; t < 4; t++) { /* fallback gemm: acc [5, 7] = 0.5 op(a) op(b), k = 3 */
+    int ta = t & 1, tb = t >> 1;
+    enum { M = 5, N = 7, K = 3 };
+    std::vector<float> a = rnd(64, 1.0f, 0.0f), b = rnd(64, 1.0f, 0.0f); /* room for the strides */
+    std::vector<float> acc(M * N, 0.0f), want(M * N, 0.0f);
+    int64_t lda = (ta ? M : K) + 1, ldb = (tb ? K : N) + 1; /* rows one element wider */
+    for (int i = 0; i < M; i++)
+      for (int j = 0; j < N; j++) {
+        double sum = 0;
+        for (int l = 0; l < K; l++)
+          sum += (double)a[ta ? l * lda + i : i * lda + l] * b[tb ? j * ldb + l : l * ldb + j];
+        want[i * N + j] = (float)(0.5 * sum);
+      }
+    std::vector<uint16_t> ah = bf(a), bh = bf(b);
+    rv_cu_mat ma = {ah.data(), ta ? K : M, ta ? M : K, lda};
+    rv_cu_mat mb = {bh.data(), tb ? N : K, tb ? K : N, ldb};
+    assert_int_equal(rv_cu_gemm_fallback(0, ma, ta, mb, tb, M, N, K, 0.5f, acc.data()),
+                     cudaSuccess);
+    check("emulated gemm fallback", acc, want);
   }
   { /* gemm epilogue: c [4, 9] (row stride 11) = gelu_erf(acc + bias) + 0.5 c */
     std::vector<float> acc = rnd(4 * 9, 2.0f, 0.0f), bias = rnd(9, 0.5f, 0.0f),

@@ -231,27 +231,34 @@ static void bench_torch(const char *python, shape *sh, int ns, int reps) {
   pclose(p);
 }
 
-static void print_table(const shape *sh, int ns) {
-  printf("\nattention ring step, bf16, batch 1, TFLOP/s (causal counts the unmasked half);\n"
-         "w4m1n64 is the backend's kernel (rv_attention), the others tile shapes to try:\n"
-         "wWmMnN = W warps of M m-tiles of 16 queries, N keys per K/V tile\n");
+static void print_header(void) {
   printf("%7s %8s %6s", "N", "h x d", "mask");
   for (int v = 0; v < NV; v++)
     printf(" %7s", k_variants[v].name);
   printf(" %7s %7s %10s %10s %8s\n", "FLASH", "cuDNN", "best/FLASH", "best/cuDNN", "err");
-  for (int i = 0; i < ns; i++) {
-    const shape *s = &sh[i];
-    char hd[16];
-    double best = 0;
-    snprintf(hd, sizeof hd, "%dx%d", s->heads, s->dim);
-    printf("%7lld %8s %6s", (long long)s->n, hd, s->causal ? "causal" : "none");
-    for (int v = 0; v < NV; v++) {
-      printf(" %7.1f", s->tf[v]);
-      if (s->tf[v] > best) best = s->tf[v];
-    }
-    printf(" %7.1f %7.1f %10.2f %10.2f %8.1e\n", s->flash, s->cudnn, best / s->flash,
-           best / s->cudnn, s->err);
+}
+
+static void print_row(const shape *s) {
+  char hd[16];
+  double best = 0;
+  snprintf(hd, sizeof hd, "%dx%d", s->heads, s->dim);
+  printf("%7lld %8s %6s", (long long)s->n, hd, s->causal ? "causal" : "none");
+  for (int v = 0; v < NV; v++) {
+    printf(" %7.1f", s->tf[v]);
+    if (s->tf[v] > best) best = s->tf[v];
   }
+  printf(" %7.1f %7.1f %10.2f %10.2f %8.1e\n", s->flash, s->cudnn, best / s->flash, best / s->cudnn,
+         s->err);
+  fflush(stdout);
+}
+
+static void print_table(const shape *sh, int ns) {
+  printf("\nattention ring step, bf16, batch 1, TFLOP/s (causal counts the unmasked half);\n"
+         "w4m1n64 is the backend's kernel (rv_attention), the others tile shapes to try:\n"
+         "wWmMnN = W warps of M m-tiles of 16 queries, N keys per K/V tile\n");
+  print_header();
+  for (int i = 0; i < ns; i++)
+    print_row(&sh[i]);
 }
 
 int main(int argc, char **argv) {
@@ -313,8 +320,11 @@ int main(int argc, char **argv) {
   }
   if (torch) bench_torch(python, sh, ns, reps);
   rc = 0;
+  print_header(); /* rows as they come, in case the run is cut short; the table again at the end */
   for (int i = 0; i < ns; i++) {
-    if (bench_ours(be, &sh[i], dq, dk, dv, dout, dlse, pat, reps) != 0) {
+    int failed = bench_ours(be, &sh[i], dq, dk, dv, dout, dlse, pat, reps) != 0;
+    print_row(&sh[i]);
+    if (failed) {
       rc = 1; /* a failed launch may leave the device unusable: report what we have */
       break;
     }

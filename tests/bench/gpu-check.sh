@@ -56,7 +56,7 @@ fi
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,memory.used --format=csv,noheader
 
 step ops 120 25 "$CARRY/test-backend-ops" cuda
-step bench 200 25 "$CARRY/bench-attn-cuda" --python "${PYTHON:-python3}" --reps 5
+step bench 240 20 "$CARRY/bench-attn-cuda" --python "${PYTHON:-python3}" --reps 3
 
 SAN=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer /usr/local/cuda/compute-sanitizer/compute-sanitizer 2>/dev/null | head -n 1)
 if [ -n "$SAN" ]; then

@@ -578,6 +578,7 @@ static void test_attention(void **state) {
   attention_case(129, 700, 2, 64, RV_MASK_WINDOW, 2, 50, 600, 0);
   attention_case(192, 256, 2, 64, RV_MASK_BAND, 2, 40, 0, 64);
   attention_case(128, 128, 1, 128, RV_MASK_NONE, 0, 0, 0, 0);
+  attention_case(200, 100, 1, 64, RV_MASK_CAUSAL, 0, 10, 0, 100); /* early rows: no tile */
 }
 
 static rv_status run_merge(rv_backend *be, rv_tensor *t, const tb_case *c) {

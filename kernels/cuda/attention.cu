@@ -73,13 +73,24 @@ static __device__ int tile_class(const rv_cu_attn &a, int64_t q0, int64_t nq_t, 
   return full && !edge ? TILE_FULL : TILE_PARTIAL;
 }
 
+/* The first tile at or after kt that some query of the block sees (ntiles if none).
+ * Frames grow with the key index, so tiles before the window's far edge are jumped over,
+ * and once a tile starts past every query's near edge (causal, window) no later tile is
+ * visible: the scan never walks the invisible part of a long sequence. */
 static __device__ int64_t next_tile(const rv_cu_attn &a, int64_t q0, int64_t nq_t, int64_t kt,
                                     int64_t ntiles) {
+  if (a.mask == RV_MASK_NONE) return kt < ntiles ? kt : ntiles;
+  int64_t qf0 = (a.q_pos0 + q0) / a.tpf, qf1 = (a.q_pos0 + q0 + nq_t - 1) / a.tpf;
+  if (a.hi < INT64_MAX / 4) { /* keys of frames before qf0 - hi are in no query's window */
+    int64_t j0 = (qf0 - a.hi) * a.tpf - a.k_pos0;
+    if (j0 / BN > kt) kt = j0 / BN;
+  }
   for (; kt < ntiles; kt++) {
     int64_t k0 = kt * BN;
-    if (tile_class(a, q0, nq_t, k0, min((int64_t)BN, a.nk - k0)) != TILE_SKIP) break;
+    if (qf1 - key_frame(a, k0) < a.lo) return ntiles;
+    if (tile_class(a, q0, nq_t, k0, min((int64_t)BN, a.nk - k0)) != TILE_SKIP) return kt;
   }
-  return kt;
+  return ntiles;
 }
 
 /* ---- tensor-core primitives (PTX, sm_80+) ----
@@ -170,7 +181,9 @@ static __global__ void __launch_bounds__(FLASH_THREADS) flash_kernel(const rv_cu
   bf16 *sk = sq + BM * LD, *sv = sk + BN * LD;
   const bf16 *gq = static_cast<const bf16 *>(a.q), *gk = static_cast<const bf16 *>(a.k),
              *gv = static_cast<const bf16 *>(a.v);
-  const int64_t h = blockIdx.y, q0 = (int64_t)blockIdx.x * BM;
+  /* query blocks in reverse: with causal masks the later ones have the most tiles, and
+   * starting them first leaves the light ones to fill the tail of the grid */
+  const int64_t h = blockIdx.y, q0 = (int64_t)(gridDim.x - 1 - blockIdx.x) * BM;
   const int64_t nq_t = min((int64_t)BM, a.nq - q0), ntiles = (a.nk + BN - 1) / BN;
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t4 = lane & 3;
   const float scale2 = a.scale * 1.4426950408889634f; /* exp(x) = exp2(x log2 e) */

@@ -303,8 +303,10 @@ static void test_flash_emulated(void **state) {
   emu_case(150, 260, 1, 64, RV_MASK_BAND, 4, 10, 100, 30, 1);
   emu_case(97, 300, 1, 64, RV_MASK_CAUSAL, 0, 5, 0, 40, 1); /* early queries see nothing */
   emu_case(130, 200, 1, 128, RV_MASK_CAUSAL, 0, 16, 100, 0, 1);
-  emu_case(64, 64, 1, 64, RV_MASK_CAUSAL, 0, 4, 0, 1000, 1);   /* no key visible at all */
-  emu_case(200, 100, 1, 64, RV_MASK_CAUSAL, 0, 10, 0, 100, 1); /* first blocks skip every tile */
+  emu_case(64, 64, 1, 64, RV_MASK_CAUSAL, 0, 4, 0, 1000, 1);     /* no key visible at all */
+  emu_case(200, 100, 1, 64, RV_MASK_CAUSAL, 0, 10, 0, 100, 1);   /* first blocks skip every tile */
+  emu_case(64, 600, 1, 64, RV_MASK_WINDOW, 3, 4, 5000, 4500, 1); /* long history: jump */
+  emu_case(100, 600, 1, 64, RV_MASK_BAND, 2, 4, 5000, 4700, 1);
 }
 
 static void test_simple_emulated(void **state) {

@@ -51,8 +51,15 @@ enum { TILE_SKIP = 0, TILE_PARTIAL = 1, TILE_FULL = 2 };
 
 /* ---- masks, shared by both kernels ---- */
 
+/* The frame of a token position (>= 0 when masked): 32-bit division when it fits, as it
+ * nearly always does (a 64-bit one costs several times more, and it runs per tile). */
+static __device__ __forceinline__ int64_t frame_of(const rv_cu_attn &a, int64_t pos) {
+  if (pos <= 0x7fffffff) return (int64_t)((uint32_t)pos / (uint32_t)a.tpf);
+  return pos / a.tpf;
+}
+
 static __device__ __forceinline__ int64_t key_frame(const rv_cu_attn &a, int64_t j) {
-  return (a.k_pos0 + j) / a.tpf;
+  return frame_of(a, a.k_pos0 + j);
 }
 
 static __device__ __forceinline__ int frames_allowed(const rv_cu_attn &a, int64_t qf, int64_t kf) {
@@ -60,36 +67,48 @@ static __device__ __forceinline__ int frames_allowed(const rv_cu_attn &a, int64_
   return d >= a.lo && d <= a.hi;
 }
 
-/* Tile of queries [q0, q0 + nq_t) against keys [k0, k0 + nk_t): skipped, partial, full. */
-static __device__ int tile_class(const rv_cu_attn &a, int64_t q0, int64_t nq_t, int64_t k0,
-                                 int64_t nk_t) {
+/* Frames of a block's first and last query, computed once per block. */
+typedef struct qspan {
+  int64_t f0, f1;
+} qspan;
+
+static __device__ qspan block_frames(const rv_cu_attn &a, int64_t q0, int64_t nq_t) {
+  qspan q = {0, 0};
+  if (a.mask != RV_MASK_NONE) {
+    q.f0 = frame_of(a, a.q_pos0 + q0);
+    q.f1 = frame_of(a, a.q_pos0 + q0 + nq_t - 1);
+  }
+  return q;
+}
+
+/* The block's queries against keys [k0, k0 + nk_t): skipped, partial or full. */
+static __device__ int tile_class(const rv_cu_attn &a, qspan q, int64_t k0, int64_t nk_t) {
   int edge = nk_t < BN; /* keys past the end are masked per element */
   if (a.mask == RV_MASK_NONE) return edge ? TILE_PARTIAL : TILE_FULL;
-  int64_t qf0 = (a.q_pos0 + q0) / a.tpf, qf1 = (a.q_pos0 + q0 + nq_t - 1) / a.tpf;
   int64_t kf0 = key_frame(a, k0), kf1 = key_frame(a, k0 + nk_t - 1);
-  /* qf - kf spans [qf0 - kf1, qf1 - kf0] */
-  if (qf1 - kf0 < a.lo || qf0 - kf1 > a.hi) return TILE_SKIP;
-  int full = qf0 - kf1 >= a.lo && qf1 - kf0 <= a.hi;
+  /* qf - kf spans [q.f0 - kf1, q.f1 - kf0] */
+  if (q.f1 - kf0 < a.lo || q.f0 - kf1 > a.hi) return TILE_SKIP;
+  int full = q.f0 - kf1 >= a.lo && q.f1 - kf0 <= a.hi;
   return full && !edge ? TILE_FULL : TILE_PARTIAL;
 }
 
-/* The first tile at or after kt that some query of the block sees (ntiles if none).
- * Frames grow with the key index, so tiles before the window's far edge are jumped over,
- * and once a tile starts past every query's near edge (causal, window) no later tile is
- * visible: the scan never walks the invisible part of a long sequence. */
-static __device__ int64_t next_tile(const rv_cu_attn &a, int64_t q0, int64_t nq_t, int64_t kt,
-                                    int64_t ntiles) {
-  if (a.mask == RV_MASK_NONE) return kt < ntiles ? kt : ntiles;
-  int64_t qf0 = (a.q_pos0 + q0) / a.tpf, qf1 = (a.q_pos0 + q0 + nq_t - 1) / a.tpf;
-  if (a.hi < INT64_MAX / 4) { /* keys of frames before qf0 - hi are in no query's window */
-    int64_t j0 = (qf0 - a.hi) * a.tpf - a.k_pos0;
+/* The first tile at or after kt that some query of the block sees (ntiles if none), and
+ * its class. Frames grow with the key index, so tiles before the window's far edge are
+ * jumped over, and once a tile starts past every query's near edge (causal, window) no
+ * later tile is visible: the scan never walks the invisible part of a long sequence. */
+static __device__ int64_t next_tile(const rv_cu_attn &a, qspan q, int64_t kt, int64_t ntiles,
+                                    int *cls) {
+  if (a.mask != RV_MASK_NONE && a.hi < INT64_MAX / 4) {
+    int64_t j0 = (q.f0 - a.hi) * a.tpf - a.k_pos0; /* keys before j0: in no query's window */
     if (j0 / BN > kt) kt = j0 / BN;
   }
   for (; kt < ntiles; kt++) {
     int64_t k0 = kt * BN;
-    if (qf1 - key_frame(a, k0) < a.lo) return ntiles;
-    if (tile_class(a, q0, nq_t, k0, min((int64_t)BN, a.nk - k0)) != TILE_SKIP) return kt;
+    if (a.mask != RV_MASK_NONE && q.f1 - key_frame(a, k0) < a.lo) break;
+    *cls = tile_class(a, q, k0, min((int64_t)BN, a.nk - k0));
+    if (*cls != TILE_SKIP) return kt;
   }
+  *cls = TILE_SKIP;
   return ntiles;
 }
 
@@ -195,10 +214,12 @@ static __global__ void __launch_bounds__(FLASH_THREADS) flash_kernel(const rv_cu
 #pragma unroll
   for (int r = 0; r < ROWS; r++) {
     row[r] = q0 + wrow + 16 * (r >> 1) + g + 8 * (r & 1);
-    qf[r] = a.mask == RV_MASK_NONE ? 0 : (a.q_pos0 + row[r]) / a.tpf;
+    qf[r] = a.mask == RV_MASK_NONE ? 0 : frame_of(a, a.q_pos0 + row[r]);
   }
 
-  int64_t kt = next_tile(a, q0, nq_t, 0, ntiles);
+  const qspan qs = block_frames(a, q0, nq_t);
+  int cls;
+  int64_t kt = next_tile(a, qs, 0, ntiles, &cls);
   load_tile<D, BM>(sq, gq, a.ldq, h, q0, a.nq);
   if (kt < ntiles) load_tile<D, BN>(sk, gk, a.ldk, h, kt * BN, a.nk);
   cp_async_commit();
@@ -230,7 +251,6 @@ static __global__ void __launch_bounds__(FLASH_THREADS) flash_kernel(const rv_cu
 
   while (kt < ntiles) {
     const int64_t k0 = kt * BN;
-    const int cls = tile_class(a, q0, nq_t, k0, min((int64_t)BN, a.nk - k0));
     load_tile<D, BN>(sv, gv, a.ldv, h, k0, a.nk); /* overlaps S = Q K^T */
     cp_async_commit();
 
@@ -331,7 +351,8 @@ static __global__ void __launch_bounds__(FLASH_THREADS) flash_kernel(const rv_cu
 
     cp_async_wait_all(); /* V is in; every warp is done with K */
     __syncthreads();
-    const int64_t next = next_tile(a, q0, nq_t, kt + 1, ntiles);
+    int next_cls;
+    const int64_t next = next_tile(a, qs, kt + 1, ntiles, &next_cls);
     if (next < ntiles) load_tile<D, BN>(sk, gk, a.ldk, h, next * BN, a.nk); /* overlaps P V */
     cp_async_commit();
 
@@ -351,6 +372,7 @@ static __global__ void __launch_bounds__(FLASH_THREADS) flash_kernel(const rv_cu
       }
     }
     kt = next;
+    cls = next_cls;
     cp_async_wait_all(); /* the next K is in; every warp is done with V */
     __syncthreads();
   }
@@ -417,7 +439,7 @@ static __global__ void __launch_bounds__(SIMPLE_THREADS) simple_kernel(const rv_
   for (int64_t w = blockIdx.x * (int64_t)(SIMPLE_THREADS / 32) + (threadIdx.x >> 5);
        w < a.nq * a.heads; w += warps) {
     const int64_t h = w / a.nq, i = w % a.nq;
-    const int64_t qf = a.mask == RV_MASK_NONE ? 0 : (a.q_pos0 + i) / a.tpf;
+    const int64_t qf = a.mask == RV_MASK_NONE ? 0 : frame_of(a, a.q_pos0 + i);
     float qv[SIMPLE_PER_LANE], acc[SIMPLE_PER_LANE];
 #pragma unroll
     for (int u = 0; u < SIMPLE_PER_LANE; u++) {

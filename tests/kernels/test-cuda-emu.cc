@@ -307,6 +307,7 @@ static void test_flash_emulated(void **state) {
   emu_case(200, 100, 1, 64, RV_MASK_CAUSAL, 0, 10, 0, 100, 1);   /* first blocks skip every tile */
   emu_case(64, 600, 1, 64, RV_MASK_WINDOW, 3, 4, 5000, 4500, 1); /* long history: jump */
   emu_case(100, 600, 1, 64, RV_MASK_BAND, 2, 4, 5000, 4700, 1);
+  emu_case(130, 200, 1, 64, RV_MASK_CAUSAL, 0, 7, 3000000000LL, 2999999950LL, 1); /* > 2^31 */
 }
 
 static void test_simple_emulated(void **state) {

@@ -5,10 +5,10 @@
 #   here, after building:   tests/bench/gpu-check.sh --prepare
 #       copies test-backend-ops, bench-attn-cuda and libcmocka.so.0 (absent there) into
 #       .carry/gpu (ignored by git, a few MB)
-#   there:                   device run, carry [".carry"], timeout_s 420:
+#   there:                   device run, carry [".carry"], timeout_s 560:
 #       sh tests/bench/gpu-check.sh
 #
-# Steps (each bounded by its own timeout, about 2 minutes in all when things are right):
+# Steps (each bounded by its own timeout, 530 s at worst; expected 3-4 minutes in all):
 #   1. test-backend-ops cuda          every op against cpu-ref (bf16 tolerances)
 #   2. bench-attn-cuda                our attention vs torch SDPA FLASH / cuDNN, one table
 #   3. compute-sanitizer memcheck     on test-backend-ops cuda
@@ -55,13 +55,13 @@ if [ ! -x "$CARRY/test-backend-ops" ]; then
 fi
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,memory.used --format=csv,noheader
 
-step ops 120 25 "$CARRY/test-backend-ops" cuda
-step bench 240 20 "$CARRY/bench-attn-cuda" --python "${PYTHON:-python3}" --reps 3
+step ops 90 25 "$CARRY/test-backend-ops" cuda
+step bench 200 20 "$CARRY/bench-attn-cuda" --python "${PYTHON:-python3}" --reps 3
 
 SAN=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer /usr/local/cuda/compute-sanitizer/compute-sanitizer 2>/dev/null | head -n 1)
 if [ -n "$SAN" ]; then
-  step memcheck 150 12 "$SAN" --tool memcheck --error-exitcode 3 "$CARRY/test-backend-ops" cuda
-  step racecheck 150 12 "$SAN" --tool racecheck --error-exitcode 3 "$CARRY/test-backend-ops" cuda
+  step memcheck 120 12 "$SAN" --tool memcheck --error-exitcode 3 "$CARRY/test-backend-ops" cuda
+  step racecheck 120 12 "$SAN" --tool racecheck --error-exitcode 3 "$CARRY/test-backend-ops" cuda
 else
   SUMMARY="$SUMMARY
 sanitizer    not found"

@@ -127,6 +127,10 @@ static __device__ __forceinline__ void cp_async16(void *s, const void *g) {
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(smem_addr(s)), "l"(g));
 }
 
+static __device__ __forceinline__ void st_shared_zero16(void *s) {
+  *reinterpret_cast<uint4 *>(s) = make_uint4(0u, 0u, 0u, 0u);
+}
+
 static __device__ __forceinline__ void cp_async_commit() {
   asm volatile("cp.async.commit_group;\n" ::);
 }
@@ -188,7 +192,7 @@ static __device__ __forceinline__ void load_tile(bf16 *s, const bf16 *g, int64_t
     if (row0 + r < n)
       cp_async16(dst, g + (row0 + r) * ld + h * D + cc * 8);
     else
-      *reinterpret_cast<uint4 *>(dst) = make_uint4(0u, 0u, 0u, 0u);
+      st_shared_zero16(dst);
   }
 }
 

@@ -8,11 +8,14 @@
  * written out from their PTX definitions (fragment layouts of m16n8k16 with bf16
  * operands and f32 accumulators; ldmatrix lane l supplies row l % 8 of matrix l / 8 and
  * receives elements 2 (l % 4), +1 of row l / 4, or with .trans of column l / 4).
- * cp.async becomes a plain copy, so races between copies and reads cannot show here:
- * compute-sanitizer's racecheck on the GPU covers those (tests/bench/gpu-check.sh). */
+ * cp.async becomes a copy that stays pending until its thread waits for it, and the dynamic
+ * shared memory is watched for races between warps within one barrier epoch (a light
+ * racecheck; compute-sanitizer's runs on the GPU, tests/bench/gpu-check.sh). */
 #include <pthread.h>
 
 #include <algorithm>
+#include <atomic>
+#include <mutex>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -69,18 +72,37 @@ struct emu_warp {
   const void *ptr[32];
 };
 
+/* Hazard tracking of the dynamic shared memory, per 16-byte chunk (the unit of cp.async,
+ * the zero fill and an ldmatrix row): who wrote it in which barrier epoch, whether that
+ * cp.async is still pending (its thread has not waited for it), which warps read it in
+ * which epoch. Accesses of different warps in one epoch, one of them a write, and reads
+ * of a pending copy are races, as compute-sanitizer's racecheck would report them. */
+struct emu_chunk {
+  int writer = -1, pending = 0;
+  long wepoch = -1, repoch = -1;
+  uint32_t readers = 0; /* warps, bit per warp */
+};
+
 struct emu_block {
   pthread_barrier_t bar;
   emu_warp warp[32];
   std::vector<unsigned char> smem;
+  std::vector<emu_chunk> shadow;
+  std::mutex lock;
 };
 
-static emu_block *emu_blk; /* the block running now */
+static emu_block *emu_blk;                        /* the block running now */
+static thread_local long emu_epoch;               /* __syncthreads passed by this thread */
+static thread_local std::vector<size_t> emu_mine; /* chunks of this thread's pending copies */
+static std::atomic<int> emu_races;
 
 static inline int emu_lane() { return (int)(threadIdx.x & 31); }
 static inline emu_warp &emu_w() { return emu_blk->warp[threadIdx.x >> 5]; }
 static inline void emu_warp_sync() { pthread_barrier_wait(&emu_w().bar); }
-static inline void __syncthreads() { pthread_barrier_wait(&emu_blk->bar); }
+static inline void __syncthreads() {
+  pthread_barrier_wait(&emu_blk->bar);
+  emu_epoch++;
+}
 static inline void __syncwarp() { emu_warp_sync(); }
 static inline float rsqrtf(float x) { return 1.0f / sqrtf(x); }
 
@@ -107,9 +129,60 @@ using std::min;
 #define RV_DYNAMIC_SMEM(name) unsigned char *name = emu_blk->smem.data()
 
 static inline float fast_exp2(float x) { return exp2f(x); }
-static inline void cp_async16(void *s, const void *g) { memcpy(s, g, 16); }
+
+static void emu_race(const char *what, size_t chunk) {
+  if (emu_races++ < 5)
+    fprintf(stderr, "shared-memory race: %s, chunk %zu, thread %u, epoch %ld\n", what, chunk,
+            threadIdx.x, emu_epoch);
+}
+
+static size_t emu_chunk_of(const void *p) {
+  return (size_t)((const unsigned char *)p - emu_blk->smem.data()) / 16;
+}
+
+static void emu_write(void *s, int pending) {
+  int t = (int)threadIdx.x, w = t >> 5;
+  size_t i = emu_chunk_of(s);
+  std::lock_guard<std::mutex> g(emu_blk->lock);
+  emu_chunk &c = emu_blk->shadow[i];
+  if (c.repoch == emu_epoch && (c.readers & ~(1u << w)))
+    emu_race("write after another warp's read", i);
+  if (c.wepoch == emu_epoch && c.writer != t) emu_race("write after another thread's write", i);
+  c.writer = t;
+  c.wepoch = emu_epoch;
+  c.pending = pending;
+  if (pending) emu_mine.push_back(i);
+}
+
+static void emu_read(const void *p) {
+  int t = (int)threadIdx.x, w = t >> 5;
+  size_t i = emu_chunk_of(p);
+  std::lock_guard<std::mutex> g(emu_blk->lock);
+  emu_chunk &c = emu_blk->shadow[i];
+  if (c.pending) emu_race("read of a cp.async not waited for", i);
+  if (c.wepoch == emu_epoch && (c.writer >> 5) != w) emu_race("read after another warp's write", i);
+  if (c.repoch != emu_epoch) {
+    c.repoch = emu_epoch;
+    c.readers = 0;
+  }
+  c.readers |= 1u << w;
+}
+
+static inline void cp_async16(void *s, const void *g) {
+  memcpy(s, g, 16);
+  emu_write(s, 1);
+}
+static inline void st_shared_zero16(void *s) {
+  memset(s, 0, 16);
+  emu_write(s, 0);
+}
 static inline void cp_async_commit() {}
-static inline void cp_async_wait_all() {}
+static inline void cp_async_wait_all() {
+  std::lock_guard<std::mutex> g(emu_blk->lock);
+  for (size_t i : emu_mine)
+    emu_blk->shadow[i].pending = 0;
+  emu_mine.clear();
+}
 
 static inline uint16_t emu_b16(const void *row, int i) {
   uint16_t v;
@@ -123,6 +196,7 @@ static void emu_ldmatrix_x4(uint32_t r[4], const void *p, int trans) {
   emu_warp &w = emu_w();
   int l = emu_lane();
   w.ptr[l] = p;
+  emu_read(p); /* each lane's address is one 16-byte row */
   emu_warp_sync();
   for (int j = 0; j < 4; j++) {
     const void *const *rows = &w.ptr[8 * j]; /* matrix j's eight row addresses */
@@ -185,12 +259,15 @@ static void emu_launch(dim3 grid, unsigned threads, size_t smem_bytes, F body) {
       for (unsigned w = 0; w < threads / 32; w++)
         pthread_barrier_init(&blk->warp[w].bar, NULL, 32);
       blk->smem.assign(smem_bytes + 16, 0xff);
+      blk->shadow.assign(blk->smem.size() / 16 + 1, emu_chunk());
       emu_blk = blk;
       std::vector<std::thread> th;
       for (unsigned t = 0; t < threads; t++)
         th.emplace_back([=] {
           emu_tid = make_uint3(t, 0, 0);
           emu_bid = make_uint3(bx, by, 0);
+          emu_epoch = 0;
+          emu_mine.clear();
           body();
         });
       for (auto &x : th)
@@ -290,6 +367,7 @@ static void emu_case(int64_t nq, int64_t nk, int64_t heads, int64_t d, rv_mask_k
   rv_cmp cl = rv_compare(l_emu, l_ref, nl, 0.1 * rv_rms(l_ref, nl) + 1e-30);
   rv_assert_close(what, &co, 1e-4, 1e-2);
   rv_assert_close(what, &cl, 1e-4, 1e-2);
+  if (emu_races) fail_msg("%s: %d shared-memory races", what, (int)emu_races);
   free(qf), free(kvf), free(qh), free(kvh);
   free(o_ref), free(l_ref), free(o_emu), free(l_emu);
 }

@@ -47,19 +47,14 @@ static uint32_t alignment(const void *p) {
 static rv_status set_alignments(cublasLtMatmulPreference_t pref, const void *a, const void *b,
                                 const void *c) {
   rv_status st = RV_OK;
-  uint32_t al[3] = {alignment(b), alignment(a), alignment(c)}; /* cuBLASLt's A, B, C = D */
-  LT_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES,
-                                                &al[0], sizeof al[0]),
-           "alignment of b");
-  LT_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
-                                                &al[1], sizeof al[1]),
-           "alignment of a");
-  LT_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES,
-                                                &al[2], sizeof al[2]),
-           "alignment of c");
-  LT_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES,
-                                                &al[2], sizeof al[2]),
-           "alignment of d");
+  static const cublasLtMatmulPreferenceAttributes_t attr[4] = {
+      CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
+      CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES};
+  /* cuBLASLt's A is our b, its B our a, its C and D our c */
+  uint32_t al[4] = {alignment(b), alignment(a), alignment(c), alignment(c)};
+  for (int i = 0; i < 4; i++)
+    LT_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, attr[i], &al[i], sizeof al[i]),
+             "operand alignment preference");
 fail:
   return st;
 }

@@ -63,6 +63,10 @@ if(RINGVIT_WITH_CUDA)
       set(RV_HAVE_CUDA ON)
       set(CMAKE_CUDA_STANDARD 17)
       set(CMAKE_CUDA_STANDARD_REQUIRED ON)
+      # nvcc's flags for our .cu files; -lineinfo lets compute-sanitizer and profilers
+      # point at source lines.
+      set(RV_CUDA_FLAGS -lineinfo --Werror all-warnings
+          -Xcompiler=-Wall,-Wextra,-Wno-unused-parameter)
     endif()
   endif()
 endif()

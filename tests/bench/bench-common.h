@@ -2,6 +2,8 @@
 #ifndef RINGVIT_BENCH_COMMON_H
 #define RINGVIT_BENCH_COMMON_H
 
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -44,6 +46,23 @@ static inline double bench_best(void (*fn)(void *), void *ctx, int reps) {
     if (t < best) best = t;
   }
   return best;
+}
+
+/* Deterministic standard-normal values (xorshift64 and Box-Muller), without the test library. */
+typedef struct rv_rng_lite {
+  uint64_t s; /* non-zero */
+} rv_rng_lite;
+
+static inline double bench_uniform(rv_rng_lite *r) { /* (0, 1) */
+  r->s ^= r->s << 13;
+  r->s ^= r->s >> 7;
+  r->s ^= r->s << 17;
+  return ((double)(r->s >> 11) + 0.5) / 9007199254740992.0;
+}
+
+static inline float bench_normal(rv_rng_lite *r) {
+  double u = bench_uniform(r), v = bench_uniform(r);
+  return (float)(sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v));
 }
 
 /* Peak resident set size of this process, MiB. */

@@ -1,0 +1,506 @@
+"""Trains ringvit's demo model (samples/models/rv-demo.safetensors) on `ringvit synth` scenes.
+
+Runs on a CPU with Debian's python3-torch (1.13); nothing to download. Steps:
+  1. renders training clips with `ringvit synth` at the model's sampling rate (2 fps) as raw
+     .rgb frames and reads them with numpy, letterboxed into the model input exactly as the
+     ingest does (bilinear, centred, padded with the mean colour);
+  2. turns DIR/gt.txt and DIR/actions.jsonl into dense-head targets in the C decoder's
+     parameterisation (vit/detect.c): per patch cell objectness, class logits, box as
+     cx = (col + sigmoid(t0)) * P, w = exp(t2) * P in model-input pixels, per-track action
+     logits, an appearance embedding; plus per-frame scene actions;
+  3. phase A: the whole model on short clips (a few seconds, global temporal attention);
+     phase B: spatial stage frozen, its outputs cached, the temporal stage and heads on
+     long clips (minutes), so that loiter and left_behind (60 s rules) can be learnt;
+  4. writes the model with its config, labels, training seeds and settings in __metadata__;
+     checkpoints (and an exported model) every few minutes, so a cut run still leaves one.
+
+    /usr/bin/python3 vit/train/train.py --ringvit build/ringvit --work /tmp/rv-train \
+        -o samples/models/rv-demo.safetensors --minutes 60
+"""
+import argparse
+import json
+import math
+import os
+import random
+import subprocess
+import sys
+import time
+
+# OpenMP's default busy-waiting makes torch ~10x slower on a loaded 2-core box: wait passively
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import export  # noqa: E402
+import model as M  # noqa: E402
+
+CLASSES = ["person", "vehicle", "bag", "object"]
+TRACK_ACTIONS = ["walk", "run", "stand", "loiter", "fall", "park", "depart", "left_behind"]
+SCENE_ACTIONS = ["crowd", "traffic"]  # >= 4 persons in view; a vehicle in view
+CROWD_PERSONS = 4
+MIN_VIS = 0.2  # objects less visible than this are neither positives nor negatives
+
+CONFIG = dict(
+    name="rv-demo", image_size=[176, 320], patch=16, width=96, heads=3, mlp_dim=192,
+    spatial_depth=3, temporal_depth=2, temporal_tokens=[3, 5], temporal_scope="global",
+    time_embed=True, time_scale=1.0, fps=2.0,
+    head={"dense": {"hidden": 96, "emb_dim": 16}, "scene": {"pool": "mean"}},
+    labels={"classes": CLASSES, "track_actions": TRACK_ACTIONS, "scene_actions": SCENE_ACTIONS})
+
+# Training clips lean on the rare actions; the held-out evaluation uses the defaults.
+RICH_RATES = ["loiter=0.35", "abandon=0.6", "drop=0.6", "bag=0.5", "fall=0.12", "park=0.6", "ret=0.4"]
+
+
+def letterbox_geom(src_w, src_h, in_w, in_h):
+    """The ingest's letterbox (ingest/ingest.c set_geometry): rect size and offset."""
+    s = min(in_w / src_w, in_h / src_h)
+    rw = int(max(1, min(in_w, round(src_w * s))))
+    rh = int(max(1, min(in_h, round(src_h * s))))
+    return rw, rh, (in_w - rw) // 2, (in_h - rh) // 2
+
+
+def letterbox(frames, in_h, in_w, mean):
+    """uint8 [F, H, W, 3] -> uint8 [F, in_h, in_w, 3], as the ingest fills a batch slot."""
+    f, h, w, _ = frames.shape
+    rw, rh, px, py = letterbox_geom(w, h, in_w, in_h)
+    pad = np.array([min(255, max(0, round(m * 255))) for m in mean], np.uint8)
+    out = np.empty((f, in_h, in_w, 3), np.uint8)
+    out[:] = pad
+    for i in range(0, f, 32):
+        x = torch.from_numpy(frames[i:i + 32]).permute(0, 3, 1, 2).float()
+        y = F.interpolate(x, size=(rh, rw), mode="bilinear", align_corners=False, antialias=True)
+        out[i:i + 32, py:py + rh, px:px + rw] = y.round().clamp(0, 255).byte().permute(0, 2, 3, 1).numpy()
+    return out
+
+
+def render_clip(ringvit, work, seed, seconds, fps, rich, density):
+    """Runs `ringvit synth` into work/seed-N/; returns (clip.rgb path, gt dir)."""
+    d = os.path.join(work, f"seed-{seed}")
+    os.makedirs(d, exist_ok=True)
+    video, gt = os.path.join(d, "clip.rgb"), os.path.join(d, "gt")
+    cmd = [ringvit, "synth", "--seconds", str(seconds), "--seed", str(seed), "--fps", str(fps),
+           "-o", video, "--gt", gt, "--density", str(density), "-q"]
+    for r in RICH_RATES if rich else []:
+        cmd += ["--rate", r]
+    subprocess.run(cmd, check=True)
+    return video, gt
+
+
+def read_rgb(path):
+    with open(path + ".json") as f:
+        side = json.load(f)
+    raw = np.fromfile(path, np.uint8)
+    n = side["frames"]
+    return raw.reshape(n, side["height"], side["width"], 3), np.array(side["pts_ns"], np.int64)
+
+
+def read_gt(gt_dir, n_frames, pts_ns):
+    """Per frame: rows [id, x0, y0, w, h, cls, vis, action bits] (0-based pixels, 0-based class)."""
+    rows = [[] for _ in range(n_frames)]
+    with open(os.path.join(gt_dir, "gt.txt")) as f:
+        for line in f:
+            fr, tid, x, y, w, h, _, cls, vis = line.strip().split(",")
+            rows[int(fr) - 1].append([int(tid), float(x) - 1, float(y) - 1, float(w), float(h),
+                                      int(cls) - 1, float(vis), 0])
+    segs = []
+    with open(os.path.join(gt_dir, "actions.jsonl")) as f:
+        for line in f:
+            s = json.loads(line)
+            if s.get("track_id") and s["label"] in TRACK_ACTIONS:
+                segs.append((s["track_id"], TRACK_ACTIONS.index(s["label"]), s["start"], s["end"]))
+    by_track = {}
+    for tid, a, s, e in segs:
+        by_track.setdefault(tid, []).append((a, s, e))
+    for i in range(n_frames):
+        t = pts_ns[i]
+        for r in rows[i]:
+            for a, s, e in by_track.get(r[0], ()):
+                if s <= t < e:
+                    r[7] |= 1 << a
+    return rows
+
+
+def make_targets(rows, geom, grid_h, grid_w, patch):
+    """Dense targets of one frame in the decoder's parameterisation (vit/detect.c)."""
+    sx, sy, px, py = geom
+    n = grid_h * grid_w
+    heat = np.zeros(n, np.float32)  # Gaussian around each centre: eases the negatives nearby
+    pos = np.zeros(n, bool)
+    ign = np.zeros(n, bool)
+    cls = np.full(n, -1, np.int64)
+    box = np.zeros((n, 4), np.float32)
+    act = np.zeros((n, len(TRACK_ACTIONS)), np.float32)
+    tid = np.zeros(n, np.int64)
+    best = np.full(n, np.inf, np.float32)  # distance of the owner to its cell centre
+    rr, cc = np.mgrid[0:grid_h, 0:grid_w]
+    rr, cc = rr.reshape(-1) + 0.5, cc.reshape(-1) + 0.5
+    persons, vehicles = 0, 0
+    for t, x, y, w, h, c, vis, bits in rows:
+        cx, cy = ((x + w / 2) * sx + px) / patch, ((y + h / 2) * sy + py) / patch
+        wc, hc = w * sx / patch, h * sy / patch
+        col, row = int(math.floor(cx)), int(math.floor(cy))
+        inside = 0 <= col < grid_w and 0 <= row < grid_h
+        if vis < MIN_VIS or not inside:
+            if vis > 0:  # partly seen: neither reward nor punish the cells it covers
+                c0, c1 = int(max(0, (x * sx + px) / patch)), int(min(grid_w, math.ceil(((x + w) * sx + px) / patch)))
+                r0, r1 = int(max(0, (y * sy + py) / patch)), int(min(grid_h, math.ceil(((y + h) * sy + py) / patch)))
+                for r in range(r0, r1):
+                    ign[r * grid_w + c0:r * grid_w + c1] = True
+            continue
+        persons += c == 0
+        vehicles += c == 1
+        g = np.exp(-((cc - cx) ** 2 / (2 * max(0.5, wc / 4) ** 2) + (rr - cy) ** 2 / (2 * max(0.5, hc / 4) ** 2)))
+        heat = np.maximum(heat, g.astype(np.float32))
+        k = row * grid_w + col
+        dist = (cx - col - 0.5) ** 2 + (cy - row - 0.5) ** 2
+        if dist >= best[k]:
+            continue
+        best[k] = dist
+        pos[k] = True
+        cls[k] = c
+        box[k] = [cx - col, cy - row, math.log(max(wc, 1e-3)), math.log(max(hc, 1e-3))]
+        act[k] = [(bits >> a) & 1 for a in range(len(TRACK_ACTIONS))]
+        tid[k] = t
+    ign &= ~pos
+    scene = np.array([persons >= CROWD_PERSONS, vehicles > 0], np.float32)
+    return heat, pos, ign, cls, box, act, tid, scene
+
+
+class Clip:
+    """One rendered clip: letterboxed frames and stacked targets."""
+
+    def __init__(self, seed, frames, pts_ns, rows, cfg):
+        c = M.normalize_config(cfg)
+        ih, iw = c["image_size"]
+        p = c["patch"]
+        self.seed = seed
+        self.frames = letterbox(frames, ih, iw, c["mean"])
+        self.times = pts_ns.astype(np.float64) * 1e-9
+        rw, rh, px, py = letterbox_geom(frames.shape[2], frames.shape[1], iw, ih)
+        geom = (rw / frames.shape[2], rh / frames.shape[1], px, py)
+        t = [make_targets(r, geom, ih // p, iw // p, p) for r in rows]
+        names = ["heat", "pos", "ign", "cls", "box", "act", "tid", "scene"]
+        for i, name in enumerate(names):
+            setattr(self, name, torch.from_numpy(np.stack([x[i] for x in t])))
+        self.n = len(rows)
+
+
+def load_clip(args, seed, rich, density):
+    cache = os.path.join(args.work, f"seed-{seed}", "clip.pt")
+    if os.path.exists(cache):
+        saved = torch.load(cache)
+        if not isinstance(saved, dict):
+            return saved
+        clip = Clip.__new__(Clip)
+        clip.__dict__.update(saved)
+        return clip
+    video, gt = render_clip(args.ringvit, args.work, seed, args.seconds, CONFIG["fps"], rich, density)
+    frames, pts = read_rgb(video)
+    clip = Clip(seed, frames, pts, read_gt(gt, len(frames), pts), CONFIG)
+    os.remove(video)
+    torch.save(vars(clip), cache)  # a plain dict: readable by any script that imports this one
+    return clip
+
+
+# ---- losses ----
+
+def focal_obj(logit, heat, pos, ign):
+    """CenterNet's focal loss on objectness: centres 1, negatives eased near centres."""
+    p = torch.sigmoid(logit).clamp(1e-4, 1 - 1e-4)
+    lp = -((1 - p) ** 2) * torch.log(p) * pos
+    ln = -((1 - heat) ** 4) * p ** 2 * torch.log(1 - p) * (~pos & ~ign)
+    return (lp.sum() + ln.sum()) / max(1, int(pos.sum()))
+
+
+def dense_losses(out, b, n_cls, n_act, emb_dim):
+    """out [F, cells, ch] against the batch's targets; returns a dict of scalar losses."""
+    L = {}
+    L["obj"] = focal_obj(out[..., 0], b["heat"], b["pos"], b["ign"])
+    pos = b["pos"]
+    if pos.any():
+        o = out[pos]
+        L["cls"] = F.binary_cross_entropy_with_logits(o[:, 1:1 + n_cls], F.one_hot(b["cls"][pos], n_cls).float())
+        bx, tb = o[:, 1 + n_cls:5 + n_cls], b["box"][pos]
+        L["xy"] = F.binary_cross_entropy_with_logits(bx[:, :2], tb[:, :2].clamp(0, 1)) - 0.5  # ~0 when right
+        L["wh"] = F.smooth_l1_loss(bx[:, 2:], tb[:, 2:], beta=0.1)
+        a = o[:, 5 + n_cls:5 + n_cls + n_act]
+        ta = b["act"][pos]
+        L["act"] = F.binary_cross_entropy_with_logits(a, ta, pos_weight=torch.full((n_act,), 3.0))
+        if emb_dim:
+            L["emb"] = emb_loss(o[:, 5 + n_cls + n_act:], b["tid"][pos])
+    return L
+
+
+def emb_loss(e, ids, temp=0.1):
+    """Supervised contrastive: a cell's embedding is nearest those of the same track."""
+    if len(ids) < 2:
+        return e.sum() * 0
+    e = F.normalize(e, dim=1)
+    s = e @ e.t() / temp
+    eye = torch.eye(len(ids), dtype=torch.bool)
+    same = (ids[:, None] == ids[None, :]) & ~eye
+    has = same.any(1)
+    if not has.any():
+        return e.sum() * 0
+    s = s.masked_fill(eye, -1e9)
+    logp = s - torch.logsumexp(s, dim=1, keepdim=True)
+    return -((logp * same).sum(1)[has] / same.sum(1)[has]).mean()
+
+
+WEIGHTS = dict(obj=1.0, cls=1.0, xy=2.0, wh=2.0, act=1.0, emb=0.2, scene=0.5)
+
+
+def batch_of(clip, idx):
+    return {k: getattr(clip, k)[idx] for k in ("heat", "pos", "ign", "cls", "box", "act", "tid", "scene")}
+
+
+def clip_tokens(model, clip, idx):
+    c = model.c
+    frames = torch.from_numpy(clip.frames[idx]).float() / 255.0
+    return M.patchify(frames, c["mean"], c["std"], c["patch"], c["tubelet"])
+
+
+def total(L):
+    return sum(WEIGHTS[k] * v for k, v in L.items())
+
+
+def heads_loss(model, outs, b):
+    c = model.c
+    L = dense_losses(outs["dense"], b, c["num_classes"], c["num_track_actions"], c["head"]["dense"].get("emb_dim", 0))
+    L["scene"] = F.binary_cross_entropy_with_logits(outs["scene"], b["scene"])
+    return L
+
+
+# ---- the tail of the forward pass from cached spatial features (phase B) ----
+
+def spatial_features(model, tokens, n):
+    gh, gw = model.gh0, model.gw0
+    x, seq = model._embed(tokens, n, gh, gw)
+    for blk in model.spatial:
+        x = blk(x, seq)
+    return x, seq
+
+
+def tail(model, x, n, seq, times):
+    gh, gw = model.gh0, model.gw0
+    x = model._temporal(x, n, seq, gh, gw, times, {})
+    x = model.norm(x)
+    return model._heads(x.reshape(n, seq, -1), gh, gw)
+
+
+# ---- training ----
+
+class Budget:
+    def __init__(self, minutes):
+        self.t0 = time.time()
+        self.end = self.t0 + 60 * minutes
+
+    def left(self):
+        return self.end - time.time()
+
+    def elapsed_min(self):
+        return (time.time() - self.t0) / 60
+
+
+def log(msg):
+    print(time.strftime("%H:%M:%S"), msg, flush=True)
+
+
+class Progress:
+    """Running loss averages, a log line every 10 steps, a checkpoint every few minutes;
+    the step count goes to the training record as phase_<name>_steps."""
+
+    def __init__(self, name, args, state, save):
+        self.name, self.every, self.state, self.save = name, 60 * args.save_every, state, save
+        self.step, self.run, self.last_save = 0, {}, time.time()
+
+    def tick(self, losses, note):
+        for k, v in losses.items():
+            self.run[k] = 0.95 * self.run.get(k, v) + 0.05 * v
+        self.step += 1
+        self.state[f"phase_{self.name.lower()}_steps"] = self.step
+        if self.step % 10 == 0:
+            log(f"{self.name} step {self.step} {note} " + " ".join(f"{k} {v:.3f}" for k, v in self.run.items()))
+        if time.time() - self.last_save > self.every:
+            self.save()
+            self.last_save = time.time()
+
+
+def cosine(start, end):
+    """Cosine decay to a tenth over the phase's wall time (steps vary with the machine's load)."""
+    f = min(1.0, (time.time() - start) / max(1.0, end - start))
+    return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * f))
+
+
+def sample_window(clip, length, rng):
+    """A window of `length` frames, preferring ones with objects in view."""
+    length = min(length, clip.n)
+    for _ in range(10):
+        s = rng.randrange(0, clip.n - length + 1)
+        idx = torch.arange(s, s + length)
+        if clip.pos[idx].any():
+            break
+    return idx
+
+
+def phase_a(model, clips, args, budget, state, save):
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.05)
+    rng = random.Random(1)
+    start = time.time()
+    end = start + 60 * args.minutes * args.phase_a_share
+    prog = Progress("A", args, state, save)
+    model.train()
+    while time.time() < end:
+        lr = args.lr * min(1.0, (prog.step + 1) / 50) * cosine(start, end)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        opt.zero_grad()
+        loss_sum = {}
+        for _ in range(args.clips_per_step):
+            clip = clips[rng.randrange(len(clips))]
+            stride = rng.choice([1, 1, 2])
+            idx = sample_window(clip, args.short * stride, rng)[::stride]
+            tok = clip_tokens(model, clip, idx)
+            outs, _ = model(tok, len(idx), clip.times[idx.numpy()].tolist())
+            L = heads_loss(model, outs, batch_of(clip, idx))
+            (total(L) / args.clips_per_step).backward()
+            for k, v in L.items():
+                loss_sum[k] = loss_sum.get(k, 0.0) + float(v) / args.clips_per_step
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        prog.tick(loss_sum, f"lr {lr:.2e}")
+
+
+def phase_b(model, clips, args, budget, state, save):
+    """Spatial stage frozen; temporal stage and heads on long windows of cached features."""
+    model.eval()
+    feats = []
+    # the clips with the long-memory actions first; the cache of every clip would cost minutes
+    def rich(clip):
+        return int(clip.act[..., TRACK_ACTIONS.index("loiter")].any()) + int(clip.act[..., TRACK_ACTIONS.index("left_behind")].any())
+    clips = sorted(clips, key=rich, reverse=True)[:args.long_clips]
+    with torch.no_grad():
+        for clip in clips:
+            xs = []
+            for s in range(0, clip.n, 32):
+                idx = torch.arange(s, min(clip.n, s + 32))
+                x, seq = spatial_features(model, clip_tokens(model, clip, idx), len(idx))
+                xs.append(x.reshape(len(idx), seq, -1).half())
+            feats.append(torch.cat(xs))
+            if budget.left() < 120:
+                break
+    log(f"B: cached spatial features of {len(feats)} clips")
+    train_params = [p for n, p in model.named_parameters()
+                    if n.startswith(("temporal.", "norm.", "head."))]
+    for n, p in model.named_parameters():
+        p.requires_grad_(n.startswith(("temporal.", "norm.", "head.")))
+    opt = torch.optim.AdamW(train_params, lr=args.lr * 0.5, weight_decay=0.05)
+    rng = random.Random(2)
+    prog = Progress("B", args, state, save)
+    model.train()
+    start, end = time.time(), budget.end - 30
+    while time.time() < end:
+        lr = args.lr * 0.5 * cosine(start, end)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        ci = rng.randrange(len(feats))
+        clip, fx = clips[ci], feats[ci]
+        length = rng.choice([args.long // 2, args.long, args.long])
+        idx = sample_window(clip, length, rng)
+        n, seq, d = len(idx), fx.shape[1], fx.shape[2]
+        outs = tail(model, fx[idx].float().reshape(n * seq, d), n, seq, clip.times[idx.numpy()].tolist())
+        L = heads_loss(model, outs, batch_of(clip, idx))
+        opt.zero_grad()
+        total(L).backward()
+        torch.nn.utils.clip_grad_norm_(train_params, 1.0)
+        opt.step()
+        prog.tick({k: float(v) for k, v in L.items()}, f"len {n} lr {lr:.2e}")
+    for p in model.parameters():
+        p.requires_grad_(True)
+
+
+def write_model(model, path, state):
+    """Our safetensors with the config, and the training record as extra metadata keys."""
+    cfg = dict(model.c)
+    sd = {k: v.detach().float().contiguous() for k, v in model.state_dict().items()}
+    meta = {"ringvit": json.dumps(cfg), "format": "pt", "training": json.dumps(state)}
+    if state.get("accuracy"):
+        meta["accuracy"] = json.dumps(state["accuracy"])
+    tmp = path + ".tmp"
+    export.safetensors_io.save(tmp, sd, meta)
+    os.replace(tmp, path)
+
+
+def parse_seeds(text):
+    out = []
+    for part in text.split(","):
+        a, _, b = part.partition("-")
+        out += list(range(int(a), int(b or a) + 1))
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--ringvit", default="build/ringvit", help="the ringvit CLI (for `synth`)")
+    ap.add_argument("--work", default="/tmp/rv-train", help="clips, caches and checkpoints")
+    ap.add_argument("-o", "--out", default="samples/models/rv-demo.safetensors")
+    ap.add_argument("--seeds", default="1001-1024", help="training seeds (held-out seeds are < 1000)")
+    ap.add_argument("--seconds", type=float, default=180.0, help="length of each training clip")
+    ap.add_argument("--minutes", type=float, default=60.0, help="wall-time budget of the training")
+    ap.add_argument("--phase-a-share", type=float, default=0.75, help="share of the budget for phase A")
+    ap.add_argument("--short", type=int, default=12, help="phase A window, frames")
+    ap.add_argument("--clips-per-step", type=int, default=2)
+    ap.add_argument("--long", type=int, default=240, help="phase B window, frames")
+    ap.add_argument("--long-clips", type=int, default=12, help="phase B clips (spatial features cached)")
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--save-every", type=float, default=5.0, help="minutes between checkpoints")
+    ap.add_argument("--resume", help="a checkpoint (.pt) to start from")
+    ap.add_argument("--skip-a", action="store_true", help="only phase B (with --resume)")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    os.makedirs(args.work, exist_ok=True)
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    seeds = parse_seeds(args.seeds)
+    if any(s < 1000 for s in seeds):
+        ap.error("training seeds must be >= 1000: seeds below are kept for evaluation")
+    budget = Budget(args.minutes)
+    clips = []
+    densities = [1.0, 1.5, 2.0, 1.0]
+    for i, s in enumerate(seeds):
+        clips.append(load_clip(args, s, rich=i % 2 == 0, density=densities[i % len(densities)]))
+    log(f"{len(clips)} clips, {sum(c.n for c in clips)} frames, "
+        f"{int(sum(c.pos.sum() for c in clips))} positive cells, loaded in {budget.elapsed_min():.1f} min")
+    model = M.RvViT(CONFIG)
+    with torch.no_grad():
+        model.head.dense.out.bias[0] = -4.6  # objectness prior 0.01: the focal loss starts calm
+    state = dict(seeds=seeds, seconds=args.seconds, synth_fps=CONFIG["fps"], density=densities,
+                 rich_rates=RICH_RATES, rich_every_other=True, min_visibility=MIN_VIS,
+                 scene_actions={"crowd": f">= {CROWD_PERSONS} persons in view", "traffic": "a vehicle in view"},
+                 trainer="vit/train/train.py", torch=torch.__version__)
+    if args.resume:
+        ck = torch.load(args.resume)
+        model.load_state_dict(ck["model"])
+        state.update({k: v for k, v in ck["state"].items() if k.startswith("phase_")})
+    ckpt = os.path.join(args.work, "checkpoint.pt")
+
+    def save():
+        state["minutes"] = round(budget.elapsed_min(), 1)
+        torch.save({"model": model.state_dict(), "state": state}, ckpt)
+        write_model(model, args.out, state)
+        log(f"saved {ckpt} and {args.out}")
+
+    if not args.skip_a:
+        phase_a(model, clips, args, budget, state, save)
+        save()
+    phase_b(model, clips, args, budget, state, save)
+    save()
+
+
+if __name__ == "__main__":
+    main()

@@ -8,6 +8,7 @@
 struct rv_pool {
   int threads;
   pthread_t *workers;
+  pthread_mutex_t run; /* held by the caller of the current job: one job at a time */
   pthread_mutex_t lock;
   pthread_cond_t wake, done;
   uint64_t generation; /* bumped for every job; workers wait for a new one */
@@ -63,6 +64,7 @@ rv_status rv_pool_create(int threads, rv_pool **out) {
   rv_pool *p = calloc(1, sizeof *p);
   if (!p) return RV_FAIL(RV_ERR_NOMEM, "thread pool");
   p->threads = threads > 0 ? threads : rv_online_cores();
+  pthread_mutex_init(&p->run, NULL);
   pthread_mutex_init(&p->lock, NULL);
   pthread_cond_init(&p->wake, NULL);
   pthread_cond_init(&p->done, NULL);
@@ -97,6 +99,7 @@ void rv_pool_free(rv_pool *p) {
   pthread_cond_broadcast(&p->wake);
   pthread_mutex_unlock(&p->lock);
   for (int t = 1; t < p->threads && p->workers; t++) pthread_join(p->workers[t], NULL);
+  pthread_mutex_destroy(&p->run);
   pthread_mutex_destroy(&p->lock);
   pthread_cond_destroy(&p->wake);
   pthread_cond_destroy(&p->done);
@@ -113,6 +116,9 @@ void rv_pool_run(rv_pool *p, rv_pool_fn fn, void *ctx, int64_t n, int64_t grain)
     fn(ctx, 0, n, 0);
     return;
   }
+  /* a second caller would overwrite the job and, waiting on `done` for a signal the first
+   * caller consumed, hang */
+  pthread_mutex_lock(&p->run);
   pthread_mutex_lock(&p->lock);
   p->fn = fn;
   p->ctx = ctx;
@@ -127,4 +133,5 @@ void rv_pool_run(rv_pool *p, rv_pool_fn fn, void *ctx, int64_t n, int64_t grain)
   pthread_mutex_lock(&p->lock);
   while (p->busy > 0) pthread_cond_wait(&p->done, &p->lock);
   pthread_mutex_unlock(&p->lock);
+  pthread_mutex_unlock(&p->run);
 }

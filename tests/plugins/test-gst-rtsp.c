@@ -18,6 +18,12 @@ static const char *ringvit_cmd;
 static int seconds = 12;
 static char dir[64] = "/tmp/rv-gst-rtsp-XXXXXX", scene[128], out[128], model[1024];
 
+/* Where the test is, on stdout as it goes: a run the watchdog ends says where it stuck. */
+static void stage(const char *what) {
+  printf("rtsp: %s\n", what);
+  fflush(stdout);
+}
+
 static gpointer serve(gpointer loop) {
   g_main_loop_run(loop);
   return NULL;
@@ -43,7 +49,7 @@ static void test_rtsp_live(void **state) {
   GThread *thread = g_thread_new("rtsp", serve, loop);
   /* the client */
   char *client = g_strdup_printf(
-      "rtspsrc location=rtsp://127.0.0.1:%d/scene latency=200 ! rtph264depay ! avdec_h264 ! videoconvert ! "
+      "rtspsrc location=rtsp://127.0.0.1:%d/scene latency=200 protocols=tcp ! rtph264depay ! avdec_h264 ! videoconvert ! "
       "rvencoder mode=stream model=%s ! rvtracker ! rvjsonsink location=%s sync=true",
       port, model, out);
   GError *err = NULL;
@@ -51,6 +57,7 @@ static void test_rtsp_live(void **state) {
   assert_non_null(p);
   GstBus *bus = gst_element_get_bus(p);
   assert_int_not_equal(gst_element_set_state(p, GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  stage("client playing");
   gint64 t0 = g_get_monotonic_time();
   /* the feed lasts `seconds`; then one second more for what is in flight */
   GstMessage *m = gst_bus_timed_pop_filtered(bus, (GstClockTime)(seconds + 1) * GST_SECOND,
@@ -62,12 +69,15 @@ static void test_rtsp_live(void **state) {
   }
   if (m) gst_message_unref(m);
   double wall = (double)(g_get_monotonic_time() - t0) / 1e6;
+  stage("feed over: sending EOS");
   gst_element_send_event(p, gst_event_new_eos());
   m = gst_bus_timed_pop_filtered(bus, 10 * GST_SECOND, GST_MESSAGE_ERROR | GST_MESSAGE_EOS);
   if (m) gst_message_unref(m);
+  stage("stopping the client");
   gst_element_set_state(p, GST_STATE_NULL);
   gst_object_unref(bus);
   gst_object_unref(p);
+  stage("stopping the server");
   g_main_loop_quit(loop);
   g_thread_join(thread);
   g_source_destroy(g_main_context_find_source_by_id(ctx, source));
@@ -76,6 +86,7 @@ static void test_rtsp_live(void **state) {
   g_main_context_unref(ctx);
   g_free(client);
   g_free(launch);
+  stage("stopped");
   /* the lines: at 2 fps, every second of the feed */
   FILE *fp = fopen(out, "r");
   assert_non_null(fp);

@@ -16,7 +16,9 @@ rv_status rv_pool_create(int threads, rv_pool **out);
 void rv_pool_free(rv_pool *pool); /* NULL-safe */
 int rv_pool_threads(const rv_pool *pool);
 
-/* Runs fn over [0, n) in chunks of `grain` items and returns when all are done. */
+/* Runs fn over [0, n) in chunks of `grain` items and returns when all are done. Callers on
+ * several threads (a pipeline's decode thread patchifying while its encoder runs) take turns:
+ * one job at a time. */
 void rv_pool_run(rv_pool *pool, rv_pool_fn fn, void *ctx, int64_t n, int64_t grain);
 
 /* Online cores, at least 1. */

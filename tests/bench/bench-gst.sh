@@ -4,7 +4,8 @@
 #   uridecodebin ! videoconvert ! rvencoder ! rvtracker ! rvjsonsink
 #   ringvit analyze --mode stream
 # each timed wall-clock, as x real time (seconds of video per second), side by side in one
-# run, with the ratio to analyze. Not run by ctest.
+# run, with the ratio to analyze, and the CPU seconds each used (user + system: steadier than
+# wall time on a shared machine). Not run by ctest.
 #
 #   tests/bench/bench-gst.sh [BUILD_DIR] [SECONDS] [MODEL]
 # BUILD_DIR defaults to ./build, SECONDS to 600; MODEL to the demo model, else the busy test
@@ -26,12 +27,17 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
 now() { date +%s.%N; }
-timed() { # name, command...: prints "name seconds"
+cpu() { # user + system seconds of this shell's finished children, as `times` wrote them to $1
+  tail -n 1 "$1" | awk '{ n = 0; for (i = 1; i <= 2; i++) { split($i, a, "m"); n += a[1] * 60 + a[2] } print n }'
+}
+timed() { # name, command...: prints "name wall_seconds cpu_seconds"
   name=$1
   shift
   t0=$(now)
+  times >"$out/times0" # in this shell: a $(...) subshell would count its own children
   "$@" >/dev/null 2>&1 || { echo "$name: failed" >&2; exit 1; }
-  echo "$name $(awk "BEGIN { print $(now) - $t0 }")"
+  times >"$out/times1"
+  echo "$name $(awk "BEGIN { print $(now) - $t0 }") $(awk "BEGIN { print $(cpu "$out/times1") - $(cpu "$out/times0") }")"
 }
 
 echo "file: $video ($seconds s, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)); model: $(basename "$model")"
@@ -44,10 +50,10 @@ echo "file: $video ($seconds s, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loa
   timed rvsrc-sampled gst-launch-1.0 -q rvsrc location="$video" fps=2 ! rvencoder model="$model" ! \
     rvtracker ! rvjsonsink location="$out/f.jsonl"
 } | awk -v s="$seconds" '
-  { name[NR] = $1; t[NR] = $2 }
+  { name[NR] = $1; t[NR] = $2; c[NR] = $3 }
   END {
-    printf "| path | wall s | x real time | vs analyze |\n|---|---|---|---|\n"
+    printf "| path | wall s | x real time | vs analyze | CPU s | CPU vs analyze |\n|---|---|---|---|---|---|\n"
     for (i = 1; i <= NR; i++)
-      printf "| %s | %.1f | %.1f | %.2fx |\n", name[i], t[i], s / t[i], t[1] / t[i]
+      printf "| %s | %.1f | %.1f | %.2fx | %.1f | %.2fx |\n", name[i], t[i], s / t[i], t[1] / t[i], c[i], c[i] / c[1]
   }'
 echo "lines: analyze $(wc -l <"$out/a.jsonl"), rvsrc $(wc -l <"$out/s.jsonl"), uridecodebin $(wc -l <"$out/u.jsonl"), rvsrc fps=2 $(wc -l <"$out/f.jsonl")"

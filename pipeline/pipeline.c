@@ -119,7 +119,8 @@ static rv_status plan_context(rv_pipeline *p, int *max_frames) {
   if (info->duration_s > 0 && end > info->duration_s) end = info->duration_s;
   double frames = ceil((end - p->cfg.start_s) * p->fps * 1.02) + 2.0 * p->batch_frames;
   double enc = ceil(frames / p->mc->tubelet);
-  double mb = enc * rv_pipeline_bytes_per_frame(p) / 1048576.0;
+  int ranks = p->cfg.comm ? rv_comm_size(p->cfg.comm) : 1; /* each keeps its share */
+  double mb = ceil(enc / ranks) * rv_pipeline_bytes_per_frame(p) / 1048576.0;
   if (mb > limit)
     return RV_FAIL(RV_ERR_NOMEM,
                    "offline context of %.0f frames needs about %.0f MB, over the %.0f MB "

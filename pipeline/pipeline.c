@@ -87,7 +87,7 @@ static rv_status open_ingest(rv_pipeline *p) {
   ic.start_s = p->cfg.start_s;
   ic.end_s = p->cfg.end_s;
   ic.threads = p->cfg.threads;
-  ic.thumb_width = p->cfg.thumb_width;
+  ic.thumb_width = p->rank == 0 ? p->cfg.thumb_width : 0; /* rank 0 makes the results */
   /* the decode stage calls ingest on its own thread: ingest keeps a backend of its own
    * (sharing the encoder's would run two jobs at once on one thread pool: a deadlock) */
   ic.backend = NULL;
@@ -274,5 +274,6 @@ rv_pipeline_progress rv_pipeline_get_progress(const rv_pipeline *p) {
   pr.decode_s = rv_decode_stage_busy_s(p->dec);
   pr.encode_s = p->encode_s;
   pr.track_s = p->track_s;
+  pr.token_bytes = p->token_bytes ? p->token_bytes : (int64_t)rv_vit_token_bytes(p->vit);
   return pr;
 }

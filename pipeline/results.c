@@ -190,6 +190,20 @@ fail:
   return st;
 }
 
+/* The token bytes of the rank that keeps the most, for the summary. */
+static rv_status note_token_bytes(rv_pipeline *p) {
+  rv_status st = RV_OK;
+  int R = rv_comm_size(p->cfg.comm);
+  int64_t mine = (int64_t)rv_vit_token_bytes(p->vit), *all = calloc((size_t)R, sizeof *all);
+  if (!all) return RV_FAIL(RV_ERR_NOMEM, "%d counters", R);
+  RV_TRY(rv_comm_allgather(p->cfg.comm, &mine, sizeof mine, all));
+  for (int k = 0; k < R; k++)
+    p->token_bytes = all[k] > p->token_bytes ? all[k] : p->token_bytes;
+fail:
+  free(all);
+  return st;
+}
+
 /* Offline under a comm each rank finished only the frames it kept: their head outputs
  * (a few floats per patch cell, never the tokens) go to rank 0, which makes every frame's
  * result in order; the other ranks make none. */
@@ -199,6 +213,7 @@ static rv_status gather_heads(rv_pipeline *p) {
   rv_tensor *heads[] = {&o->dense, &o->set_logits, &o->set_boxes, &o->scene};
   size_t row[4], all = 0, at = 0;
   if (!p->cfg.comm || rv_comm_size(p->cfg.comm) < 2) return RV_OK;
+  RV_TRY(note_token_bytes(p));
   for (int h = 0; h < 4; h++)
     all += row[h] = head_row(p, heads[h]);
   if (p->rank == 0) {

@@ -234,9 +234,9 @@ static rv_status plan_shares(rv_vit *v) {
 /* A share cut at the `total` frames pushed: the frames actually kept, in row order. */
 static int cut_share(const rv_ring_seq *share, int64_t total, rv_vit_span span[2]) {
   for (int i = 0; i < share->nseg; i++) {
-    int64_t a = share->seg[i].pos0, b = share->seg[i].pos0 + share->seg[i].len;
-    span[i].first = a;
-    span[i].count = (b < total ? b : total) > a ? (b < total ? b : total) - a : 0;
+    int64_t a = share->seg[i].pos0, b = a + share->seg[i].len;
+    if (b > total) b = total;
+    span[i] = (rv_vit_span){a, b > a ? b - a : 0};
   }
   return share->nseg;
 }

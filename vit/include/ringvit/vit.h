@@ -168,8 +168,7 @@ typedef struct rv_vit_cfg {
    * sequence shorter than max_frames leaves the later shares short.
    * Stream mode shards the KV cache across the ranks (pass-Q). rv_vit_init, push, finish,
    * step and stream_init are then collective (push ends with a barrier, so the ranks stay
-   * within one push of each other), and taps of temporal layers see this rank's rows
-   * only. */
+   * within one push of each other), and offline taps see this rank's frames only. */
   rv_comm *comm;
 } rv_vit_cfg;
 

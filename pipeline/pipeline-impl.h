@@ -47,6 +47,8 @@ struct rv_pipeline {
   rv_frame_meta *meta;
   int64_t n_meta, cap_meta, next_out;
   rv_vit_outputs outs;
+  int64_t token_bytes; /* the most any rank keeps (rv_pipeline_progress.token_bytes) */
+  float *gathered; /* rank 0 of a comm, offline: every frame's head rows (outs points here) */
   int have_outs; /* outs holds the results of meta[0 .. n_meta) */
   int input_done, finished;
   rv_batch *cur; /* stream: the batch whose frames are being stepped */

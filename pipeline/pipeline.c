@@ -87,7 +87,7 @@ static rv_status open_ingest(rv_pipeline *p) {
   ic.start_s = p->cfg.start_s;
   ic.end_s = p->cfg.end_s;
   ic.threads = p->cfg.threads;
-  ic.thumb_width = p->cfg.thumb_width;
+  ic.thumb_width = p->rank == 0 ? p->cfg.thumb_width : 0; /* rank 0 makes the results */
   /* the decode stage calls ingest on its own thread: ingest keeps a backend of its own
    * (sharing the encoder's would run two jobs at once on one thread pool: a deadlock) */
   ic.backend = NULL;
@@ -119,7 +119,8 @@ static rv_status plan_context(rv_pipeline *p, int *max_frames) {
   if (info->duration_s > 0 && end > info->duration_s) end = info->duration_s;
   double frames = ceil((end - p->cfg.start_s) * p->fps * 1.02) + 2.0 * p->batch_frames;
   double enc = ceil(frames / p->mc->tubelet);
-  double mb = enc * rv_pipeline_bytes_per_frame(p) / 1048576.0;
+  int ranks = p->cfg.comm ? rv_comm_size(p->cfg.comm) : 1; /* each keeps its share */
+  double mb = ceil(enc / ranks) * rv_pipeline_bytes_per_frame(p) / 1048576.0;
   if (mb > limit)
     return RV_FAIL(RV_ERR_NOMEM,
                    "offline context of %.0f frames needs about %.0f MB, over the %.0f MB "
@@ -273,5 +274,6 @@ rv_pipeline_progress rv_pipeline_get_progress(const rv_pipeline *p) {
   pr.decode_s = rv_decode_stage_busy_s(p->dec);
   pr.encode_s = p->encode_s;
   pr.track_s = p->track_s;
+  pr.token_bytes = p->token_bytes ? p->token_bytes : (int64_t)rv_vit_token_bytes(p->vit);
   return pr;
 }

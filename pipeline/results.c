@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <ringvit/comm.h>
+
 #include "pipeline-impl.h"
 
 enum { MAX_KEPT_THUMBS = 400, MAX_BATCH_GROUPS = 64 };
@@ -68,6 +70,7 @@ void rv_pipeline_results_free(rv_pipeline *p) {
   free(p->thumbs);
   free(p->objs);
   free(p->scene);
+  free(p->gathered);
 }
 
 /* The thumbnail of frame `i` of batch b for encoder frame `f`. Stream results point into
@@ -150,6 +153,90 @@ static void report_progress(rv_pipeline *p) {
   p->cfg.on_progress(p->cfg.progress_user, &pr);
 }
 
+/* Floats of one frame's row of a head output; 0 for a head the model lacks, and for a clip
+ * scene row (one for the whole clip, the same on every rank). */
+static size_t head_row(const rv_pipeline *p, const rv_tensor *t) {
+  if (!t->ndim || (t == &p->outs.scene && p->mc->scene_clip)) return 0;
+  size_t n = 1;
+  for (int i = 1; i < t->ndim; i++)
+    n *= (size_t)t->shape[i];
+  return n;
+}
+
+/* One head's rows: rank k's kept frames from rank k to rank 0, into dst (every frame). */
+static rv_status gather_head(rv_pipeline *p, const rv_tensor *t, size_t row, float *dst) {
+  rv_status st = RV_OK;
+  rv_comm *c = p->cfg.comm;
+  int64_t total = p->outs.total_frames;
+  for (int k = 0; k < rv_comm_size(c); k++) {
+    rv_vit_span sp[2];
+    int n = rv_vit_rank_spans(p->vit, k, total, sp);
+    const float *mine = t->data;
+    for (int i = 0; i < n; mine += (size_t)sp[i].count * row, i++) {
+      size_t bytes = (size_t)sp[i].count * row * sizeof(float);
+      float *at = dst ? dst + (size_t)sp[i].first * row : NULL;
+      if (!bytes || (p->rank != 0 && p->rank != k)) continue;
+      if (k == 0) {
+        memcpy(at, mine, bytes);
+        continue;
+      }
+      rv_comm_xfer x = {0};
+      if (p->rank == k) x = (rv_comm_xfer){mine, bytes, 0, NULL, 0, 0};
+      else x = (rv_comm_xfer){NULL, 0, 0, at, bytes, k};
+      RV_TRY(rv_comm_sendrecv(c, &x));
+    }
+  }
+fail:
+  return st;
+}
+
+/* The token bytes of the rank that keeps the most, for the summary. */
+static rv_status note_token_bytes(rv_pipeline *p) {
+  rv_status st = RV_OK;
+  int R = rv_comm_size(p->cfg.comm);
+  int64_t mine = (int64_t)rv_vit_token_bytes(p->vit), *all = calloc((size_t)R, sizeof *all);
+  if (!all) return RV_FAIL(RV_ERR_NOMEM, "%d counters", R);
+  RV_TRY(rv_comm_allgather(p->cfg.comm, &mine, sizeof mine, all));
+  for (int k = 0; k < R; k++)
+    p->token_bytes = all[k] > p->token_bytes ? all[k] : p->token_bytes;
+fail:
+  free(all);
+  return st;
+}
+
+/* Offline under a comm each rank finished only the frames it kept: their head outputs
+ * (a few floats per patch cell, never the tokens) go to rank 0, which makes every frame's
+ * result in order; the other ranks make none. */
+static rv_status gather_heads(rv_pipeline *p) {
+  rv_status st = RV_OK;
+  rv_vit_outputs *o = &p->outs;
+  rv_tensor *heads[] = {&o->dense, &o->set_logits, &o->set_boxes, &o->scene};
+  size_t row[4], all = 0, at = 0;
+  if (!p->cfg.comm || rv_comm_size(p->cfg.comm) < 2) return RV_OK;
+  RV_TRY(note_token_bytes(p));
+  for (int h = 0; h < 4; h++)
+    all += row[h] = head_row(p, heads[h]);
+  if (p->rank == 0) {
+    free(p->gathered);
+    p->gathered = malloc((all ? all : 1) * (size_t)o->total_frames * sizeof(float));
+    if (!p->gathered) RV_TRY_FAIL(RV_ERR_NOMEM, "head outputs of %lld frames",
+                                  (long long)o->total_frames);
+  }
+  for (int h = 0; h < 4; h++) {
+    if (!row[h]) continue;
+    float *dst = p->gathered ? p->gathered + at : NULL;
+    RV_TRY(gather_head(p, heads[h], row[h], dst));
+    at += row[h] * (size_t)o->total_frames;
+    if (dst) { /* packed rows, as the encoder's */
+      heads[h]->data = dst;
+      heads[h]->shape[0] = o->total_frames;
+    }
+  }
+  o->frames = o->total_frames;
+fail:
+  return st;
+}
+
 /* Offline: the whole context through the spatial stage as it is decoded, then the temporal
  * stage and the heads over all of it. */
 static rv_status encode_context(rv_pipeline *p) {
@@ -166,6 +253,7 @@ static rv_status encode_context(rv_pipeline *p) {
   if (p->n_meta == 0) return RV_OK; /* nothing sampled: no frames, only the final result */
   double t0 = rv_pipeline_now();
   st = rv_vit_finish(p->vit, &p->outs);
+  if (st >= 0) st = gather_heads(p);
   p->encode_s += rv_pipeline_now() - t0;
   if (st < 0) return st;
   p->have_outs = 1;
@@ -250,6 +338,7 @@ static rv_status frame_result(rv_pipeline *p, int64_t i, int64_t f) {
   double t0 = rv_pipeline_now();
   rv_frame_result *r = &p->res;
   memset(r, 0, sizeof *r);
+  if (p->rank != 0) return RV_OK; /* rank 0 makes the results (and holds the heads' rows) */
   RV_TRY(detect(p, m, f, &dets, &nd));
   const float *scene = scene_probs(p, f);
   if (p->trk) {
@@ -347,8 +436,8 @@ static rv_status next_result(rv_pipeline *p) {
   return final_result(p);
 }
 
-/* Under a comm every rank runs the same frames (the encoder's temporal stage is
- * collective); rank 0 gets the results, the others an empty one per call. */
+/* Under a comm every rank decodes the same frames and calls this as often (the encoder
+ * is collective); rank 0 gets the results, the others an empty one per call. */
 rv_status rv_pipeline_next(rv_pipeline *p, const rv_frame_result **out) {
   if (!p || !out) return RV_FAIL(RV_ERR_INVALID, "pipeline and out must not be NULL");
   *out = &p->res;

@@ -27,8 +27,13 @@ struct rv_vit {
   int tin, d, heads, hd;
   int pooled, tpf; /* temporal tokens pooled to a grid; tokens per frame in the temporal stage */
   int max_batch, max_frames;
-  int64_t n_frames;
-  double *times; /* [max_frames] seconds */
+  int64_t n_frames; /* pushed since the last finish, on every rank */
+  /* frames this rank keeps (offline): spread = ranks > 1; own = its frames of a full
+   * context (frame units); cap = the most frames any rank keeps; n_local = kept so far */
+  int spread;
+  rv_ring_seq own;
+  int64_t cap, n_local;
+  double *times; /* [cap] seconds of the frames kept */
   /* weights (views of the model, or of `owned` for resampled/merged ones) */
   rv_lin pe, norm, fc_norm, dense_hidden, dense_out, scene;
   rv_lin set_cls[3], set_box[3];
@@ -46,18 +51,18 @@ struct rv_vit {
   rv_kvcache *cache;              /* stream mode's K/V history, NULL when offline only */
   int64_t stream_pos;             /* frames stepped since the last reset */
   rv_tensor step_pos;             /* [seq, D] sinusoidal positions of the stepped frame */
-  rv_tensor x;                    /* [max_frames * seq, D] the sequence */
+  rv_tensor x;                    /* [cap * seq, D] the frames kept */
   rv_tensor h, qkv, attn, mlp;    /* [rows, D], [rows, 3D], [rows, D] f32, [rows, M] */
   rv_tensor lse;                  /* [H, seq] */
   rv_tensor t, t0;                /* [max_frames * K, D] pooled temporal tokens, and their input */
-  rv_tensor xloc;                 /* [largest share, D] this rank's temporal rows (ranks > 1) */
   rv_tensor pool, unpool;         /* [K, N] averaging, [N, K] region membership */
   rv_tensor mean_row;             /* [1, N] of 1 / N */
-  rv_tensor sinpos;               /* [max_frames * seq, D] sinusoidal positions */
-  rv_tensor tpos;                 /* [max_frames, D] time embedding of each frame */
-  rv_tensor dense_h, dense_o;     /* [max_frames * N, hidden], [max_frames * N, channels] */
-  rv_tensor pooled_rows, scene_o; /* [max_frames, D], [max_frames, A] */
-  rv_tensor set_h1, set_h2, set_l, set_b; /* [ndet, D] x2, [max_frames * ndet, C + 1], [.., 4] */
+  rv_tensor sinpos; /* [cap * seq, D] sinusoidal positions; [max_batch * seq, D] spread */
+  rv_tensor tpos;   /* [cap, D] time embedding of each frame */
+  rv_tensor dense_h, dense_o;     /* [N, hidden], [cap * N, channels] */
+  rv_tensor pooled_rows, scene_o; /* [cap, D], [cap, A] */
+  rv_tensor scene_all;            /* [ranks, D] every rank's clip sum (spread clip models) */
+  rv_tensor set_h1, set_h2, set_l, set_b; /* [ndet, D] x2, [cap * ndet, C + 1], [.., 4] */
 };
 
 /* c = act(a b^T + bias) + beta c: a Linear layer, optionally fused with a residual. */

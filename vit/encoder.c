@@ -211,17 +211,55 @@ static void derive_sizes(rv_vit *v, const rv_vit_cfg *cfg) {
   /* zigzag evens out causal work; a window needs only the neighbours' blocks when the
    * shares are contiguous (the ring then stops early), and bidirectional work is even */
   v->split = c->temporal_scope == RV_SCOPE_CAUSAL ? RV_RING_ZIGZAG : RV_RING_CONTIGUOUS;
+  v->spread = v->ranks > 1;
 }
 
-/* Temporal rows of the largest share any rank gets of a full context. */
-static int64_t share_rows(const rv_vit *v) {
-  int64_t all = (int64_t)v->max_frames * v->tpf;
-  return v->ranks > 1 ? rv_ring_layout_max_local(v->split, all, v->tpf, v->ranks) : all;
+/* The frames of a full context `rank` keeps: all of them on one rank, else its share of
+ * the ring's layout by whole frames, so that offline no rank holds more than the largest
+ * share (memory O(N / R)), and the kept frames are the rank's temporal rows as they are. */
+static rv_status rank_share(const rv_vit *v, int rank, rv_ring_seq *share) {
+  memset(share, 0, sizeof *share);
+  share->nseg = 1;
+  share->seg[0].len = v->max_frames;
+  if (!v->spread) return RV_OK;
+  return rv_ring_layout_seq(v->split, v->max_frames, 1, v->ranks, rank, share);
 }
+
+static rv_status plan_shares(rv_vit *v) {
+  v->cap = v->spread ? rv_ring_layout_max_local(v->split, v->max_frames, 1, v->ranks)
+                     : v->max_frames;
+  return rank_share(v, v->rank, &v->own);
+}
+
+/* A share cut at the `total` frames pushed: the frames actually kept, in row order. */
+static int cut_share(const rv_ring_seq *share, int64_t total, rv_vit_span span[2]) {
+  for (int i = 0; i < share->nseg; i++) {
+    int64_t a = share->seg[i].pos0, b = a + share->seg[i].len;
+    if (b > total) b = total;
+    span[i] = (rv_vit_span){a, b > a ? b - a : 0};
+  }
+  return share->nseg;
+}
+
+int rv_vit_rank_spans(const rv_vit *v, int rank, int64_t total, rv_vit_span span[2]) {
+  rv_ring_seq share;
+  if (!v || rank < 0 || rank >= v->ranks || rank_share(v, rank, &share) < 0) return 0;
+  return cut_share(&share, total, span);
+}
+
+size_t rv_vit_token_bytes(const rv_vit *v) {
+  if (!v) return 0;
+  size_t b = (size_t)rv_tensor_nelem(&v->x) * sizeof(float);
+  if (v->pooled) b += 2 * (size_t)rv_tensor_nelem(&v->t) * sizeof(float);
+  return b;
+}
+
+/* Temporal rows of the largest share any rank keeps. */
+static int64_t share_rows(const rv_vit *v) { return v->cap * v->tpf; }
 
 static int64_t work_rows(const rv_vit *v) {
   int64_t r = (int64_t)v->max_batch * v->seq;
-  int64_t t = v->c->temporal_depth ? (int64_t)v->max_frames * v->tpf : 0;
+  int64_t t = v->c->temporal_depth ? share_rows(v) : 0;
   return r > t ? r : t;
 }
 
@@ -229,23 +267,22 @@ static rv_status carve_all(rv_vit *v, rv_carver *cv) {
   rv_status st = RV_OK;
   const rv_vit_config *c = v->c;
   int64_t rows = work_rows(v), d = v->d, k = v->tpf;
-  RV_TRY(rv_carve(cv, (int64_t)v->max_frames * v->seq, d, &v->x));
+  RV_TRY(rv_carve(cv, v->cap * v->seq, d, &v->x));
   RV_TRY(rv_carve(cv, rows, d, &v->h));
   RV_TRY(rv_carve(cv, rows, 3 * d, &v->qkv));
   RV_TRY(rv_carve(cv, rows, d, &v->attn));
   RV_TRY(rv_carve(cv, rows, c->mlp_dim, &v->mlp));
   RV_TRY(rv_carve(cv, v->heads, v->seq, &v->lse));
   RV_TRY(rv_carve(cv, 1, v->np, &v->mean_row));
-  if (v->ranks > 1 && c->temporal_depth) RV_TRY(rv_carve(cv, share_rows(v), d, &v->xloc));
   if (v->pooled) {
-    RV_TRY(rv_carve(cv, (int64_t)v->max_frames * k, d, &v->t));
-    RV_TRY(rv_carve(cv, (int64_t)v->max_frames * k, d, &v->t0));
+    RV_TRY(rv_carve(cv, v->cap * k, d, &v->t));
+    RV_TRY(rv_carve(cv, v->cap * k, d, &v->t0));
     RV_TRY(rv_carve(cv, k, v->np, &v->pool));
     RV_TRY(rv_carve(cv, v->np, k, &v->unpool));
   }
-  if (c->pos_embed == RV_POS_SINUSOIDAL)
-    RV_TRY(rv_carve(cv, (int64_t)v->max_frames * v->seq, d, &v->sinpos));
-  if (c->time_embed) RV_TRY(rv_carve(cv, v->max_frames, d, &v->tpos));
+  if (c->pos_embed == RV_POS_SINUSOIDAL) /* spread: filled for each push's global frames */
+    RV_TRY(rv_carve(cv, (v->spread ? v->max_batch : v->cap) * v->seq, d, &v->sinpos));
+  if (c->time_embed) RV_TRY(rv_carve(cv, v->cap, d, &v->tpos));
   if (c->pos_embed == RV_POS_SINUSOIDAL) RV_TRY(rv_carve(cv, v->seq, d, &v->step_pos));
   RV_TRY(rv_vit_heads_carve(v, cv));
 fail:
@@ -281,7 +318,7 @@ static void fill_constants(rv_vit *v) {
   for (int i = 0; i < v->np; i++)
     mr[i] = 1.0f / (float)v->np;
   if (v->pooled) fill_pooling(v);
-  if (v->c->pos_embed == RV_POS_SINUSOIDAL)
+  if (v->c->pos_embed == RV_POS_SINUSOIDAL && !v->spread)
     rv_sincos_rows(v->sinpos.data, v->sinpos.shape[0], v->d, 0.0, 1.0);
 }
 
@@ -297,7 +334,7 @@ static rv_status init_runtime(rv_vit *v) {
     rv_ring_cfg rc = {v->be, v->comm, v->heads, v->hd, share_rows(v)};
     RV_TRY(rv_ring_init(&rc, &v->ring));
   }
-  v->times = calloc((size_t)v->max_frames, sizeof(double));
+  v->times = calloc((size_t)v->cap, sizeof(double));
   if (!v->times) RV_TRY_FAIL(RV_ERR_NOMEM, "timestamps");
 fail:
   return st;
@@ -317,6 +354,7 @@ rv_status rv_vit_init(const rv_vit_cfg *cfg, rv_vit **out) {
   v->tap = cfg->tap;
   v->tap_user = cfg->tap_user;
   derive_sizes(v, cfg);
+  RV_TRY(plan_shares(v));
   RV_TRY(bind_weights(v));
   RV_TRY(init_runtime(v));
   *out = v;
@@ -511,15 +549,40 @@ static double default_time(const rv_vit *v, int64_t frame) {
   return (double)(frame * v->c->tubelet) / fps;
 }
 
+/* Sinusoidal position rows of the n frames from frame f of the sequence, kept at slot l. */
+static rv_tensor positions(rv_vit *v, int64_t f, int64_t l, int64_t n) {
+  if (!v->sinpos.data) return v->sinpos;
+  if (!v->spread) return rv_rows(&v->sinpos, l * v->seq, n * v->seq); /* l == f */
+  rv_sincos_rows(v->sinpos.data, n * v->seq, v->d, (double)(f * v->seq), 1.0);
+  return rv_rows(&v->sinpos, 0, n * v->seq);
+}
+
+/* Frames [f, f + n) of a push whose first frame is f0, kept: spatial stage into the next
+ * free slots. */
+static rv_status keep_frames(rv_vit *v, const rv_tensor *tokens, int64_t f0, int64_t f, int64_t n,
+                             const double *times_s) {
+  rv_status st = RV_OK;
+  int64_t l = v->n_local;
+  rv_tensor tok = rv_rows(tokens, (f - f0) * v->np, n * v->np), sin = positions(v, f, l, n);
+  RV_TRY(spatial_stage(v, &tok, l, n, &sin));
+  for (int64_t i = 0; i < n; i++)
+    v->times[l + i] = times_s ? times_s[f - f0 + i] : default_time(v, f + i);
+  v->n_local += n;
+fail:
+  return st;
+}
+
 rv_status rv_vit_push(rv_vit *v, const rv_tensor *tokens, int64_t n, const double *times_s) {
   rv_status st = RV_OK;
   if (!v) return RV_FAIL(RV_ERR_INVALID, "encoder must not be NULL");
   RV_TRY(check_push(v, tokens, n));
   int64_t f0 = v->n_frames;
-  rv_tensor sin = v->sinpos.data ? rv_rows(&v->sinpos, f0 * v->seq, n * v->seq) : v->sinpos;
-  RV_TRY(spatial_stage(v, tokens, f0, n, &sin));
-  for (int64_t i = 0; i < n; i++)
-    v->times[f0 + i] = times_s ? times_s[i] : default_time(v, f0 + i);
+  for (int i = 0; i < v->own.nseg; i++) { /* the frames of this push in this rank's share */
+    int64_t a = v->own.seg[i].pos0, b = a + v->own.seg[i].len;
+    a = a > f0 ? a : f0;
+    b = b < f0 + n ? b : f0 + n;
+    if (a < b) RV_TRY(keep_frames(v, tokens, f0, a, b - a, times_s));
+  }
   v->n_frames += n;
   /* ranks stay within one push of each other: the ring at finish then never waits for a
    * rank that fell minutes behind, and a rank that died is noticed here, within the
@@ -534,7 +597,7 @@ fail:
 /* The temporal sequence: pooled patch tokens of each frame, or the frames' whole sequences. */
 static rv_status temporal_input(rv_vit *v, rv_tensor *seq) {
   rv_status st = RV_OK;
-  int64_t n = v->n_frames;
+  int64_t n = v->n_local;
   if (!v->pooled) {
     *seq = rv_rows(&v->x, 0, n * v->seq);
     return RV_OK;
@@ -553,7 +616,7 @@ fail:
 /* Adds sin/cos of each frame's timestamp (seconds x time_scale) to its temporal tokens. */
 static rv_status add_time(rv_vit *v, rv_tensor *seq) {
   rv_status st = RV_OK;
-  for (int64_t f = 0; f < v->n_frames; f++) {
+  for (int64_t f = 0; f < v->n_local; f++) {
     rv_tensor row = rv_rows(&v->tpos, f, 1), tf = rv_rows(seq, f * v->tpf, v->tpf);
     rv_sincos_rows(row.data, 1, v->d, v->times[f] * v->c->time_scale, 0.0);
     RV_TRY(rv_add(v->be, &tf, &row, &tf));
@@ -566,7 +629,7 @@ fail:
 static rv_status spread_back(rv_vit *v) {
   rv_status st = RV_OK;
   rv_gemm_params add = {0, 0, 1.0f, 1.0f, RV_ACT_NONE}, sub = {0, 0, -1.0f, 1.0f, RV_ACT_NONE};
-  for (int64_t f = 0; f < v->n_frames; f++) {
+  for (int64_t f = 0; f < v->n_local; f++) {
     rv_tensor xp = rv_rows(&v->x, f * v->seq + v->npre, v->np);
     rv_tensor tf = rv_rows(&v->t, f * v->tpf, v->tpf), t0 = rv_rows(&v->t0, f * v->tpf, v->tpf);
     RV_TRY(rv_gemm(v->be, &v->unpool, &tf, NULL, &xp, &add));
@@ -576,76 +639,35 @@ fail:
   return st;
 }
 
-/* Copies rows of `seq` at a share's segments to consecutive rows of `packed`, or back. */
-static rv_status copy_share(rv_vit *v, const rv_ring_seq *share, rv_tensor *seq, rv_tensor *packed,
-                            int to_packed) {
-  rv_status st = RV_OK;
-  int64_t r = 0;
-  for (int i = 0; i < share->nseg; r += share->seg[i].len, i++) {
-    if (!share->seg[i].len) continue;
-    rv_tensor a = rv_rows(seq, share->seg[i].pos0, share->seg[i].len),
-              b = rv_rows(packed, r, share->seg[i].len);
-    RV_TRY(to_packed ? rv_copy(v->be, &a, &b) : rv_copy(v->be, &b, &a));
-  }
-fail:
-  return st;
-}
-
-/* The rows this rank runs the temporal blocks on: the whole sequence on one rank (or in
- * stream mode, where the cache is sharded instead), else this rank's share, packed. */
-static rv_status take_share(rv_vit *v, attn_mode mode, rv_tensor *seq, rv_tensor *mine) {
-  rv_status st = RV_OK;
-  int64_t n = seq->shape[0];
+/* Which rows of the temporal sequence this rank's rows are: all of it on one rank (or in
+ * stream mode, where the cache is sharded instead), else the frames it kept. */
+static void take_share(rv_vit *v, attn_mode mode, int64_t rows) {
+  rv_vit_span span[2];
   memset(&v->tseq, 0, sizeof v->tseq);
-  if (v->ranks == 1 || mode != ATTN_RING) {
-    v->tseq.nseg = 1;
-    v->tseq.seg[0].len = n;
-    *mine = *seq;
-    return RV_OK;
-  }
-  RV_TRY(rv_ring_layout_seq(v->split, n, v->tpf, v->ranks, v->rank, &v->tseq));
-  int64_t rows = v->tseq.seg[0].len + (v->tseq.nseg > 1 ? v->tseq.seg[1].len : 0);
-  *mine = rv_rows(&v->xloc, 0, rows);
-  RV_TRY(copy_share(v, &v->tseq, seq, mine, 1));
-fail:
-  return st;
-}
-
-/* Every rank's share back into the whole sequence on every rank (a broadcast per
- * segment, straight into its rows), so the heads see the whole result everywhere. */
-static rv_status join_shares(rv_vit *v, rv_tensor *seq, rv_tensor *mine) {
-  rv_status st = RV_OK;
-  if (mine->data == seq->data) return RV_OK;
-  RV_TRY(copy_share(v, &v->tseq, seq, mine, 0));
-  for (int root = 0; root < v->ranks; root++) {
-    rv_ring_seq share;
-    RV_TRY(rv_ring_layout_seq(v->split, seq->shape[0], v->tpf, v->ranks, root, &share));
-    for (int i = 0; i < share.nseg; i++)
-      if (share.seg[i].len)
-        RV_TRY(rv_comm_bcast(v->comm, rv_tensor_row(seq, share.seg[i].pos0),
-                             (size_t)(share.seg[i].len * v->d) * sizeof(float), root));
-  }
-fail:
-  return st;
+  v->tseq.nseg = 1;
+  v->tseq.seg[0].len = rows;
+  if (!v->spread || mode != ATTN_RING) return;
+  v->tseq.nseg = cut_share(&v->own, v->n_frames, span);
+  for (int i = 0; i < v->tseq.nseg; i++)
+    v->tseq.seg[i] = (rv_ring_segment){span[i].first * v->tpf, span[i].count * v->tpf};
 }
 
 static rv_status temporal_stage(rv_vit *v, attn_mode mode) {
   rv_status st = RV_OK;
   char name[32];
-  rv_tensor seq, mine;
+  rv_tensor seq;
   RV_TRY(temporal_input(v, &seq));
   if (v->c->time_embed) RV_TRY(add_time(v, &seq));
   if (v->pooled) { /* what the temporal blocks start from, so only their update spreads back */
     rv_tensor t0 = rv_rows(&v->t0, 0, seq.shape[0]);
     RV_TRY(rv_copy(v->be, &seq, &t0));
   }
-  RV_TRY(take_share(v, mode, &seq, &mine));
+  take_share(v, mode, seq.shape[0]);
   for (int l = 0; l < v->c->temporal_depth; l++) {
-    RV_TRY(block(v, &v->tp[l], &mine, mine.shape[0], mode, l));
+    RV_TRY(block(v, &v->tp[l], &seq, seq.shape[0], mode, l));
     snprintf(name, sizeof name, "temporal.%d", l);
-    rv_vit_tap(v, name, &mine);
+    rv_vit_tap(v, name, &seq);
   }
-  RV_TRY(join_shares(v, &seq, &mine));
   if (v->pooled) RV_TRY(spread_back(v));
 fail:
   return st;
@@ -655,12 +677,16 @@ fail:
 static rv_status finish_frames(rv_vit *v, attn_mode mode, rv_vit_outputs *out) {
   rv_status st = RV_OK;
   if (v->c->temporal_depth > 0) RV_TRY(temporal_stage(v, mode));
-  rv_tensor xs = rv_rows(&v->x, 0, v->n_frames * v->seq);
+  rv_tensor xs = rv_rows(&v->x, 0, v->n_local * v->seq);
   if (v->c->final_norm) {
     RV_TRY(rv_layernorm(v->be, &xs, &v->norm.w, &v->norm.b, v->c->ln_eps, &xs));
     rv_vit_tap(v, "norm", &xs);
   }
   RV_TRY(rv_vit_heads_run(v, out));
+  out->total_frames = v->n_frames;
+  out->nspan = 1;
+  out->span[0] = (rv_vit_span){0, v->n_local};
+  if (v->spread && mode == ATTN_RING) out->nspan = cut_share(&v->own, v->n_frames, out->span);
 fail:
   return st;
 }
@@ -671,7 +697,7 @@ rv_status rv_vit_finish(rv_vit *v, rv_vit_outputs *out) {
   memset(out, 0, sizeof *out);
   if (v->n_frames < 1) return RV_FAIL(RV_ERR_INVALID, "no frames pushed");
   st = finish_frames(v, ATTN_RING, out);
-  v->n_frames = 0;
+  v->n_frames = v->n_local = 0;
   return st;
 }
 
@@ -688,9 +714,9 @@ rv_status rv_vit_step(rv_vit *v, const rv_tensor *tokens, double time_s, rv_vit_
     rv_sincos_rows(v->step_pos.data, v->seq, v->d, (double)(v->stream_pos * v->seq), 1.0);
   RV_TRY(spatial_stage(v, tokens, 0, 1, &v->step_pos));
   v->times[0] = time_s;
-  v->n_frames = 1;
+  v->n_frames = v->n_local = 1;
   st = finish_frames(v, ATTN_CACHE, out);
-  v->n_frames = 0;
+  v->n_frames = v->n_local = 0;
   if (st == RV_OK) v->stream_pos++;
 fail:
   return st;

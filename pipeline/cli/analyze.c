@@ -41,9 +41,10 @@ static void usage(FILE *f) {
              "      --resume         continue an interrupted run from its -o (and --mot) file\n"
              "  -q, --quiet          no progress output\n"
              "  -h, --help           this text\n\n"
-             "Under `mpirun -np R ringvit analyze ...` the temporal stage is ring-distributed\n"
-             "over the R processes (each decodes the input; rank 0 writes the outputs and the\n"
-             "others print only errors). RINGVIT_COMM_TIMEOUT (seconds, default 60) bounds\n"
+             "Under `mpirun -np R ringvit analyze ...` the work is spread over the R processes:\n"
+             "each decodes the input but keeps and encodes only its share of the frames (the\n"
+             "temporal stage is ring-distributed; offline, memory per rank is about 1/R), and\n"
+             "rank 0 gathers the heads' outputs and writes (the others print only errors). RINGVIT_COMM_TIMEOUT (seconds, default 60) bounds\n"
              "each wait for another rank; a rank that dies makes the others fail within it.\n\n"
              "exit status: 0 ok, 1 bad usage, 2 input error, 3 runtime failure\n");
 }
@@ -268,9 +269,9 @@ static void summary(run_state *r, double wall_s) {
   fprintf(stderr,
           "ringvit analyze: %" PRId64 " frames, %" PRId64 " tracks, %" PRId64 " actions; "
           "%.1f s of video in %.1f s (x%.1f real time; decode %.1f s, encoder %.1f s, tracker %.2f "
-          "s)\n",
+          "s; tokens %.1f KB per rank)\n",
           r->frames, r->n_ids, r->actions, media, wall_s, wall_s > 0 ? media / wall_s : 0.0,
-          pr.decode_s, pr.encode_s, pr.track_s);
+          pr.decode_s, pr.encode_s, pr.track_s, (double)pr.token_bytes / 1024.0);
   if (r->o->out) fprintf(stderr, "ringvit analyze: annotations in %s\n", r->o->out);
   if (r->o->report) fprintf(stderr, "ringvit analyze: report in %s\n", r->o->report);
 }

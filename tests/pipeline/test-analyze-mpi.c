@@ -4,6 +4,8 @@
  *     timestamps, ids, labels and object counts, and numbers equal to fp32 rounding (the
  *     ring merges attention blocks in another order, so the last digits of a box may
  *     differ; the bytes are not compared);
+ *   - offline, each rank keeps only its share of the tokens: the summary's "tokens KB per
+ *     rank" (the largest rank's) is within a frame's share of 1/R of R = 1's;
  *   - only rank 0 prints: one summary line for the whole job;
  *   - ranks started with different options fail together, naming the difference;
  *   - a rank killed mid-run: with mpirun --enable-recovery (the job is not torn down) rank
@@ -160,15 +162,35 @@ static int count_of(const char *text, const char *needle) {
   return n;
 }
 
+/* The summary's "tokens X KB per rank" of a run's stderr. */
+static double token_kb(const char *err_path) {
+  char *msg = rv_slurp(err_path, NULL);
+  assert_non_null(msg);
+  const char *at = strstr(msg, "; tokens ");
+  assert_non_null(at);
+  double kb = atof(at + strlen("; tokens "));
+  assert_non_null(strstr(at, " KB per rank)"));
+  free(msg);
+  return kb;
+}
+
 static void ranks_equal_one(const char *mode) {
   char one[512], got[512], err[512], name[64];
   snprintf(name, sizeof name, "%s-1.jsonl", mode);
-  assert_int_equal(analyze(0, clip, mode, "2", path_in(name, one), NULL, 1), 0);
+  assert_int_equal(analyze(0, clip, mode, "2", path_in(name, one), path_in("r1.err", err), 0), 0);
+  double kb1 = token_kb(err);
+  assert_true(kb1 > 0);
   for (int R = 2; R <= 3; R++) {
     snprintf(name, sizeof name, "%s-%d.jsonl", mode, R);
     assert_int_equal(analyze(R, clip, mode, "2", path_in(name, got), path_in("r.err", err), 0), 0);
     print_message("%s, R=%d: %zu lines as R=1\n", mode, R,
                   expect_same_annotations(got, one, 1));
+    double kb = token_kb(err);
+    print_message("%s, R=%d: tokens %.1f KB per rank, R=1 %.1f KB\n", mode, R, kb, kb1);
+    if (!strcmp(mode, "offline")) { /* a context of ~58 frames: a share within 1 frame */
+      assert_true(kb * R <= kb1 * 1.06);
+      assert_true(kb * R >= kb1 * 0.94);
+    }
     char *msg = rv_slurp(err, NULL);
     assert_int_equal(count_of(msg, "ringvit analyze: "), 2); /* rank 0: summary, path */
     assert_int_equal(count_of(msg, " exit 0\n"), R);

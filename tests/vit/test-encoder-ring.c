@@ -1,5 +1,6 @@
-/* The whole encoder with its temporal stage ring-distributed (rv_vit_cfg.comm): R ranks
- * pushing the same frames give, on every rank, the head outputs and features of one rank
+/* The whole encoder spread over R ranks (rv_vit_cfg.comm): R ranks pushing the same
+ * frames each keep about 1/R of the tokens (rv_vit_token_bytes) and give, for the frames
+ * they kept (rv_vit_outputs spans), the head outputs and features of one rank
  * (fp32 relative error <= 1e-5 on the reference backend), for a window model with pooled
  * temporal tokens and timestamps (contiguous shares), a global clip model (contiguous) and
  * a frame-causal detector (zigzag shares); R in {2, 3, 4} on local threads, including
@@ -27,6 +28,10 @@ typedef struct enc_case {
 typedef struct enc_out {
   float *head, *feat;
   size_t n_head, n_feat;
+  int clip;            /* the head is one row for the whole clip */
+  int nspan;           /* frames kept (offline): span[0]'s rows, then span[1]'s */
+  rv_vit_span span[2];
+  size_t token_bytes;
 } enc_out;
 
 typedef struct enc_job {
@@ -51,6 +56,9 @@ static rv_status append(float **dst, size_t *n, const rv_tensor *t) {
 }
 
 static rv_status keep(enc_out *e, const rv_vit_outputs *o) {
+  e->clip = first_head(o) == &o->scene && o->scene.shape[0] == 1 && o->total_frames > 1;
+  e->nspan = o->nspan;
+  memcpy(e->span, o->span, sizeof e->span);
   rv_status st = append(&e->head, &e->n_head, first_head(o));
   return st < 0 ? st : append(&e->feat, &e->n_feat, &o->features);
 }
@@ -102,6 +110,7 @@ static rv_status enc_rank(rv_comm *comm, rv_backend *be, void *user) {
   int64_t rows = (int64_t)frames * rv_vit_tokens_per_frame(v);
   rv_tensor tok = rv_tensor_2d((float *)j->tokens, RV_F32, rows, rv_vit_token_dim(v));
   RV_TRY(j->ec->stream ? run_stream(v, &tok, frames, e) : run_offline(v, &tok, frames, e));
+  e->token_bytes = rv_vit_token_bytes(v);
 fail:
   rv_vit_free(v);
   return st;
@@ -152,10 +161,48 @@ static void expect_close(const char *what, const enc_case *ec, int R, int rank, 
   rv_assert_close(name, &c, 1e-11, 1e-5);
 }
 
+/* The rows of one rank's run (all frames) at the frames another rank kept. */
+static float *rows_at(const float *all, size_t n_all, int frames, const enc_out *e, size_t *n) {
+  size_t per = n_all / (size_t)frames;
+  float *r = malloc(n_all * sizeof(float) + 1);
+  *n = 0;
+  for (int i = 0; i < e->nspan; i++) {
+    memcpy(r + *n, all + (size_t)e->span[i].first * per, (size_t)e->span[i].count * per * 4);
+    *n += (size_t)e->span[i].count * per;
+  }
+  return r;
+}
+
 static void compare_rank(const enc_job *j, const enc_out *one, int R, int rank) {
   const enc_out *e = &j->out[rank % MAX_RANKS];
-  expect_close("head", j->ec, R, rank, e->head, e->n_head, one->head, one->n_head);
-  expect_close("features", j->ec, R, rank, e->feat, e->n_feat, one->feat, one->n_feat);
+  int frames = j->ec->frames;
+  if (j->ec->stream) { /* every rank steps every frame */
+    expect_close("head", j->ec, R, rank, e->head, e->n_head, one->head, one->n_head);
+    expect_close("features", j->ec, R, rank, e->feat, e->n_feat, one->feat, one->n_feat);
+    return;
+  }
+  size_t nh = one->n_head, nf;
+  float *h = e->clip ? NULL : rows_at(one->head, one->n_head, frames, e, &nh),
+        *f = rows_at(one->feat, one->n_feat, frames, e, &nf);
+  expect_close("head", j->ec, R, rank, e->head, e->n_head, h ? h : one->head, nh);
+  expect_close("features", j->ec, R, rank, e->feat, e->n_feat, f, nf);
+  free(h);
+  free(f);
+  /* no rank keeps more than the largest share of the tokens */
+  int most = (frames + R - 1) / R;
+  assert_true(e->token_bytes * (size_t)frames <= one->token_bytes * (size_t)most);
+  assert_true(e->token_bytes < one->token_bytes);
+}
+
+/* The ranks' kept frames cover the sequence once. */
+static void expect_cover(const enc_job *j, int R) {
+  int seen[MAX_FRAMES] = {0};
+  for (int r = 0; r < R && !j->ec->stream; r++)
+    for (int i = 0; i < j->out[r].nspan; i++)
+      for (int64_t f = 0; f < j->out[r].span[i].count; f++)
+        seen[j->out[r].span[i].first + f]++;
+  for (int f = 0; f < j->ec->frames && !j->ec->stream; f++)
+    assert_int_equal(seen[f], 1);
 }
 
 static const enc_case cases[] = {
@@ -193,6 +240,7 @@ static void run_ranks(enc_job *j, const enc_out *one, int mpi) {
       fail_msg("%s, R=%d: %s", j->ec->model, R, rv_last_error());
     for (int r = 0; r < R; r++)
       compare_rank(j, one, R, r);
+    expect_cover(j, R);
     free_outs(j);
   }
 }

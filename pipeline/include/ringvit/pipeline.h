@@ -152,6 +152,10 @@ struct rv_pipeline_progress {
   int64_t frames;    /* sampled frames encoded */
   /* wall seconds spent so far in each stage (decode runs on its own thread) */
   double decode_s, encode_s, track_s;
+  /* bytes the encoder keeps for the tokens of its frames, on the rank that keeps the most
+   * (after an offline run under a comm, every rank's counted; else this process's): about
+   * 1/R of one process's with R ranks */
+  int64_t token_bytes;
 };
 rv_pipeline_progress rv_pipeline_get_progress(const rv_pipeline *p);
 

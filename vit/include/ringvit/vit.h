@@ -159,15 +159,16 @@ typedef struct rv_vit_cfg {
   int max_frames;        /* frames of the temporal sequence (offline context length) */
   rv_vit_tap_fn tap;
   void *tap_user;
-  /* borrowed; NULL = one rank. With R ranks the temporal stage is ring-distributed: every
-   * rank pushes the same frames (the spatial stage is replicated), each runs the temporal
-   * blocks on its own share of the sequence (contiguous for global and band scopes, zigzag
-   * for causal and window ones) with pass-KV ring attention, then the shares are
-   * broadcast so that every rank ends with the whole sequence and the same head outputs.
+  /* borrowed; NULL = one rank. With R ranks offline work is spread: every rank pushes
+   * the same frames, but keeps only its share of a full context of max_frames (contiguous
+   * for global, window and band scopes, zigzag for causal ones: rv_vit_rank_spans): the
+   * spatial stage, the temporal blocks (pass-KV ring attention over the shares) and the
+   * heads run on those frames only, and rv_vit_finish returns their rows (a clip scene
+   * row is the whole clip's, on every rank). Memory per rank is O(max_frames / R); a
+   * sequence shorter than max_frames leaves the later shares short.
    * Stream mode shards the KV cache across the ranks (pass-Q). rv_vit_init, push, finish,
    * step and stream_init are then collective (push ends with a barrier, so the ranks stay
-   * within one push of each other), and taps of temporal layers see this rank's rows
-   * only. */
+   * within one push of each other), and offline taps see this rank's frames only. */
   rv_comm *comm;
 } rv_vit_cfg;
 
@@ -190,11 +191,27 @@ int64_t rv_vit_frames(const rv_vit *v); /* frames pushed since the last finish *
  *   set_logits [frames, n_det, C + 1] (last = no object); set_boxes [frames, n_det, 4]:
  *     cx, cy, w, h normalized to the input, sigmoid applied.
  *   features [frames, seq_tokens, D]: the tokens after the final norm. */
+typedef struct rv_vit_span {
+  int64_t first, count; /* frames of the sequence */
+} rv_vit_span;
+
+/* Rows are the frames this rank kept: all of them on one rank; under a comm (offline)
+ * its share, span[0]'s frames then span[1]'s (see rv_vit_cfg.comm). */
 typedef struct rv_vit_outputs {
-  int64_t frames;
+  int64_t frames; /* rows: frames kept by this rank */
   int grid_h, grid_w;
   rv_tensor dense, scene, set_logits, set_boxes, features;
+  int64_t total_frames; /* frames of the sequence, on all ranks */
+  int nspan;            /* 1 or 2 */
+  rv_vit_span span[2];
 } rv_vit_outputs;
+
+/* The frames `rank` keeps of a sequence of `total` frames (spans as in rv_vit_outputs),
+ * so that one rank can place what the others send it; returns nspan (0 on bad arguments). */
+int rv_vit_rank_spans(const rv_vit *v, int rank, int64_t total, rv_vit_span span[2]);
+/* Bytes this rank holds for the tokens of its frames (the sequence buffer, and the pooled
+ * temporal tokens): about 1/R of one rank's with R ranks. */
+size_t rv_vit_token_bytes(const rv_vit *v);
 
 /* Spatial stage for n frames (1 <= n <= max_batch): tokens [n * tokens_per_frame,
  * token_dim] from rv_patchify (act dtype, backend memory); times_s [n] the frames'

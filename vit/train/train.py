@@ -336,6 +336,15 @@ def cosine(start, end):
     return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * f))
 
 
+def window_times(clip, idx, rng, horizon=3600.0):
+    """Timestamps of a window: as rendered half of the time, else moved to start anywhere in
+    the first hour, so the timestamp embedding is not tied to the clips' length."""
+    t = clip.times[idx.numpy()]
+    if rng.random() < 0.5:
+        t = t - t[0] + rng.uniform(0.0, horizon)
+    return t.tolist()
+
+
 def sample_window(clip, length, rng):
     """A window of `length` frames, preferring ones with objects in view."""
     length = min(length, clip.n)
@@ -365,7 +374,7 @@ def phase_a(model, clips, args, budget, state, save):
             stride = rng.choice([1, 1, 2])
             idx = sample_window(clip, args.short * stride, rng)[::stride]
             tok = clip_tokens(model, clip, idx)
-            outs, _ = model(tok, len(idx), clip.times[idx.numpy()].tolist())
+            outs, _ = model(tok, len(idx), window_times(clip, idx, rng))
             L = heads_loss(model, outs, batch_of(clip, idx))
             (total(L) / args.clips_per_step).backward()
             for k, v in L.items():
@@ -412,7 +421,7 @@ def phase_b(model, clips, args, budget, state, save):
         length = rng.choice([args.long // 2, args.long, args.long])
         idx = sample_window(clip, length, rng)
         n, seq, d = len(idx), fx.shape[1], fx.shape[2]
-        outs = tail(model, fx[idx].float().reshape(n * seq, d), n, seq, clip.times[idx.numpy()].tolist())
+        outs = tail(model, fx[idx].float().reshape(n * seq, d), n, seq, window_times(clip, idx, rng))
         L = heads_loss(model, outs, batch_of(clip, idx))
         opt.zero_grad()
         total(L).backward()
@@ -487,6 +496,7 @@ def main(argv=None):
         ck = torch.load(args.resume)
         model.load_state_dict(ck["model"])
         state.update({k: v for k, v in ck["state"].items() if k.startswith("phase_")})
+        state["minutes_before_resume"] = ck["state"].get("minutes", 0) + ck["state"].get("minutes_before_resume", 0)
     ckpt = os.path.join(args.work, "checkpoint.pt")
 
     def save():

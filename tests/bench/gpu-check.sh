@@ -3,13 +3,14 @@
 # It builds nothing: it runs binaries built on the dev box and carried along.
 #
 #   here, after building:   tests/bench/gpu-check.sh --prepare
-#       copies test-backend-ops, bench-attn-cuda and libcmocka.so.0 (absent there) into
+#       copies test-backend-ops, test-comm-nccl, bench-attn-cuda and libcmocka.so.0 (absent there) into
 #       .carry/gpu (ignored by git, a few MB)
 #   there:                   device run, carry [".carry"], timeout_s 560:
 #       sh tests/bench/gpu-check.sh
 #
 # Steps (each bounded by its own timeout, 530 s at worst; expected 3-4 minutes in all):
 #   1. test-backend-ops cuda          every op against cpu-ref (bf16 tolerances)
+#   1b. test-comm-nccl                the nccl comm on this machine's GPUs (world 1 on one GPU)
 #   2. bench-attn-cuda                our attention vs torch SDPA FLASH / cuDNN, one table
 #   3. compute-sanitizer memcheck     on test-backend-ops cuda
 #   4. compute-sanitizer racecheck    on test-backend-ops cuda
@@ -22,7 +23,8 @@ if [ "${1:-}" = "--prepare" ]; then
   set -e
   rm -rf "$CARRY"
   mkdir -p "$CARRY/lib"
-  cp "$BUILD/tests/kernels/test-backend-ops" "$BUILD/tests/bench/bench-attn-cuda" "$CARRY/"
+  cp "$BUILD/tests/kernels/test-backend-ops" "$BUILD/tests/ring/test-comm-nccl" \
+    "$BUILD/tests/bench/bench-attn-cuda" "$CARRY/"
   cmocka=$(ldd "$BUILD/tests/kernels/test-backend-ops" | awk '/libcmocka/ {print $3}')
   cp -L "$cmocka" "$CARRY/lib/"
   du -sh "$CARRY"
@@ -56,6 +58,7 @@ fi
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,memory.used --format=csv,noheader
 
 step ops 90 25 "$CARRY/test-backend-ops" cuda
+step nccl 60 12 "$CARRY/test-comm-nccl"
 step bench 200 20 "$CARRY/bench-attn-cuda" --python "${PYTHON:-python3}" --reps 3
 
 SAN=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer /usr/local/cuda/compute-sanitizer/compute-sanitizer 2>/dev/null | head -n 1)

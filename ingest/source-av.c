@@ -48,6 +48,8 @@ struct rv_source {
   rv_sampler sampler;
   rv_skip_mode skip;
   int intra_only;
+  int h264_nal_len; /* H.264: bytes of each NAL's length prefix (avcC), 0 for start codes;
+                       -1 for other codecs */
   int64_t stream_start_ns, start_ns, end_ns, declared_end_ns, last_pkt_ns, position_ns;
   int need_base, seeked;
   int demux_eof, flushed, at_end, eof_reported, errors_in_row;
@@ -207,6 +209,11 @@ static rv_status open_decoder(rv_source *s, const rv_ingest_cfg *cfg) {
   if ((err = avcodec_open2(s->dec, dec, NULL)) < 0)
     return RV_AV_FAIL(err, "%s: cannot open the %s decoder", s->name, dec->name);
   s->intra_only = frames_independent(par->codec_id);
+  s->h264_nal_len = -1;
+  if (par->codec_id == AV_CODEC_ID_H264)
+    s->h264_nal_len = par->extradata_size >= 7 && par->extradata[0] == 1
+                          ? (par->extradata[4] & 3) + 1
+                          : 0;
   return RV_OK;
 }
 
@@ -333,6 +340,54 @@ static int64_t index_after_seek(rv_source *s, int64_t pts_ns) {
   return k > 0 ? k : 0;
 }
 
+/* H.264: whether the NAL unit starting at `nal` lets its packet go undecoded. Slices of
+ * non-reference pictures (nal_ref_idc 0) are used by no other picture, and access unit
+ * delimiters and filler carry nothing; anything else (parameter sets, SEI, reference slices)
+ * keeps the packet. */
+static int h264_nal_droppable(uint8_t nal) {
+  int type = nal & 0x1f;
+  if (type == 1) return (nal & 0x60) == 0;
+  return type == 9 || type == 12;
+}
+
+/* Length-prefixed NAL units (avcC, as in MP4 and Matroska). */
+static int h264_prefixed_droppable(const uint8_t *p, int size, int len_bytes) {
+  int slices = 0;
+  while (size > len_bytes) {
+    uint32_t n = 0;
+    for (int i = 0; i < len_bytes; i++) n = n << 8 | p[i];
+    p += len_bytes;
+    size -= len_bytes;
+    if (n == 0 || n > (uint32_t)size || !h264_nal_droppable(p[0])) return 0;
+    slices += (p[0] & 0x1f) == 1;
+    p += n;
+    size -= (int)n;
+  }
+  return size == 0 && slices > 0;
+}
+
+/* Annex B: NAL units after 00 00 01 start codes (MPEG-TS, raw .h264). */
+static int h264_annexb_droppable(const uint8_t *p, int size) {
+  int slices = 0;
+  for (int i = 0; i + 3 < size; i++) {
+    if (p[i] || p[i + 1] || p[i + 2] != 1) continue;
+    uint8_t nal = p[i + 3];
+    if (!h264_nal_droppable(nal)) return 0;
+    slices += (nal & 0x1f) == 1;
+    i += 3;
+  }
+  return slices > 0;
+}
+
+/* A packet holding only a non-reference picture: not sending it to the decoder changes no
+ * other frame, and (unlike skip_frame) costs no frame thread a turn in its round robin. */
+static int packet_nonref(const rv_source *s) {
+  const AVPacket *p = s->pkt;
+  if (s->h264_nal_len < 0 || !p->data) return 0;
+  return s->h264_nal_len ? h264_prefixed_droppable(p->data, p->size, s->h264_nal_len)
+                         : h264_annexb_droppable(p->data, p->size);
+}
+
 /* Accounting for a packet of our stream, and whether it goes to the decoder. Packets that
  * sampling will not take: non-reference frames are discarded by the decoder (skip_frame),
  * independent frames are not decoded at all. */
@@ -353,7 +408,9 @@ static int want_packet(rv_source *s) {
   int64_t t = rv_timeline_map(&s->tl, raw);
   int unneeded = s->skip == RV_SKIP_AUTO && rv_sampler_skippable(&s->sampler, t) &&
                  (s->tl.last_ns == RV_TS_NONE || t >= s->tl.last_ns - RV_TL_BACK_NS);
-  int decode = s->skip == RV_SKIP_KEYFRAMES ? key : !(unneeded && key && s->intra_only);
+  int decode = s->skip == RV_SKIP_KEYFRAMES
+                   ? key
+                   : !(unneeded && ((key && s->intra_only) || (!key && packet_nonref(s))));
   rv_timeline_packet(&s->tl, raw, decode);
   s->dec->skip_frame = unneeded && !key ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
   return decode;

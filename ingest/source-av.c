@@ -23,6 +23,8 @@
 #define RV_MAX_ERRORS_IN_ROW 1000      /* decoder failures without a frame before giving up */
 #define RV_MAX_AGAIN         2000      /* EAGAIN from a non-blocking input, 1 ms apart */
 #define RV_MAX_PIXELS        (1 << 26) /* 8192 x 8192 */
+#define RV_COVER_CELLS       4         /* grid cells remembered: more than decode order spans */
+#define RV_COVER_MARGIN_NS   2000000LL /* keeps rounding at cell edges out of covered() */
 
 static const AVRational ns_q = {1, 1000000000};
 
@@ -48,6 +50,7 @@ struct rv_source {
   rv_sampler sampler;
   rv_skip_mode skip;
   int intra_only;
+  int64_t cover_cell[RV_COVER_CELLS], cover_ns[RV_COVER_CELLS]; /* see covered() */
   int h264_nal_len; /* H.264: bytes of each NAL's length prefix (avcC), 0 for start codes;
                        -1 for other codecs */
   int64_t stream_start_ns, start_ns, end_ns, declared_end_ns, last_pkt_ns, position_ns;
@@ -90,6 +93,31 @@ static rv_status open_io(rv_source *s, const rv_ingest_io *io) {
   s->avio->seekable = io->seek ? AVIO_SEEKABLE_NORMAL : 0;
   s->fc->pb = s->avio;
   return RV_OK;
+}
+
+/* Sampling takes at most one frame of a grid cell, the first one decoded. A packet that
+ * goes to the decoder whole is remembered by its cell; a later frame of the same cell is not
+ * taken, though the sampler, behind by the decoder's delay, does not know it yet. The margin
+ * keeps both away from the cell's edges. */
+static void remember_decoded(rv_source *s, int64_t t) {
+  int64_t c = rv_sampler_cell(&s->sampler, t - RV_COVER_MARGIN_NS);
+  if (c == RV_TS_NONE) return;
+  int i = (int)(c & (RV_COVER_CELLS - 1));
+  if (s->cover_cell[i] != c || t < s->cover_ns[i]) {
+    s->cover_cell[i] = c;
+    s->cover_ns[i] = t;
+  }
+}
+
+static int covered(const rv_source *s, int64_t t) {
+  int64_t c = rv_sampler_cell(&s->sampler, t + RV_COVER_MARGIN_NS);
+  if (c == RV_TS_NONE) return 0;
+  int i = (int)(c & (RV_COVER_CELLS - 1));
+  return s->cover_cell[i] == c && s->cover_ns[i] < t;
+}
+
+static void forget_decoded(rv_source *s) {
+  for (int i = 0; i < RV_COVER_CELLS; i++) s->cover_cell[i] = RV_TS_NONE;
 }
 
 /* ---- opening ---- */
@@ -299,6 +327,7 @@ rv_status rv_source_open(const rv_ingest_cfg *cfg, rv_source **out) {
   s->frame = av_frame_alloc();
   s->sw_frame = av_frame_alloc();
   s->sws_key[0] = s->sws_key[1] = -1;
+  forget_decoded(s);
   if (!s->name || !s->pkt || !s->frame || !s->sw_frame) RV_TRY_FAIL(RV_ERR_NOMEM, "source");
   RV_TRY(open_input(s, cfg));
   RV_TRY(find_stream(s));
@@ -399,6 +428,7 @@ static int want_packet(rv_source *s) {
   if (p->flags & AV_PKT_FLAG_CORRUPT) s->stats.corrupt_packets++;
   if (s->need_base && raw != RV_TS_NONE) {
     rv_timeline_restart(&s->tl, index_after_seek(s, raw));
+    forget_decoded(s);
     s->need_base = 0;
   }
   if (raw != RV_TS_NONE) {
@@ -406,13 +436,18 @@ static int want_packet(rv_source *s) {
     if (s->last_pkt_ns == RV_TS_NONE || end > s->last_pkt_ns) s->last_pkt_ns = end;
   }
   int64_t t = rv_timeline_map(&s->tl, raw);
-  int unneeded = s->skip == RV_SKIP_AUTO && rv_sampler_skippable(&s->sampler, t) &&
+  int unneeded = s->skip == RV_SKIP_AUTO &&
+                 (rv_sampler_skippable(&s->sampler, t) || covered(s, t)) &&
                  (s->tl.last_ns == RV_TS_NONE || t >= s->tl.last_ns - RV_TL_BACK_NS);
-  int decode = s->skip == RV_SKIP_KEYFRAMES
-                   ? key
-                   : !(unneeded && ((key && s->intra_only) || (!key && packet_nonref(s))));
+  int nonref = unneeded && !key && packet_nonref(s);
+  int decode = s->skip == RV_SKIP_KEYFRAMES ? key : !(unneeded && ((key && s->intra_only) || nonref));
   rv_timeline_packet(&s->tl, raw, decode);
   s->dec->skip_frame = unneeded && !key ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
+  /* decoded whole: not discarded by skip_frame (H.264 packets past packet_nonref hold
+   * reference pictures, which it keeps), not flagged corrupt */
+  int whole = s->dec->skip_frame == AVDISCARD_DEFAULT || s->h264_nal_len >= 0;
+  if (decode && whole && !(p->flags & AV_PKT_FLAG_CORRUPT) && s->skip == RV_SKIP_AUTO)
+    remember_decoded(s, t);
   return decode;
 }
 

@@ -51,6 +51,7 @@ struct rv_source {
   rv_skip_mode skip;
   int intra_only;
   int64_t cover_cell[RV_COVER_CELLS], cover_ns[RV_COVER_CELLS]; /* see covered() */
+  int64_t cover_discont; /* the timeline's discontinuities when they were noted */
   int h264_nal_len; /* H.264: bytes of each NAL's length prefix (avcC), 0 for start codes;
                        -1 for other codecs */
   int64_t stream_start_ns, start_ns, end_ns, declared_end_ns, last_pkt_ns, position_ns;
@@ -99,6 +100,11 @@ static rv_status open_io(rv_source *s, const rv_ingest_io *io) {
  * goes to the decoder whole is remembered by its cell; a later frame of the same cell is not
  * taken, though the sampler, behind by the decoder's delay, does not know it yet. The margin
  * keeps both away from the cell's edges. */
+static void forget_decoded(rv_source *s) {
+  for (int i = 0; i < RV_COVER_CELLS; i++) s->cover_cell[i] = RV_TS_NONE;
+  s->cover_discont = s->tl.discontinuities;
+}
+
 static void remember_decoded(rv_source *s, int64_t t) {
   int64_t c = rv_sampler_cell(&s->sampler, t - RV_COVER_MARGIN_NS);
   if (c == RV_TS_NONE) return;
@@ -109,15 +115,14 @@ static void remember_decoded(rv_source *s, int64_t t) {
   }
 }
 
-static int covered(const rv_source *s, int64_t t) {
+/* After a discontinuity, times of packets and of frames may be offset differently for a
+ * while: nothing noted before it counts. */
+static int covered(rv_source *s, int64_t t) {
+  if (s->cover_discont != s->tl.discontinuities) forget_decoded(s);
   int64_t c = rv_sampler_cell(&s->sampler, t + RV_COVER_MARGIN_NS);
   if (c == RV_TS_NONE) return 0;
   int i = (int)(c & (RV_COVER_CELLS - 1));
   return s->cover_cell[i] == c && s->cover_ns[i] < t;
-}
-
-static void forget_decoded(rv_source *s) {
-  for (int i = 0; i < RV_COVER_CELLS; i++) s->cover_cell[i] = RV_TS_NONE;
 }
 
 /* ---- opening ---- */

@@ -23,8 +23,8 @@
  * Sampling at fps F takes, for every grid time origin + k/F, the first decoded frame at or
  * after it (0.5 ms tolerance for container rounding), never the same frame twice. The origin
  * is the first frame, or the start time when one is given. What sampling will not take is not
- * decoded where that is lossless: non-reference frames before the next grid time are
- * discarded (H.264: their packets are not sent to the decoder; other codecs: skip_frame),
+ * decoded where that is lossless: non-reference frames before the next grid time, or after
+ * an earlier decoded frame of the same grid cell, are discarded (H.264: their packets are not sent to the decoder; other codecs: skip_frame),
  * and for intra-only codecs unneeded packets are not decoded at all. */
 #ifndef RINGVIT_INGEST_H
 #define RINGVIT_INGEST_H

@@ -23,6 +23,8 @@
 #define RV_MAX_ERRORS_IN_ROW 1000      /* decoder failures without a frame before giving up */
 #define RV_MAX_AGAIN         2000      /* EAGAIN from a non-blocking input, 1 ms apart */
 #define RV_MAX_PIXELS        (1 << 26) /* 8192 x 8192 */
+#define RV_COVER_CELLS       4         /* grid cells remembered: more than decode order spans */
+#define RV_COVER_MARGIN_NS   2000000LL /* keeps rounding at cell edges out of covered() */
 
 static const AVRational ns_q = {1, 1000000000};
 
@@ -48,6 +50,10 @@ struct rv_source {
   rv_sampler sampler;
   rv_skip_mode skip;
   int intra_only;
+  int64_t cover_cell[RV_COVER_CELLS], cover_ns[RV_COVER_CELLS]; /* see covered() */
+  int64_t cover_discont; /* the timeline's discontinuities when they were noted */
+  int h264_nal_len; /* H.264: bytes of each NAL's length prefix (avcC), 0 for start codes;
+                       -1 for other codecs */
   int64_t stream_start_ns, start_ns, end_ns, declared_end_ns, last_pkt_ns, position_ns;
   int need_base, seeked;
   int demux_eof, flushed, at_end, eof_reported, errors_in_row;
@@ -88,6 +94,35 @@ static rv_status open_io(rv_source *s, const rv_ingest_io *io) {
   s->avio->seekable = io->seek ? AVIO_SEEKABLE_NORMAL : 0;
   s->fc->pb = s->avio;
   return RV_OK;
+}
+
+/* Sampling takes at most one frame of a grid cell, the first one decoded. A packet that
+ * goes to the decoder whole is remembered by its cell; a later frame of the same cell is not
+ * taken, though the sampler, behind by the decoder's delay, does not know it yet. The margin
+ * keeps both away from the cell's edges. */
+static void forget_decoded(rv_source *s) {
+  for (int i = 0; i < RV_COVER_CELLS; i++) s->cover_cell[i] = RV_TS_NONE;
+  s->cover_discont = s->tl.discontinuities;
+}
+
+static void remember_decoded(rv_source *s, int64_t t) {
+  int64_t c = rv_sampler_cell(&s->sampler, t - RV_COVER_MARGIN_NS);
+  if (c == RV_TS_NONE) return;
+  int i = (int)(c & (RV_COVER_CELLS - 1));
+  if (s->cover_cell[i] != c || t < s->cover_ns[i]) {
+    s->cover_cell[i] = c;
+    s->cover_ns[i] = t;
+  }
+}
+
+/* After a discontinuity, times of packets and of frames may be offset differently for a
+ * while: nothing noted before it counts. */
+static int covered(rv_source *s, int64_t t) {
+  if (s->cover_discont != s->tl.discontinuities) forget_decoded(s);
+  int64_t c = rv_sampler_cell(&s->sampler, t + RV_COVER_MARGIN_NS);
+  if (c == RV_TS_NONE) return 0;
+  int i = (int)(c & (RV_COVER_CELLS - 1));
+  return s->cover_cell[i] == c && s->cover_ns[i] < t;
 }
 
 /* ---- opening ---- */
@@ -207,6 +242,11 @@ static rv_status open_decoder(rv_source *s, const rv_ingest_cfg *cfg) {
   if ((err = avcodec_open2(s->dec, dec, NULL)) < 0)
     return RV_AV_FAIL(err, "%s: cannot open the %s decoder", s->name, dec->name);
   s->intra_only = frames_independent(par->codec_id);
+  s->h264_nal_len = -1;
+  if (par->codec_id == AV_CODEC_ID_H264)
+    s->h264_nal_len = par->extradata_size >= 7 && par->extradata[0] == 1
+                          ? (par->extradata[4] & 3) + 1
+                          : 0;
   return RV_OK;
 }
 
@@ -292,6 +332,7 @@ rv_status rv_source_open(const rv_ingest_cfg *cfg, rv_source **out) {
   s->frame = av_frame_alloc();
   s->sw_frame = av_frame_alloc();
   s->sws_key[0] = s->sws_key[1] = -1;
+  forget_decoded(s);
   if (!s->name || !s->pkt || !s->frame || !s->sw_frame) RV_TRY_FAIL(RV_ERR_NOMEM, "source");
   RV_TRY(open_input(s, cfg));
   RV_TRY(find_stream(s));
@@ -333,6 +374,54 @@ static int64_t index_after_seek(rv_source *s, int64_t pts_ns) {
   return k > 0 ? k : 0;
 }
 
+/* H.264: whether the NAL unit starting at `nal` lets its packet go undecoded. Slices of
+ * non-reference pictures (nal_ref_idc 0) are used by no other picture, and access unit
+ * delimiters and filler carry nothing; anything else (parameter sets, SEI, reference slices)
+ * keeps the packet. */
+static int h264_nal_droppable(uint8_t nal) {
+  int type = nal & 0x1f;
+  if (type == 1) return (nal & 0x60) == 0;
+  return type == 9 || type == 12;
+}
+
+/* Length-prefixed NAL units (avcC, as in MP4 and Matroska). */
+static int h264_prefixed_droppable(const uint8_t *p, int size, int len_bytes) {
+  int slices = 0;
+  while (size > len_bytes) {
+    uint32_t n = 0;
+    for (int i = 0; i < len_bytes; i++) n = n << 8 | p[i];
+    p += len_bytes;
+    size -= len_bytes;
+    if (n == 0 || n > (uint32_t)size || !h264_nal_droppable(p[0])) return 0;
+    slices += (p[0] & 0x1f) == 1;
+    p += n;
+    size -= (int)n;
+  }
+  return size == 0 && slices > 0;
+}
+
+/* Annex B: NAL units after 00 00 01 start codes (MPEG-TS, raw .h264). */
+static int h264_annexb_droppable(const uint8_t *p, int size) {
+  int slices = 0;
+  for (int i = 0; i + 3 < size; i++) {
+    if (p[i] || p[i + 1] || p[i + 2] != 1) continue;
+    uint8_t nal = p[i + 3];
+    if (!h264_nal_droppable(nal)) return 0;
+    slices += (nal & 0x1f) == 1;
+    i += 3;
+  }
+  return slices > 0;
+}
+
+/* A packet holding only a non-reference picture: not sending it to the decoder changes no
+ * other frame, and (unlike skip_frame) costs no frame thread a turn in its round robin. */
+static int packet_nonref(const rv_source *s) {
+  const AVPacket *p = s->pkt;
+  if (s->h264_nal_len < 0 || !p->data) return 0;
+  return s->h264_nal_len ? h264_prefixed_droppable(p->data, p->size, s->h264_nal_len)
+                         : h264_annexb_droppable(p->data, p->size);
+}
+
 /* Accounting for a packet of our stream, and whether it goes to the decoder. Packets that
  * sampling will not take: non-reference frames are discarded by the decoder (skip_frame),
  * independent frames are not decoded at all. */
@@ -344,6 +433,7 @@ static int want_packet(rv_source *s) {
   if (p->flags & AV_PKT_FLAG_CORRUPT) s->stats.corrupt_packets++;
   if (s->need_base && raw != RV_TS_NONE) {
     rv_timeline_restart(&s->tl, index_after_seek(s, raw));
+    forget_decoded(s);
     s->need_base = 0;
   }
   if (raw != RV_TS_NONE) {
@@ -351,11 +441,18 @@ static int want_packet(rv_source *s) {
     if (s->last_pkt_ns == RV_TS_NONE || end > s->last_pkt_ns) s->last_pkt_ns = end;
   }
   int64_t t = rv_timeline_map(&s->tl, raw);
-  int unneeded = s->skip == RV_SKIP_AUTO && rv_sampler_skippable(&s->sampler, t) &&
+  int unneeded = s->skip == RV_SKIP_AUTO &&
+                 (rv_sampler_skippable(&s->sampler, t) || covered(s, t)) &&
                  (s->tl.last_ns == RV_TS_NONE || t >= s->tl.last_ns - RV_TL_BACK_NS);
-  int decode = s->skip == RV_SKIP_KEYFRAMES ? key : !(unneeded && key && s->intra_only);
+  int nonref = unneeded && !key && packet_nonref(s);
+  int decode = s->skip == RV_SKIP_KEYFRAMES ? key : !(unneeded && ((key && s->intra_only) || nonref));
   rv_timeline_packet(&s->tl, raw, decode);
   s->dec->skip_frame = unneeded && !key ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
+  /* decoded whole: not discarded by skip_frame (H.264 packets past packet_nonref hold
+   * reference pictures, which it keeps), not flagged corrupt */
+  int whole = s->dec->skip_frame == AVDISCARD_DEFAULT || s->h264_nal_len >= 0;
+  if (decode && whole && !(p->flags & AV_PKT_FLAG_CORRUPT) && s->skip == RV_SKIP_AUTO)
+    remember_decoded(s, t);
   return decode;
 }
 

@@ -62,5 +62,8 @@ int rv_sampler_take(rv_sampler *s, int64_t t_ns);
 /* 1 when a frame at t would not be taken now (so need not be decoded): t is before the next
  * grid time. Always 0 when every frame is taken or the grid is not known yet. */
 int rv_sampler_skippable(const rv_sampler *s, int64_t t_ns);
+/* The grid cell [grid k - tolerance, grid k+1 - tolerance) holding t: the sampler takes at
+ * most one frame of each cell, the first one it sees. RV_TS_NONE while the grid is unknown. */
+int64_t rv_sampler_cell(const rv_sampler *s, int64_t t_ns);
 
 #endif

@@ -129,3 +129,8 @@ int rv_sampler_skippable(const rv_sampler *s, int64_t t_ns) {
   if (s->fps <= 0 || s->next_ns == RV_TS_NONE || t_ns == RV_TS_NONE) return 0;
   return t_ns < s->next_ns - RV_SAMPLE_TOL_NS;
 }
+
+int64_t rv_sampler_cell(const rv_sampler *s, int64_t t_ns) {
+  if (s->fps <= 0 || s->origin == RV_TS_NONE || t_ns == RV_TS_NONE) return RV_TS_NONE;
+  return (int64_t)floor((double)(t_ns + RV_SAMPLE_TOL_NS - s->origin) * s->fps / 1e9);
+}

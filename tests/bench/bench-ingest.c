@@ -3,7 +3,9 @@
  * cached under the build folder). Sampling 2 fps to 224x224: ffmpeg to raw RGB, ours to
  * normalized 16x16 patch tokens. Each run is a child process, so its peak RSS is its own.
  *
- * Usage: bench-ingest [--minutes M] [--short-minutes S] [--threads N] [--dir DIR] [--quick]
+ * Usage: bench-ingest [--minutes M] [--short-minutes S] [--threads N] [--our-threads N]
+ *                     [--dir DIR] [--quick]
+ *   --threads: decoder threads of both (ffmpeg -threads N); --our-threads: ours only
  *   --quick: only ffmpeg and our default run on the long clip */
 #include <errno.h>
 #include <fcntl.h>
@@ -189,7 +191,7 @@ static void row(const char *what, const run_result *r, const run_result *ff, dou
 
 int main(int argc, char **argv) {
   double minutes = 10, short_minutes = 1;
-  int threads = 2, quick = 0;
+  int threads = 2, our_threads = -1, quick = 0;
   const char *dir = RV_BENCH_MEDIA_DIR;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--minutes") && i + 1 < argc)
@@ -198,13 +200,15 @@ int main(int argc, char **argv) {
       short_minutes = atof(argv[++i]);
     else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
       threads = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--our-threads") && i + 1 < argc)
+      our_threads = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--dir") && i + 1 < argc)
       dir = argv[++i];
     else if (!strcmp(argv[i], "--quick"))
       quick = 1;
     else {
       fprintf(stderr, "usage: bench-ingest [--minutes M] [--short-minutes S] [--threads N] "
-                      "[--dir DIR] [--quick]\n");
+                      "[--our-threads N] [--dir DIR] [--quick]\n");
       return 2;
     }
   }
@@ -226,17 +230,18 @@ int main(int argc, char **argv) {
          "ffmpeg | cpu vs ffmpeg |\n|---|---|---|---|---|---|---|---|\n");
   run_result ff = run_ffmpeg(long_clip, threads);
   row("ffmpeg -threads N -vf fps=2,scale=224:224 rgb24", &ff, &ff, clip_s);
-  run_result a = run_ours(long_clip, RV_SKIP_AUTO, threads);
+  int ot = our_threads >= 0 ? our_threads : threads;
+  run_result a = run_ours(long_clip, RV_SKIP_AUTO, ot);
   row("ringvit tokens, skip=auto (default)", &a, &ff, clip_s);
   if (!quick) {
-    run_result none = run_ours(long_clip, RV_SKIP_NONE, threads);
+    run_result none = run_ours(long_clip, RV_SKIP_NONE, ot);
     row("ringvit tokens, skip=none", &none, &ff, clip_s);
-    run_result keys = run_ours(long_clip, RV_SKIP_KEYFRAMES, threads);
+    run_result keys = run_ours(long_clip, RV_SKIP_KEYFRAMES, ot);
     row("ringvit tokens, keyframes only (fewer frames)", &keys, &ff, clip_s);
     printf("\nframes out: ffmpeg n/a (raw to /dev/null), ours %lld (skip=auto), %lld (none), "
            "%lld (keyframes)\n",
            (long long)a.frames, (long long)none.frames, (long long)keys.frames);
-    run_result s = run_ours(short_clip, RV_SKIP_AUTO, threads);
+    run_result s = run_ours(short_clip, RV_SKIP_AUTO, ot);
     run_result sff = run_ffmpeg(short_clip, threads);
     printf("\n| clip | ours peak RSS MiB | ffmpeg peak RSS MiB | ours wall s | x realtime |\n"
            "|---|---|---|---|---|\n");

@@ -117,6 +117,13 @@ rv_ingest_cfg rv_media_cfg(const char *path, double fps, int w, int h) {
   return cfg;
 }
 
+/* FNV-1a */
+static uint64_t hash_bytes(const uint8_t *p, size_t n) {
+  uint64_t h = 1469598103934665603ull;
+  for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 1099511628211ull;
+  return h;
+}
+
 void rv_media_ingest(const rv_ingest_cfg *cfg, rv_media_run *run) {
   rv_ingest *ing = NULL;
   memset(run, 0, sizeof *run);
@@ -129,8 +136,9 @@ void rv_media_ingest(const rv_ingest_cfg *cfg, rv_media_run *run) {
     for (int i = 0; i < b->n - b->n_pad && run->n < 1024; i++, run->n++) {
       run->pts_ns[run->n] = b->pts_ns[i];
       run->index[run->n] = b->frame_index[i];
-      run->content[run->n] =
-          rv_media_read((const uint8_t *)b->frames.data + i * frame_bytes, &b->geom);
+      const uint8_t *frame = (const uint8_t *)b->frames.data + i * frame_bytes;
+      run->content[run->n] = rv_media_read(frame, &b->geom);
+      run->pixels[run->n] = hash_bytes(frame, frame_bytes);
     }
   }
   run->end = st;

@@ -46,6 +46,7 @@ rv_ingest_cfg rv_media_cfg(const char *path, double fps, int w, int h);
 typedef struct rv_media_run {
   int n;
   int64_t pts_ns[1024], index[1024], content[1024];
+  uint64_t pixels[1024]; /* a hash of each frame's bytes: equal runs give equal pixels */
   rv_ingest_stats stats;
   rv_status end; /* RV_EOF, or the error that ended it */
 } rv_media_run;

@@ -190,6 +190,32 @@ static void test_sampler_origin_and_tolerance(void **state) {
   assert_false(rv_sampler_skippable(&s, 0)); /* grid unknown yet */
 }
 
+/* What skipping relies on: of the frames of one grid cell, only the first can be taken. */
+static void test_sampler_takes_one_frame_per_cell(void **state) {
+  (void)state;
+  rv_sampler s;
+  rv_sampler_init(&s, 7.0, RV_TS_NONE);
+  assert_int_equal(rv_sampler_cell(&s, 0), RV_TS_NONE); /* grid unknown yet */
+  int64_t last_cell = RV_TS_NONE;
+  uint32_t seed = 7;
+  int64_t t = 1234 * MS;
+  for (int i = 0; i < 2000; i++) {
+    seed = seed * 1664525u + 1013904223u;
+    t += 1 + (seed >> 8) % (90 * MS); /* variable frame rate, some gaps over a cell */
+    int first_of_cell = rv_sampler_cell(&s, t) != last_cell;
+    int taken = rv_sampler_take(&s, t);
+    int64_t c = rv_sampler_cell(&s, t);
+    assert_true(c != RV_TS_NONE);
+    assert_int_equal(taken, i == 0 || first_of_cell);
+    last_cell = c;
+  }
+  rv_sampler_init(&s, 2.0, 3000 * MS);
+  assert_int_equal(rv_sampler_cell(&s, 3000 * MS - 400000), 0); /* within the tolerance */
+  assert_int_equal(rv_sampler_cell(&s, 3499 * MS), 0);
+  assert_int_equal(rv_sampler_cell(&s, 3500 * MS), 1);
+  assert_int_equal(rv_sampler_cell(&s, 2990 * MS), -1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_reordered_packets_number_frames),
@@ -204,6 +230,7 @@ int main(void) {
       cmocka_unit_test(test_sampler_grid),
       cmocka_unit_test(test_sampler_never_duplicates),
       cmocka_unit_test(test_sampler_origin_and_tolerance),
+      cmocka_unit_test(test_sampler_takes_one_frame_per_cell),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,8 +23,9 @@
  * Sampling at fps F takes, for every grid time origin + k/F, the first decoded frame at or
  * after it (0.5 ms tolerance for container rounding), never the same frame twice. The origin
  * is the first frame, or the start time when one is given. What sampling will not take is not
- * decoded where that is lossless: non-reference frames before the next grid time are
- * discarded (skip_frame), and for intra-only codecs unneeded packets are not decoded at all. */
+ * decoded where that is lossless: non-reference frames before the next grid time, or after
+ * an earlier decoded frame of the same grid cell, are discarded (H.264: their packets are not sent to the decoder; other codecs: skip_frame),
+ * and for intra-only codecs unneeded packets are not decoded at all. */
 #ifndef RINGVIT_INGEST_H
 #define RINGVIT_INGEST_H
 
@@ -153,7 +154,8 @@ typedef struct rv_ingest_stats {
   int64_t packets;         /* video packets read */
   int64_t decoded;         /* frames out of the decoder */
   int64_t sampled;         /* frames delivered in batches (without tubelet padding) */
-  int64_t dropped;         /* packets not decoded: keyframes-only, intra-only skipping */
+  int64_t dropped;         /* packets not decoded: keyframes-only, intra-only skipping,
+                              H.264 non-reference pictures */
   int64_t corrupt_packets; /* packets flagged corrupt or refused by the decoder */
   int64_t corrupt_frames;  /* frames the decoder reported errors in (concealed) */
   int64_t discontinuities; /* timestamp jumps that the timeline absorbed */

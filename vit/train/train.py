@@ -37,6 +37,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import export  # noqa: E402
 import model as M  # noqa: E402
+import shapes  # noqa: E402
 
 CLASSES = ["person", "vehicle", "bag", "object"]
 TRACK_ACTIONS = ["walk", "run", "stand", "loiter", "fall", "park", "depart", "left_behind"]
@@ -77,13 +78,13 @@ def letterbox(frames, in_h, in_w, mean):
     return out
 
 
-def render_clip(ringvit, work, seed, seconds, fps, rich, density):
+def render_clip(ringvit, work, seed, seconds, fps, rich, density, extra=()):
     """Runs `ringvit synth` into work/seed-N/; returns (clip.rgb path, gt dir)."""
     d = os.path.join(work, f"seed-{seed}")
     os.makedirs(d, exist_ok=True)
     video, gt = os.path.join(d, "clip.rgb"), os.path.join(d, "gt")
     cmd = [ringvit, "synth", "--seconds", str(seconds), "--seed", str(seed), "--fps", str(fps),
-           "-o", video, "--gt", gt, "--density", str(density), "-q"]
+           "-o", video, "--gt", gt, "--density", str(density), "-q"] + list(extra)
     for r in RICH_RATES if rich else []:
         cmd += ["--rate", r]
     subprocess.run(cmd, check=True)
@@ -189,7 +190,7 @@ class Clip:
         self.n = len(rows)
 
 
-def load_clip(args, seed, rich, density):
+def load_clip(args, seed, rich, density, extra=(), seconds=None):
     cache = os.path.join(args.work, f"seed-{seed}", "clip.pt")
     if os.path.exists(cache):
         saved = torch.load(cache)
@@ -198,7 +199,7 @@ def load_clip(args, seed, rich, density):
         clip = Clip.__new__(Clip)
         clip.__dict__.update(saved)
         return clip
-    video, gt = render_clip(args.ringvit, args.work, seed, args.seconds, CONFIG["fps"], rich, density)
+    video, gt = render_clip(args.ringvit, args.work, seed, seconds or args.seconds, CONFIG["fps"], rich, density, extra)
     frames, pts = read_rgb(video)
     clip = Clip(seed, frames, pts, read_gt(gt, len(frames), pts), CONFIG)
     os.remove(video)
@@ -356,12 +357,45 @@ def sample_window(clip, length, rng):
     return idx
 
 
+def object_synth_extra(i, rate):
+    """Synth options of the i-th object-rich clip: many moving objects, every other one on
+    a plain backdrop (one flat colour, nothing occludes)."""
+    extra = ["--rate", f"objects_per_min={rate}"]
+    return extra + (["--backdrop", "plain"] if i % 2 else [])
+
+
+def backdrop_of(clip):
+    """The static scene of a synth clip (per-pixel median over time): a shape clip background."""
+    return np.median(clip.frames[::max(1, clip.n // 24)], axis=0).astype(np.uint8)
+
+
+def shape_clips(args, backdrops):
+    rng = random.Random(args.shape_seed)
+    out = []
+    for i in range(args.shape_clips):
+        frames, pts, rows = shapes.make_clip(rng, args.shape_frames, backdrops)
+        out.append(Clip(-1 - i, frames, pts, rows, CONFIG))
+    return out
+
+
+class Mixture:
+    """Picks a training clip: first a group (weights), then a clip of the group."""
+
+    def __init__(self, groups, weights):
+        self.groups = [g for g, w in zip(groups, weights) if g and w > 0]
+        self.weights = [w for g, w in zip(groups, weights) if g and w > 0]
+
+    def pick(self, rng):
+        g = rng.choices(self.groups, weights=self.weights)[0]
+        return g[rng.randrange(len(g))]
+
+
 def phase_a(model, clips, args, budget, state, save):
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.05)
     rng = random.Random(1)
     start = time.time()
     end = start + 60 * args.minutes * args.phase_a_share
-    prog = Progress("A", args, state, save)
+    prog = Progress("FT" if args.resume else "A", args, state, save)  # keeps the first run's step count
     model.train()
     while time.time() < end:
         lr = args.lr * min(1.0, (prog.step + 1) / 50) * cosine(start, end)
@@ -370,11 +404,14 @@ def phase_a(model, clips, args, budget, state, save):
         opt.zero_grad()
         loss_sum = {}
         for _ in range(args.clips_per_step):
-            clip = clips[rng.randrange(len(clips))]
+            clip = clips.pick(rng)
             stride = rng.choice([1, 1, 2])
             idx = sample_window(clip, args.short * stride, rng)[::stride]
             tok = clip_tokens(model, clip, idx)
+            # streaming (rvencoder's default) attends causally: train that scope too
+            model.c["temporal_scope"] = "causal" if rng.random() < args.causal_share else "global"
             outs, _ = model(tok, len(idx), window_times(clip, idx, rng))
+            model.c["temporal_scope"] = "global"
             L = heads_loss(model, outs, batch_of(clip, idx))
             (total(L) / args.clips_per_step).backward()
             for k, v in L.items():
@@ -470,21 +507,38 @@ def main(argv=None):
     ap.add_argument("--save-every", type=float, default=5.0, help="minutes between checkpoints")
     ap.add_argument("--resume", help="a checkpoint (.pt) to start from")
     ap.add_argument("--skip-a", action="store_true", help="only phase B (with --resume)")
+    ap.add_argument("--skip-b", action="store_true", help="only phase A (a fine-tune with --resume)")
+    ap.add_argument("--object-seeds", default="", help="object-rich synth clips (seeds >= 1000)")
+    ap.add_argument("--object-rate", type=float, default=12.0, help="their objects_per_min")
+    ap.add_argument("--object-seconds", type=float, default=120.0)
+    ap.add_argument("--shape-clips", type=int, default=0, help="procedural clips of moving shapes (shapes.py)")
+    ap.add_argument("--shape-frames", type=int, default=24)
+    ap.add_argument("--shape-seed", type=int, default=1)
+    ap.add_argument("--causal-share", type=float, default=0.0,
+                    help="phase A: share of windows run with causal temporal attention (stream mode)")
+    ap.add_argument("--mix", default="1,0,0", help="phase A weights of synth, object-rich synth, shape clips")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     os.makedirs(args.work, exist_ok=True)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     seeds = parse_seeds(args.seeds)
-    if any(s < 1000 for s in seeds):
+    object_seeds = parse_seeds(args.object_seeds) if args.object_seeds else []
+    if any(s < 1000 for s in seeds + object_seeds):
         ap.error("training seeds must be >= 1000: seeds below are kept for evaluation")
     budget = Budget(args.minutes)
     clips = []
     densities = [1.0, 1.5, 2.0, 1.0]
     for i, s in enumerate(seeds):
         clips.append(load_clip(args, s, rich=i % 2 == 0, density=densities[i % len(densities)]))
-    log(f"{len(clips)} clips, {sum(c.n for c in clips)} frames, "
-        f"{int(sum(c.pos.sum() for c in clips))} positive cells, loaded in {budget.elapsed_min():.1f} min")
+    obj_clips = [load_clip(args, s, False, 1.0, object_synth_extra(i, args.object_rate), args.object_seconds)
+                 for i, s in enumerate(object_seeds)]
+    shp_clips = shape_clips(args, [backdrop_of(c) for c in clips[:8]]) if args.shape_clips else []
+    for name, group in (("synth", clips), ("object-rich synth", obj_clips), ("shape", shp_clips)):
+        log(f"{len(group)} {name} clips, {sum(c.n for c in group)} frames, "
+            f"{int(sum(c.pos.sum() for c in group))} positive cells")
+    log(f"loaded in {budget.elapsed_min():.1f} min")
+    mixture = Mixture([clips, obj_clips, shp_clips], [float(w) for w in args.mix.split(",")])
     model = M.RvViT(CONFIG)
     with torch.no_grad():
         model.head.dense.out.bias[0] = -4.6  # objectness prior 0.01: the focal loss starts calm
@@ -492,11 +546,24 @@ def main(argv=None):
                  rich_rates=RICH_RATES, rich_every_other=True, min_visibility=MIN_VIS,
                  scene_actions={"crowd": f">= {CROWD_PERSONS} persons in view", "traffic": "a vehicle in view"},
                  trainer="vit/train/train.py", torch=torch.__version__)
+    if object_seeds or shp_clips:
+        state["finetune"] = dict(
+            object_seeds=object_seeds, object_seconds=args.object_seconds,
+            object_synth=f"--rate objects_per_min={args.object_rate:g}, every other clip --backdrop plain",
+            shape_clips=len(shp_clips), shape_frames=args.shape_frames, shape_seed=args.shape_seed,
+            shapes="vit/train/shapes.py: " + ", ".join(shapes.KINDS) + " over plain, gradient, noise, synth backdrops",
+            mix=args.mix, causal_share=args.causal_share, lr=args.lr, minutes=args.minutes)
     if args.resume:
         ck = torch.load(args.resume)
         model.load_state_dict(ck["model"])
         state.update({k: v for k, v in ck["state"].items() if k.startswith("phase_")})
         state["minutes_before_resume"] = ck["state"].get("minutes", 0) + ck["state"].get("minutes_before_resume", 0)
+        prev = ck["state"]  # an earlier fine-tune stage keeps its record
+        stages = prev.get("finetune_stages", [])
+        if prev.get("finetune"):
+            stages = stages + [dict(prev["finetune"], steps=prev.get("phase_ft_steps"))]
+        if stages:
+            state["finetune_stages"] = stages
     ckpt = os.path.join(args.work, "checkpoint.pt")
 
     def save():
@@ -506,10 +573,11 @@ def main(argv=None):
         log(f"saved {ckpt} and {args.out}")
 
     if not args.skip_a:
-        phase_a(model, clips, args, budget, state, save)
+        phase_a(model, mixture, args, budget, state, save)
         save()
-    phase_b(model, clips, args, budget, state, save)
-    save()
+    if not args.skip_b:
+        phase_b(model, clips, args, budget, state, save)
+        save()
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ RINGVIT_DEBS="build-essential cmake ninja-build pkg-config git
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-libav
   libgstrtspserver-1.0-dev gstreamer1.0-rtsp libcairo2-dev chromium python3
-  python3-torch python3-torchvision"
+  python3-numpy python3-torch python3-torchvision"
 
 missing=""
 for p in $RINGVIT_DEBS; do

@@ -157,7 +157,10 @@ static rv_status open_heads(rv_pipeline *p) {
   dc.grid_w = mc->dense ? rv_vit_grid_w(mc, 0) : 0;
   dc.patch = mc->patch;
   dc.max_tokens = mc->set ? mc->det_tokens : 0;
-  dc.score_thresh = p->cfg.threshold > 0 ? p->cfg.threshold : 0.3f;
+  dc.peak = mc->dense_peak;
+  dc.score_thresh = p->cfg.threshold > 0       ? p->cfg.threshold
+                    : mc->detect_thresh > 0 ? mc->detect_thresh
+                                            : 0.3f;
   if (mc->dense || mc->set) RV_TRY(rv_det_decoder_init(&dc, &p->det));
   if (!p->cfg.detect_only) RV_TRY(rv_pipeline_open_tracking(p));
 fail:
@@ -244,6 +247,10 @@ rv_pipeline_info rv_pipeline_get_info(const rv_pipeline *p) {
   i.rate = p->fps / p->mc->tubelet;
   i.emb_dim = p->mc->dense ? p->mc->emb_dim : 0;
   i.class_aware = 1;
+  i.tuning.high_thresh = p->mc->high_thresh;
+  i.tuning.low_thresh = p->mc->low_thresh;
+  i.tuning.new_track_thresh = p->mc->new_thresh;
+  i.tuning.lost_s = p->mc->lost_s;
   return i;
 }
 

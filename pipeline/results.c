@@ -31,6 +31,7 @@ rv_status rv_pipeline_open_tracking(rv_pipeline *p) {
   tc.fps = info.rate;
   tc.class_aware = info.class_aware;
   tc.use_appearance = info.emb_dim > 0;
+  tc.tuning = info.tuning;
   tc.n_scene = ns;
   tc.scene_labels = named ? scene : NULL;
   tc.n_track = nt;

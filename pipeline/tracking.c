@@ -1,4 +1,5 @@
 /* Tracker and action segmenter, one frame at a time (the pipeline's tail). */
+#include <math.h>
 #include <stdlib.h>
 
 #include <ringvit/tracking.h>
@@ -24,6 +25,15 @@ rv_status rv_tracking_init(const rv_tracking_cfg *cfg, rv_tracking **out) {
   tc.fps = cfg->fps;
   tc.class_aware = cfg->class_aware;
   tc.use_appearance = cfg->use_appearance;
+  tc.high_thresh = cfg->tuning.high_thresh;
+  tc.low_thresh = cfg->tuning.low_thresh;
+  tc.new_track_thresh = cfg->tuning.new_track_thresh;
+  if (cfg->tuning.lost_s < 0 || cfg->tuning.lost_s > 86400)
+    RV_TRY_FAIL(RV_ERR_INVALID, "lost_s must be in [0, 86400] seconds, got %g", cfg->tuning.lost_s);
+  if (cfg->tuning.lost_s > 0) { /* ByteTrack counts frames at buffer_fps: count tenths */
+    tc.buffer_fps = 10.0;
+    tc.track_buffer = lround(cfg->tuning.lost_s * 10.0) > 0 ? (int)lround(cfg->tuning.lost_s * 10.0) : 1;
+  }
   RV_TRY(rv_tracker_init(&tc, &t->trk));
   rv_actions_cfg ac = {0};
   ac.n_scene = cfg->n_scene;

@@ -22,6 +22,7 @@
 #include <ringvit/actions.h>
 #include <ringvit/annot.h>
 #include <ringvit/detect.h>
+#include <ringvit/tracking.h>
 
 G_BEGIN_DECLS
 
@@ -56,6 +57,11 @@ void rv_gst_set_strings(GstStructure *s, const char *field, const char *const *v
 /* The i-th string of an array field, or NULL. */
 const char *rv_gst_get_string(const GstStructure *s, const char *field, int i);
 int rv_gst_array_size(const GstStructure *s, const char *field);
+
+/* The model's tracker calibration in the frame structure ("track-high", "track-low",
+ * "track-new", "track-lost-s"; only the non-zero ones); get leaves absent fields as they are. */
+void rv_gst_set_tuning(GstStructure *s, const rv_track_tuning *t);
+void rv_gst_get_tuning(const GstStructure *s, rv_track_tuning *t);
 
 /* ---- objects ---- */
 /* One object as the elements exchange it. Boxes in pixels of the frame (w x h). */

@@ -191,6 +191,7 @@ static void add_frame_meta(GstRvEncoder *self, GstBuffer *buf, const rv_frame_re
                     "width", G_TYPE_INT, r->width, "height", G_TYPE_INT, r->height,
                     "embedding-dim", G_TYPE_INT, self->pinfo.emb_dim, "class-aware",
                     G_TYPE_BOOLEAN, self->pinfo.class_aware != 0, NULL);
+  rv_gst_set_tuning(s, &self->pinfo.tuning);
   rv_gst_set_strings(s, "scene-labels", scene, ns);
   rv_gst_set_floats(s, "scene", r->scene, r->scene ? r->n_scene : 0);
   rv_gst_set_strings(s, "action-labels", act, na);
@@ -443,8 +444,10 @@ static void gst_rv_encoder_class_init(GstRvEncoderClass *klass) {
                           86400.0, 0.0, rw));
   g_object_class_install_property(
       oc, PROP_THRESHOLD,
-      g_param_spec_float("threshold", "Threshold", "Detection confidence threshold", 0.01f,
-                         0.99f, 0.3f, rw));
+      g_param_spec_float("threshold", "Threshold",
+                         "Detection confidence threshold; 0 = the model's calibrated one (its "
+                         "tracking.detect_thresh), else 0.3",
+                         0.0f, 0.99f, 0.0f, rw));
   rv_gst_add_pads(ec, CAPS, TRUE, TRUE);
   gst_element_class_set_static_metadata(
       ec, "ringvit encoder", "Filter/Analyzer/Video",
@@ -466,7 +469,7 @@ static void gst_rv_encoder_class_init(GstRvEncoderClass *klass) {
 static void gst_rv_encoder_init(GstRvEncoder *self) {
   self->gpus = 1;
   self->context = 60.0;
-  self->threshold = 0.3f;
+  self->threshold = 0.0f;
   self->mode = RV_MODE_STREAM;
   g_queue_init(&self->held);
   gst_base_transform_set_in_place(GST_BASE_TRANSFORM(self), TRUE);

@@ -63,6 +63,7 @@ static rv_status open_tracking(GstRvTracker *self, const GstStructure *f) {
   if (f) gst_structure_get_int(f, "embedding-dim", &dim);
   if (f) gst_structure_get_boolean(f, "class-aware", &class_aware);
   cfg.class_aware = class_aware;
+  if (f) rv_gst_get_tuning(f, &cfg.tuning);
   cfg.use_appearance = dim > 0;
   cfg.n_scene = ns;
   cfg.scene_labels = ns ? scene : NULL;

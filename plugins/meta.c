@@ -73,6 +73,24 @@ const char *rv_gst_get_string(const GstStructure *s, const char *field, int i) {
   return G_VALUE_HOLDS_STRING(x) ? g_value_get_string(x) : NULL;
 }
 
+static const char *const tuning_fields[] = {"track-high", "track-low", "track-new", "track-lost-s"};
+
+void rv_gst_set_tuning(GstStructure *s, const rv_track_tuning *t) {
+  const double v[] = {t->high_thresh, t->low_thresh, t->new_track_thresh, t->lost_s};
+  for (int i = 0; i < 4; i++)
+    if (v[i] > 0) gst_structure_set(s, tuning_fields[i], G_TYPE_DOUBLE, v[i], NULL);
+}
+
+void rv_gst_get_tuning(const GstStructure *s, rv_track_tuning *t) {
+  double v[4] = {t->high_thresh, t->low_thresh, t->new_track_thresh, t->lost_s};
+  for (int i = 0; i < 4; i++)
+    gst_structure_get_double(s, tuning_fields[i], &v[i]);
+  t->high_thresh = (float)v[0];
+  t->low_thresh = (float)v[1];
+  t->new_track_thresh = (float)v[2];
+  t->lost_s = v[3];
+}
+
 static guint to_pixels(float v, int limit) {
   long p = lroundf(v);
   return (guint)(p < 0 ? 0 : p > limit ? limit : p);

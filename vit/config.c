@@ -9,7 +9,9 @@
  * ["qkv"|"qv"|"none"], final_norm [true], mean, std [ImageNet's], fps [0], num_frames [0],
 head {dense {hidden, emb_dim}, scene {pool, fc_norm, over "frame"|"clip", activation
  * "sigmoid"|"softmax"}, set {}}, num_classes, num_track_actions, num_scene_actions
- * (default: the label list lengths), labels {classes, track_actions, scene_actions}. */
+ * (default: the label list lengths), labels {classes, track_actions, scene_actions},
+ * head.dense.peak [0], tracking {detect_thresh, high_thresh, low_thresh, new_track_thresh,
+ * lost_s} (scores in [0, 1], seconds >= 0; 0 or absent = the pipeline's defaults). */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -52,6 +54,7 @@ static const char *const top_keys[] = {"arch",
                                        "num_track_actions",
                                        "num_scene_actions",
                                        "labels",
+                                       "tracking",
                                        NULL};
 
 static rv_status check_keys(json_t *obj, const char *const *known, const char *where) {
@@ -237,7 +240,9 @@ fail:
   return st;
 }
 
-static const char *const dense_keys[] = {"hidden", "emb_dim", NULL};
+static const char *const dense_keys[] = {"hidden", "emb_dim", "peak", NULL};
+static const char *const tracking_keys[] = {"detect_thresh", "high_thresh", "low_thresh",
+                                            "new_track_thresh", "lost_s", NULL};
 static const char *const scene_keys[] = {"pool", "fc_norm", "over", "activation", NULL};
 static const char *const head_keys[] = {"dense", "scene", "set", NULL};
 
@@ -258,6 +263,7 @@ static rv_status parse_heads(json_t *root, rv_vit_config *c) {
     c->dense = 1;
     RV_TRY(get_int(d, "hidden", 0, &c->dense_hidden));
     RV_TRY(get_int(d, "emb_dim", 0, &c->emb_dim));
+    RV_TRY(get_int(d, "peak", 0, &c->dense_peak));
   }
   if (s) {
     if (!json_is_object(s)) return RV_FAIL(RV_ERR_FORMAT, "config: head.scene must be an object");
@@ -308,9 +314,40 @@ static rv_status validate(const rv_vit_config *c) {
   REQUIRE(!c->set || (c->det_tokens >= 1 && c->num_classes >= 1),
           "config: the set head needs det_tokens and num_classes");
   REQUIRE(!c->dense || c->num_classes >= 1, "config: the dense head needs num_classes >= 1");
+  REQUIRE(c->dense_peak == 0 || (c->dense_peak % 2 == 1 && c->dense_peak <= 15),
+          "config: head.dense.peak must be 0 or an odd number up to 15, got %d", c->dense_peak);
+  REQUIRE(!c->low_thresh || !c->high_thresh || c->low_thresh <= c->high_thresh,
+          "config: tracking.low_thresh %g is above high_thresh %g", (double)c->low_thresh,
+          (double)c->high_thresh);
   REQUIRE(c->num_frames % c->tubelet == 0, "config: num_frames %d is not a multiple of tubelet %d",
           c->num_frames, c->tubelet);
   return RV_OK;
+}
+
+static rv_status get_score(json_t *o, const char *key, float *out) {
+  double v = 0;
+  rv_status st = get_num(o, key, 0.0, &v);
+  if (st < 0) return st;
+  if (v < 0 || v > 1) return RV_FAIL(RV_ERR_FORMAT, "config: tracking.%s must be in [0, 1]", key);
+  *out = (float)v;
+  return RV_OK;
+}
+
+static rv_status parse_tracking(json_t *root, rv_vit_config *c) {
+  rv_status st = RV_OK;
+  json_t *t = json_object_get(root, "tracking");
+  if (!t) return RV_OK;
+  if (!json_is_object(t)) return RV_FAIL(RV_ERR_FORMAT, "config: \"tracking\" must be an object");
+  RV_TRY(check_keys(t, tracking_keys, "tracking"));
+  RV_TRY(get_score(t, "detect_thresh", &c->detect_thresh));
+  RV_TRY(get_score(t, "high_thresh", &c->high_thresh));
+  RV_TRY(get_score(t, "low_thresh", &c->low_thresh));
+  RV_TRY(get_score(t, "new_track_thresh", &c->new_thresh));
+  RV_TRY(get_num(t, "lost_s", 0.0, &c->lost_s));
+  if (c->lost_s < 0 || c->lost_s > 86400)
+    RV_TRY_FAIL(RV_ERR_FORMAT, "config: tracking.lost_s must be in [0, 86400]");
+fail:
+  return st;
 }
 
 static rv_status parse_root(json_t *root, rv_vit_config *c) {
@@ -322,6 +359,7 @@ static rv_status parse_root(json_t *root, rv_vit_config *c) {
   RV_TRY(parse_dims(root, c));
   RV_TRY(parse_embed(root, c));
   RV_TRY(parse_heads(root, c));
+  RV_TRY(parse_tracking(root, c));
   RV_TRY(validate(c));
 fail:
   return st;

@@ -58,6 +58,8 @@ static rv_status check_cfg(const rv_det_decoder_cfg *c) {
   if (c->score_thresh < 0 || c->score_thresh > 1 || c->nms_iou < 0 || c->nms_iou > 1 ||
       c->max_dets < 0)
     return RV_FAIL(RV_ERR_INVALID, "score_thresh and nms_iou must be in [0, 1], max_dets >= 0");
+  if (c->peak < 0 || (c->peak > 1 && c->peak % 2 == 0) || c->peak > 15)
+    return RV_FAIL(RV_ERR_INVALID, "peak must be 0 or odd up to 15, got %d", c->peak);
   if ((int64_t)c->grid_h * c->grid_w > (1 << 24) || c->max_tokens > (1 << 24))
     return RV_FAIL(RV_ERR_INVALID, "grid %d x %d or %d tokens is too large", c->grid_h, c->grid_w,
                    c->max_tokens);
@@ -221,6 +223,21 @@ static int dense_cell(const rv_det_decoder *d, const float *ch, int row, int col
   return to_source(d, g, c->box);
 }
 
+/* 1 when cell (r, c)'s objectness beats every neighbour within the peak radius; an equal
+ * neighbour earlier in row order wins, so a flat plateau still yields one peak. NaN never
+ * is a peak (the score threshold drops it anyway). */
+static int is_peak(const rv_det_decoder *d, const float *raw, int nch, int r, int c) {
+  const int rad = d->cfg.peak / 2, gw = d->cfg.grid_w;
+  const float v = raw[(size_t)(r * gw + c) * nch];
+  for (int rr = r - rad; rr <= r + rad; rr++)
+    for (int cc = c - rad; cc <= c + rad; cc++) {
+      if (rr < 0 || cc < 0 || rr >= d->cfg.grid_h || cc >= gw || (rr == r && cc == c)) continue;
+      float u = raw[(size_t)(rr * gw + cc) * nch];
+      if (u > v || (u == v && rr * gw + cc < r * gw + c)) return 0;
+    }
+  return 1;
+}
+
 rv_status rv_det_decode_dense(rv_det_decoder *d, const float *raw, const rv_frame_geom *geom,
                               const rv_detection **dets, int *n_dets) {
   rv_status st = RV_OK;
@@ -234,6 +251,7 @@ rv_status rv_det_decode_dense(rv_det_decoder *d, const float *raw, const rv_fram
   for (int r = 0; r < d->cfg.grid_h; r++)
     for (int c = 0; c < d->cfg.grid_w; c++) {
       const float *ch = raw + (size_t)(r * d->cfg.grid_w + c) * nch;
+      if (d->cfg.peak > 1 && !is_peak(d, raw, nch, r, c)) continue;
       if (dense_cell(d, ch, r, c, geom, &d->cands[n])) n++;
     }
   qsort(d->cands, (size_t)n, sizeof *d->cands, cand_cmp);

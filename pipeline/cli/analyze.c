@@ -35,7 +35,7 @@ static void usage(FILE *f) {
              "      --mode M         offline (whole recording) or stream (frame-causal)\n"
              "      --window S       offline: temporal context of +-S seconds (default: all)\n"
              "      --context S      stream: seconds of history (default 60)\n"
-             "      --threshold X    detection score threshold (default 0.3)\n"
+             "      --threshold X    detection score threshold (default: the model's, else 0.3)\n"
              "      --start T        start at T seconds\n"
              "      --end T          stop at T seconds\n"
              "      --resume         continue an interrupted run from its -o (and --mot) file\n"

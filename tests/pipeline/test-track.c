@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <ringvit/track.h>
+#include <ringvit/tracking.h>
 
 #include "rv-test.h"
 
@@ -131,6 +132,47 @@ static void test_track_occlusion_gaps(void **state) {
   step(t, &d, 1, ids);
   assert_int_equal(ids[0], 2);
   rv_tracker_free(t);
+}
+
+/* The ids rv_tracking gives one object seen at 2 fps for 2 s, hidden 2 s, seen again;
+ * scores 0.45 (below ByteTrack's 0.6 to start a track). */
+static void run_gap(const rv_track_tuning *tuning, uint64_t before[4], uint64_t after[4]) {
+  rv_tracking_cfg cfg = {0};
+  cfg.fps = 2;
+  cfg.tuning = *tuning;
+  rv_tracking *t = NULL;
+  assert_int_equal(rv_tracking_init(&cfg, &t), RV_OK);
+  for (int f = 0; f < 12; f++) {
+    int seen = f < 4 || f >= 8;
+    rv_detection d = box(100 + 4.0f * f, 200, 40, 100, 0.45f);
+    const rv_track_out *o;
+    int n;
+    assert_int_equal(rv_tracking_frame(t, f * 500000000LL, &d, seen, NULL, &o, &n), RV_OK);
+    uint64_t id = n ? o[0].id : 0;
+    if (f < 4) before[f] = id;
+    if (f >= 8) after[f - 8] = id;
+  }
+  rv_tracking_free(t);
+}
+
+/* A model's calibration reaches the tracker: new-track score and seconds a lost track is kept. */
+static void test_tracking_tuning(void **state) {
+  (void)state;
+  uint64_t a[4], b[4];
+  run_gap(&(rv_track_tuning){0}, a, b);
+  assert_true(a[3] == 0 && b[3] == 0); /* 0.45 never starts a track by default */
+  run_gap(&(rv_track_tuning){.high_thresh = 0.4f, .new_track_thresh = 0.4f}, a, b);
+  assert_true(a[3] != 0 && b[3] != 0 && b[3] != a[3]); /* kept 1 s: a new id after 2 s */
+  run_gap(&(rv_track_tuning){.high_thresh = 0.4f, .new_track_thresh = 0.4f, .lost_s = 3.0}, a, b);
+  assert_true(a[3] != 0 && b[0] == a[3] && b[3] == a[3]); /* kept 3 s: the same id */
+  rv_tracking *t = NULL;
+  rv_tracking_cfg cfg = {0};
+  cfg.tuning.lost_s = -1;
+  assert_int_equal(rv_tracking_init(&cfg, &t), RV_ERR_INVALID);
+  cfg.tuning.lost_s = 0;
+  cfg.tuning.new_track_thresh = 2;
+  assert_int_equal(rv_tracking_init(&cfg, &t), RV_ERR_INVALID);
+  assert_null(t);
 }
 
 /* One frame of 20 spurious boxes: none is shown, the real object keeps id 1, and the ids
@@ -391,6 +433,7 @@ int main(void) {
       cmocka_unit_test(test_track_reentry_by_appearance),
       cmocka_unit_test(test_track_bound_and_errors),
       cmocka_unit_test(test_track_hour_bounded),
+      cmocka_unit_test(test_tracking_tuning),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -114,7 +114,7 @@ static void test_properties_documented(void **state) {
   int gpus, mode;
   g_object_get(e, "fps", &fps, "context", &context, "threshold", &thr, "gpus", &gpus, "mode", &mode, NULL);
   assert_true(fps == 0.0 && context == 60.0 && gpus == 1 && mode == 1 /* stream */);
-  assert_float_equal(thr, 0.3f, 1e-6);
+  assert_float_equal(thr, 0.0f, 1e-6); /* the model's calibration, else 0.3 */
   GParamSpecDouble *pf = (GParamSpecDouble *)g_object_class_find_property(G_OBJECT_GET_CLASS(e), "fps");
   assert_true(pf->minimum == 0.0 && pf->maximum == 1000.0);
   gst_util_set_object_arg(G_OBJECT(e), "mode", "offline");
@@ -344,6 +344,41 @@ static void test_tracker_foreign_metas_and_action_events(void **state) {
   gst_harness_teardown(h);
 }
 
+/* The ids rvtracker gives one object seen 2 s, hidden 2 s (analysed frames without it), seen
+ * again, with `lost_s` (0 = none) as rvencoder passes a model's calibration on. */
+static void gap_ids(double lost_s, guint64 *first, guint64 *last) {
+  GstHarness *h = gst_harness_new("rvtracker");
+  gst_harness_set_src_caps_str(h, "video/x-raw,format=RGB,width=320,height=240,framerate=2/1");
+  rv_track_tuning in = {0.4f, 0.05f, 0.45f, lost_s}, back = {0};
+  for (int k = 0; k < 12; k++) {
+    GstBuffer *b = gst_buffer_new_allocate(NULL, 64, NULL);
+    GST_BUFFER_PTS(b) = (GstClockTime)k * GST_SECOND / 2;
+    if (k < 4 || k >= 8) gst_buffer_add_video_region_of_interest_meta(b, "car", 10 + 4 * k, 20, 40, 30);
+    GstStructure *s = rv_gst_frame_meta_add(b);
+    gst_structure_set(s, "rate", G_TYPE_DOUBLE, 2.0, NULL);
+    rv_gst_set_tuning(s, &in);
+    rv_gst_get_tuning(s, &back);
+    assert_true(back.new_track_thresh == in.new_track_thresh && back.lost_s == in.lost_s);
+    gst_harness_push(h, b);
+    GstBuffer *out = gst_harness_pull(h);
+    gpointer st = NULL;
+    GstMeta *m = gst_buffer_iterate_meta_filtered(out, &st, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE);
+    guint64 id = m ? (guint64)((GstVideoRegionOfInterestMeta *)m)->id : 0;
+    if (k == 3) *first = id;
+    if (k == 11) *last = id;
+    gst_buffer_unref(out);
+  }
+  gst_harness_teardown(h);
+}
+
+static void test_tracker_takes_model_tuning(void **state) {
+  guint64 a, b;
+  gap_ids(0, &a, &b);
+  assert_true(a != 0 && b != 0 && a != b); /* ByteTrack's 1 s: a new id */
+  gap_ids(3.0, &a, &b);
+  assert_true(a != 0 && a == b); /* kept 3 s: the same id */
+}
+
 /* Frames without the frame meta between analysed ones are not tracked (their objects would
  * be missing, not gone). */
 static void test_tracker_only_analysed_frames(void **state) {
@@ -521,6 +556,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_encoder_missing_model_is_an_error),
       cmocka_unit_test(test_tracker_foreign_metas_and_action_events),
       cmocka_unit_test(test_tracker_only_analysed_frames),
+      cmocka_unit_test(test_tracker_takes_model_tuning),
       cmocka_unit_test(test_jsonsink_lines),
       cmocka_unit_test(test_jsonsink_bad_location_is_an_error),
       cmocka_unit_test(test_src_sampled_frames),

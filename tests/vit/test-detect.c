@@ -39,7 +39,7 @@ static void set_cell(float *raw, int row, int col, double obj_p, int cls, double
 }
 
 static rv_det_decoder *decoder(float thresh) {
-  rv_det_decoder_cfg cfg = {C, A, E, GH, GW, P, RV_CLS_SIGMOID, 8, thresh, 0.5f, 0, 0};
+  rv_det_decoder_cfg cfg = {C, A, E, GH, GW, P, RV_CLS_SIGMOID, 8, thresh, 0.5f, 0, 0, 0};
   rv_det_decoder *d = NULL;
   assert_int_equal(rv_det_decoder_init(&cfg, &d), RV_OK);
   assert_int_equal(rv_det_dense_channels(&cfg), NCH);
@@ -108,6 +108,45 @@ static void test_dense_class_aware_nms(void **state) {
   free(raw);
 }
 
+/* Peaks: an object seen by two neighbouring cells whose small boxes barely overlap (IoU
+ * NMS keeps both) gives one detection with a 3 x 3 peak rule; objects two cells apart
+ * both stay; equal neighbours (a plateau) give exactly one. */
+static void test_dense_peaks(void **state) {
+  (void)state;
+  float *raw = grid();
+  set_cell(raw, 4, 4, 0.90, 0, 1.5, 0.0, 0.6, 1.0);
+  set_cell(raw, 4, 5, 0.70, 0, -1.5, 0.0, 0.6, 1.0); /* the same small object, next cell */
+  set_cell(raw, 4, 7, 0.60, 0, 0.0, 0.0, 0.6, 1.0);  /* another, two cells on */
+  set_cell(raw, 9, 9, 0.80, 1, 0.0, 0.0, 1.0, 1.0);  /* a plateau of two equal cells */
+  set_cell(raw, 9, 10, 0.80, 1, -3.0, 0.0, 1.0, 1.0);
+  rv_det_decoder_cfg cfg = {C, A, E, GH, GW, P, RV_CLS_SIGMOID, 0, 0.3f, 0.5f, 0, 0, 0};
+  rv_frame_geom g = rv_frame_geom_fit(224, 224, 224, 224, 0);
+  const rv_detection *dets;
+  int n, counts[2];
+  for (int k = 0; k < 2; k++) {
+    rv_det_decoder *d = NULL;
+    cfg.peak = k ? 3 : 0;
+    assert_int_equal(rv_det_decoder_init(&cfg, &d), RV_OK);
+    assert_int_equal(rv_det_decode_dense(d, raw, &g, &dets, &n), RV_OK);
+    counts[k] = n;
+    if (k) {
+      assert_true(fabs(dets[0].score - 0.90 * sig(4.0)) < 1e-6);
+      assert_true(fabs(dets[1].score - 0.80 * sig(4.0)) < 1e-6 && dets[1].label == 1);
+      assert_true((dets[1].x1 + dets[1].x2) / 2 < 10 * P); /* the first of the plateau */
+      assert_true(fabs(dets[2].score - 0.60 * sig(4.0)) < 1e-6);
+    }
+    rv_det_decoder_free(d);
+  }
+  assert_int_equal(counts[0], 5);
+  assert_int_equal(counts[1], 3);
+  rv_det_decoder *d = NULL;
+  cfg.peak = 2;
+  assert_int_equal(rv_det_decoder_init(&cfg, &d), RV_ERR_INVALID);
+  cfg.peak = 17;
+  assert_int_equal(rv_det_decoder_init(&cfg, &d), RV_ERR_INVALID);
+  free(raw);
+}
+
 /* top-k keeps the best max_dets; boxes over the edge are clipped (or not, when asked). */
 static void test_dense_topk_and_clip(void **state) {
   (void)state;
@@ -115,7 +154,7 @@ static void test_dense_topk_and_clip(void **state) {
   for (int i = 0; i < 12; i++)
     set_cell(raw, i, (i * 5) % GW, 0.5 + 0.04 * i, i % C, 0, 0, 0.5, 0.5);
   set_cell(raw, 0, 0, 0.99, 0, -2.0, -2.0, 4.0, 4.0); /* reaches past the top-left corner */
-  rv_det_decoder_cfg cfg = {C, A, E, GH, GW, P, RV_CLS_SOFTMAX, 0, 0.1f, 0.5f, 5, 0};
+  rv_det_decoder_cfg cfg = {C, A, E, GH, GW, P, RV_CLS_SOFTMAX, 0, 0.1f, 0.5f, 5, 0, 0};
   rv_det_decoder *d = NULL;
   assert_int_equal(rv_det_decoder_init(&cfg, &d), RV_OK);
   rv_frame_geom g = rv_frame_geom_fit(224, 224, 224, 224, 0);
@@ -152,7 +191,7 @@ static void test_set_head(void **state) {
   logits[1 * (C + 1) + 2] = 8.0f; /* token 1: class 2 */
   logits[4 * (C + 1) + 0] = 6.0f; /* token 4: class 0, less sure */
   boxes[4 * 4 + 0] = 0.25f;
-  rv_det_decoder_cfg cfg = {C, 0, 0, 0, 0, 0, RV_CLS_SIGMOID, T, 0.3f, 0, 0, 0};
+  rv_det_decoder_cfg cfg = {C, 0, 0, 0, 0, 0, RV_CLS_SIGMOID, T, 0.3f, 0, 0, 0, 0};
   rv_det_decoder *d = NULL;
   assert_int_equal(rv_det_decoder_init(&cfg, &d), RV_OK);
   rv_frame_geom g = rv_frame_geom_fit(1280, 720, 512, 512, 1);
@@ -179,7 +218,7 @@ static void test_set_head(void **state) {
 static void test_detect_errors(void **state) {
   (void)state;
   rv_det_decoder *d = NULL;
-  rv_det_decoder_cfg cfg = {0, A, E, GH, GW, P, RV_CLS_SIGMOID, 0, 0, 0, 0, 0};
+  rv_det_decoder_cfg cfg = {0, A, E, GH, GW, P, RV_CLS_SIGMOID, 0, 0, 0, 0, 0, 0};
   assert_int_equal(rv_det_decoder_init(&cfg, &d), RV_ERR_INVALID); /* no classes */
   cfg.n_classes = C;
   cfg.patch = 0;
@@ -211,7 +250,8 @@ static void test_detect_errors(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_dense_letterbox_exact), cmocka_unit_test(test_dense_class_aware_nms),
-      cmocka_unit_test(test_dense_topk_and_clip),   cmocka_unit_test(test_set_head),
+      cmocka_unit_test(test_dense_topk_and_clip),   cmocka_unit_test(test_dense_peaks),
+   cmocka_unit_test(test_set_head),
       cmocka_unit_test(test_detect_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

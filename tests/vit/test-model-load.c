@@ -213,6 +213,43 @@ static void test_tensor_faults(void **s) {
   expect_fail(p, RV_ERR_FORMAT, "temporal_scope");
 }
 
+/* The detector's calibration keys: head.dense.peak and "tracking" parse, and out-of-range
+ * or unknown ones are refused with the key named. */
+static void test_tracking_keys(void **s) {
+  (void)s;
+  const char *base = "{\"image_size\": 16, \"patch\": 8, \"width\": 8, \"heads\": 2,"
+                     " \"spatial_depth\": 1, \"labels\": {\"classes\": [\"a\"]}, ";
+  char text[1024];
+  rv_vit_config c;
+  snprintf(text, sizeof text, "%s%s", base,
+           "\"head\": {\"dense\": {\"peak\": 3}}, \"tracking\": {\"detect_thresh\": 0.1, "
+           "\"high_thresh\": 0.4, \"low_thresh\": 0.15, \"new_track_thresh\": 0.45, "
+           "\"lost_s\": 4.5}}");
+  assert_int_equal(rv_vit_config_parse(text, &c), RV_OK);
+  assert_int_equal(c.dense_peak, 3);
+  assert_true(c.detect_thresh == 0.1f && c.high_thresh == 0.4f && c.low_thresh == 0.15f);
+  assert_true(c.new_thresh == 0.45f && c.lost_s == 4.5);
+  snprintf(text, sizeof text, "%s%s", base, "\"head\": {\"dense\": {}}}");
+  assert_int_equal(rv_vit_config_parse(text, &c), RV_OK);
+  assert_true(c.dense_peak == 0 && c.detect_thresh == 0 && c.lost_s == 0);
+  static const struct {
+    const char *tail, *needle;
+  } bad[] = {
+      {"\"head\": {\"dense\": {\"peak\": 2}}}", "peak"},
+      {"\"tracking\": {\"new_track_thresh\": 1.5}}", "new_track_thresh"},
+      {"\"tracking\": {\"lost_s\": -1}}", "lost_s"},
+      {"\"tracking\": {\"high_thresh\": 0.2, \"low_thresh\": 0.3}}", "low_thresh"},
+      {"\"tracking\": {\"buffer\": 3}}", "buffer"},
+      {"\"tracking\": 3}", "tracking"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    snprintf(text, sizeof text, "%s%s", base, bad[i].tail);
+    assert_int_equal(rv_vit_config_parse(text, &c), RV_ERR_FORMAT);
+    if (!strstr(rv_last_error(), bad[i].needle))
+      fail_msg("\"%s\" does not mention %s", rv_last_error(), bad[i].needle);
+  }
+}
+
 /* f16 / bf16 files load as the f32 their halves stand for; misaligned f32 is copied. */
 static void test_conversion(void **s) {
   (void)s;
@@ -288,7 +325,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_container_faults), cmocka_unit_test(test_truncated),
       cmocka_unit_test(test_tensor_faults),    cmocka_unit_test(test_conversion),
-      cmocka_unit_test(test_accessors),
+      cmocka_unit_test(test_accessors),        cmocka_unit_test(test_tracking_keys),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

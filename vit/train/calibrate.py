@@ -1,14 +1,20 @@
-"""Calibrates a trained model's detection scores for the tracker, on validation scenes
-(seeds 900..999: neither training nor the held-out test): ByteTrack only starts tracks from
-detections scoring >= 0.6, and a focal-loss objectness is under-confident, so a constant is
-added to the objectness logit (the bias of the dense head's channel 0). Tries each shift,
-scores the validation scenes with `ringvit analyze` + `ringvit eval`, keeps the one with
-the best mean HOTA, and writes the model with the shift and the trial table in its metadata.
+"""Calibrates a trained model's detection decoding and tracking on validation scenes (seeds
+900..999: neither training nor the held-out test). A focal-loss objectness is under- or
+over-confident by a constant, and ByteTrack's thresholds (start a track at >= 0.6, associate
+at >= 0.5, keep a lost track 1 s) were tuned for other detectors, so this tries, on a grid:
+  - a shift of the objectness logit (the dense head's bias, channel 0),
+  - peak extraction (head.dense.peak: a cell counts only where its objectness is the largest
+    of its k x k neighbours, as CenterNet decodes; one object seen by two cells is one box),
+  - the tracker's scores and memory (the config's "tracking" keys: detect_thresh,
+    high_thresh, low_thresh, new_track_thresh, lost_s),
+scores each with `ringvit analyze` + `ringvit eval`, keeps the best mean HOTA, and writes the
+model with those settings and the trial table in its metadata.
 
-    /usr/bin/python3 vit/train/calibrate.py --model /tmp/rv-train/rv-demo.safetensors \
-        --eval build-eval/ringvit -o samples/models/rv-demo.safetensors
+    /usr/bin/python3 vit/train/calibrate.py --model /tmp/rv-train/rv-demo.safetensors \\
+        -o samples/models/rv-demo.safetensors
 """
 import argparse
+import itertools
 import json
 import os
 import sys
@@ -19,21 +25,37 @@ import heldout  # noqa: E402
 import safetensors_io  # noqa: E402
 
 
-def shifted(model, shift, emb):
-    """The model with `shift` added to the objectness logit; without the embedding
-    channels when `emb` is false."""
+def variant(model, trial, emb=True):
+    """The model with trial's objectness shift, peak rule and tracking keys; without the
+    embedding channels when `emb` is false."""
     tensors, meta = safetensors_io.load(model)
     cfg = json.loads(meta["ringvit"])
     b = tensors["head.dense.out.bias"].clone()
-    b[0] += shift
+    b[0] += trial["shift"]
     tensors["head.dense.out.bias"] = b
-    k = cfg["head"]["dense"].get("emb_dim", 0)
+    dense = cfg["head"]["dense"]
+    if trial["peak"]:
+        dense["peak"] = trial["peak"]
+    else:
+        dense.pop("peak", None)
+    cfg["tracking"] = {k: trial[k] for k in ("detect_thresh", "high_thresh", "low_thresh", "new_track_thresh", "lost_s")}
+    k = dense.get("emb_dim", 0)
     if not emb and k:
         tensors["head.dense.out.bias"] = b[:-k].clone()
         tensors["head.dense.out.weight"] = tensors["head.dense.out.weight"][:-k].clone()
-        cfg["head"]["dense"]["emb_dim"] = 0
+        dense["emb_dim"] = 0
     meta["ringvit"] = json.dumps(cfg)
     return tensors, meta
+
+
+def grid(args):
+    """Every combination of the option lists; high/new pairs keep new >= high."""
+    for shift, peak, pair, lost in itertools.product(
+            [float(s) for s in args.shifts.split(",")], [int(p) for p in args.peaks.split(",")],
+            args.high_new.split(","), [float(x) for x in args.lost.split(",")]):
+        high, new = (float(x) for x in pair.split("/"))
+        yield dict(shift=shift, peak=peak, detect_thresh=args.low, high_thresh=high,
+                   low_thresh=args.low, new_track_thresh=new, lost_s=lost)
 
 
 def main(argv=None):
@@ -43,8 +65,11 @@ def main(argv=None):
     ap.add_argument("--ringvit", default="build/ringvit")
     ap.add_argument("--eval", default=None)
     ap.add_argument("--scenes", default="901:180,902:180", help="validation seed:seconds (900..999)")
-    ap.add_argument("--shifts", default="0,0.5,1,1.5,2")
-    ap.add_argument("--emb", default="1,0", help="try with (1) and without (0) the appearance embedding")
+    ap.add_argument("--shifts", default="-1,0,1", help="added to the objectness logit")
+    ap.add_argument("--peaks", default="0,3", help="peak rule sizes (0 = off)")
+    ap.add_argument("--high-new", default="0.3/0.4,0.4/0.5,0.5/0.6", help="high_thresh/new_track_thresh pairs")
+    ap.add_argument("--lost", default="1,3,6", help="seconds a lost track is kept")
+    ap.add_argument("--low", type=float, default=0.1, help="low_thresh and the decoder's threshold")
     ap.add_argument("--work", default="/tmp/rv-calibrate")
     args = ap.parse_args(argv)
     args.eval = args.eval or args.ringvit
@@ -53,24 +78,20 @@ def main(argv=None):
         ap.error("validation seeds are 900..999")
     os.makedirs(args.work, exist_ok=True)
     trials = []
-    for emb in (int(e) for e in args.emb.split(",")):
-        for shift in (float(s) for s in args.shifts.split(",")):
-            tag = f"shift{shift:g}-emb{emb}"
-            path = os.path.join(args.work, tag + ".safetensors")
-            safetensors_io.save(path, *shifted(args.model, shift, emb))
-            rows = heldout.score(args, path, tag, scenes)
-            hota = sum(r["HOTA"] for r in rows) / len(rows)
-            trials.append(dict(shift=shift, emb=emb, HOTA=round(hota, 2),
-                               MOTA=round(sum(r["MOTA"] for r in rows) / len(rows), 2),
-                               IDF1=round(sum(r["IDF1"] for r in rows) / len(rows), 2)))
-            print(json.dumps(trials[-1]), flush=True)
+    path = os.path.join(args.work, "trial.safetensors")
+    for i, trial in enumerate(grid(args)):
+        safetensors_io.save(path, *variant(args.model, trial))
+        rows = heldout.score(args, path, f"trial{i}", scenes, per_label=False, quiet=True)
+        for key in ("HOTA", "MOTA", "IDF1", "action_mAP_50"):
+            trial[key] = round(sum(r[key] for r in rows) / len(rows), 2)
+        trials.append(trial)
+        print(json.dumps(trial), flush=True)
     best = max(trials, key=lambda t: t["HOTA"])
-    tensors, meta = shifted(args.model, best["shift"], best["emb"])
+    tensors, meta = variant(args.model, best)
     meta["calibration"] = json.dumps(dict(validation=scenes, chosen=best, trials=trials,
                                           tool="vit/train/calibrate.py"))
     safetensors_io.save(args.out, tensors, meta)
-    print(f"{args.out}: objectness shift {best['shift']}, embedding {'kept' if best['emb'] else 'dropped'} "
-          f"(validation HOTA {best['HOTA']})")
+    print(f"{args.out}: {json.dumps(best)}")
 
 
 if __name__ == "__main__":

@@ -84,18 +84,20 @@ def window_model(model, out, window):
     return out
 
 
-def score(args, model, tag, scenes):
+def score(args, model, tag, scenes, per_label=True, quiet=False):
     rows = []
     for seed, seconds in scenes:
         d, video = render(args.ringvit, args.work, seed, seconds)
         out = os.path.join(d, tag)
         wall, last = analyze(args.ringvit, model, video, out)
         m = evaluate(args.eval, os.path.join(d, "gt"), out + ".jsonl")
-        m["per_label"] = per_label_ap(args.eval, os.path.join(d, "gt"), out + ".jsonl", os.path.join(d, tag + "-labels"))
+        if per_label:
+            m["per_label"] = per_label_ap(args.eval, os.path.join(d, "gt"), out + ".jsonl", os.path.join(d, tag + "-labels"))
         m.update(seed=seed, seconds=seconds, model=tag, analyze_s=round(wall, 2), x_real_time=round(seconds / wall, 1),
                  analyze_summary=last)
         rows.append(m)
-        print(json.dumps(m), flush=True)
+        if not quiet:
+            print(json.dumps(m), flush=True)
     return rows
 
 

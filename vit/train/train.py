@@ -259,10 +259,30 @@ def batch_of(clip, idx):
     return {k: getattr(clip, k)[idx] for k in ("heat", "pos", "ign", "cls", "box", "act", "tid", "scene")}
 
 
-def clip_tokens(model, clip, idx):
+def clip_tokens(model, clip, idx, frames=None):
     c = model.c
-    frames = torch.from_numpy(clip.frames[idx]).float() / 255.0
+    if frames is None:
+        frames = torch.from_numpy(clip.frames[idx]).float() / 255.0
     return M.patchify(frames, c["mean"], c["std"], c["patch"], c["tubelet"])
+
+
+def augment(frames, b, grid_w, rng):
+    """Mirror image (half of the windows) and a per-window colour jitter: 24 scenes' fixed
+    sceneries and palettes are otherwise learnt by heart. frames [F, H, W, 3] in [0, 1]."""
+    if rng.random() < 0.5:
+        frames = frames.flip(2)
+        for k in ("heat", "pos", "ign", "cls", "act", "tid", "box"):
+            t = b[k]
+            shape = t.shape
+            t = t.reshape(shape[0], -1, grid_w, *shape[2:]).flip(2).reshape(shape)
+            b[k] = t
+        bx = b["box"].clone()
+        bx[..., 0] = torch.where(b["pos"], 1.0 - bx[..., 0], bx[..., 0])
+        b["box"] = bx
+    gain = torch.tensor([rng.uniform(0.8, 1.2) for _ in range(3)]) * rng.uniform(0.75, 1.25)
+    bias = rng.uniform(-0.08, 0.08)
+    frames = (frames * gain + bias).clamp(0, 1)
+    return frames, b
 
 
 def total(L):
@@ -407,12 +427,16 @@ def phase_a(model, clips, args, budget, state, save):
             clip = clips.pick(rng)
             stride = rng.choice([1, 1, 2])
             idx = sample_window(clip, args.short * stride, rng)[::stride]
-            tok = clip_tokens(model, clip, idx)
+            b = batch_of(clip, idx)
+            frames = torch.from_numpy(clip.frames[idx]).float() / 255.0
+            if args.augment:
+                frames, b = augment(frames, b, model.gw0, rng)
+            tok = clip_tokens(model, clip, idx, frames)
             # streaming (rvencoder's default) attends causally: train that scope too
             model.c["temporal_scope"] = "causal" if rng.random() < args.causal_share else "global"
             outs, _ = model(tok, len(idx), window_times(clip, idx, rng))
             model.c["temporal_scope"] = "global"
-            L = heads_loss(model, outs, batch_of(clip, idx))
+            L = heads_loss(model, outs, b)
             (total(L) / args.clips_per_step).backward()
             for k, v in L.items():
                 loss_sum[k] = loss_sum.get(k, 0.0) + float(v) / args.clips_per_step
@@ -517,6 +541,7 @@ def main(argv=None):
     ap.add_argument("--causal-share", type=float, default=0.0,
                     help="phase A: share of windows run with causal temporal attention (stream mode)")
     ap.add_argument("--mix", default="1,0,0", help="phase A weights of synth, object-rich synth, shape clips")
+    ap.add_argument("--augment", action="store_true", help="phase A: mirror and colour jitter")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -552,7 +577,8 @@ def main(argv=None):
             object_synth=f"--rate objects_per_min={args.object_rate:g}, every other clip --backdrop plain",
             shape_clips=len(shp_clips), shape_frames=args.shape_frames, shape_seed=args.shape_seed,
             shapes="vit/train/shapes.py: " + ", ".join(shapes.KINDS) + " over plain, gradient, noise, synth backdrops",
-            mix=args.mix, causal_share=args.causal_share, lr=args.lr, minutes=args.minutes)
+            mix=args.mix, causal_share=args.causal_share, lr=args.lr, minutes=args.minutes,
+            augment="mirror, colour jitter" if args.augment else "none", seeds=args.seeds)
     if args.resume:
         ck = torch.load(args.resume)
         model.load_state_dict(ck["model"])

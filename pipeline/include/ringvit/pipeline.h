@@ -44,6 +44,7 @@
 #include <ringvit/backend.h>
 #include <ringvit/ingest.h>
 #include <ringvit/status.h>
+#include <ringvit/tracking.h>
 #include <ringvit/vit.h>
 
 #ifdef __cplusplus
@@ -74,7 +75,8 @@ typedef struct rv_pipeline_cfg {
   rv_pipeline_mode mode;
   double window_s;      /* offline: +-seconds of temporal context; 0 = the whole recording */
   double context_s;     /* stream: seconds of history; 0 = 60 */
-  float threshold;      /* detection score threshold; 0 = 0.3 */
+  float threshold;      /* detection score threshold; 0 = the model's tracking.detect_thresh,
+                           else 0.3 */
   int thumb_width;      /* > 0: results carry an RGB thumbnail this wide (for reports) */
   double max_memory_mb; /* offline: refuse inputs whose context would need more; 0 = 4096 */
   rv_comm *comm;        /* borrowed; NULL = one rank. Every rank opens the same input */
@@ -138,6 +140,7 @@ typedef struct rv_pipeline_info {
   double rate;     /* encoder frames per second: the sampling rate over the tubelet */
   int emb_dim;     /* appearance embedding floats per object, 0 = none */
   int class_aware; /* 1: tracks keep their class */
+  rv_track_tuning tuning; /* the model's calibration for the tracker (its "tracking" keys) */
 } rv_pipeline_info;
 rv_pipeline_info rv_pipeline_get_info(const rv_pipeline *p);
 

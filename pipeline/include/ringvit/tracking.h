@@ -22,6 +22,13 @@
 extern "C" {
 #endif
 
+/* The tracker's score thresholds and memory, as a detector was calibrated for; 0 = ByteTrack's
+ * defaults (high 0.5, low 0.1, new track 0.6, a lost track kept 1 s). */
+typedef struct rv_track_tuning {
+  float high_thresh, low_thresh, new_track_thresh;
+  double lost_s;
+} rv_track_tuning;
+
 typedef struct rv_tracking_cfg {
   double fps;                      /* rate frames come at; 0 = 30 */
   int class_aware;                 /* 1: a track keeps its class */
@@ -30,6 +37,7 @@ typedef struct rv_tracking_cfg {
   const char *const *scene_labels; /* NULL = "scene0", ... */
   int n_track;                     /* per-track action labels (dets' act scores) */
   const char *const *track_labels; /* NULL = "action0", ... */
+  rv_track_tuning tuning;
 } rv_tracking_cfg;
 
 typedef struct rv_tracking rv_tracking;

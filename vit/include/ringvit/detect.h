@@ -52,6 +52,9 @@ typedef struct rv_det_decoder_cfg {
   float nms_iou;      /* dense head: suppress same-class overlaps above this; 0 = 0.5 */
   int max_dets;       /* top-k kept per frame; 0 = 300 */
   int no_clip;        /* 1: keep boxes that extend past the source frame as they are */
+  /* dense head: k (odd) = only cells whose objectness is the largest of their k x k
+   * neighbours (CenterNet's peaks; ties go to the first in row order); 0 or 1 = every cell */
+  int peak;
 } rv_det_decoder_cfg;
 
 typedef struct rv_det_decoder rv_det_decoder;

@@ -94,6 +94,8 @@ typedef struct rv_vit_config {
   int dense;        /* per-patch head: obj, C cls, 4 box, A track actions, E embedding */
   int dense_hidden; /* 0 = one linear layer; else Linear + GELU of this width first */
   int emb_dim;
+  int dense_peak; /* decoding: k (odd) = a cell is a detection only where its objectness is the
+                     largest of its k x k neighbours (CenterNet's peaks); 0 = every cell */
   int scene; /* per-frame (or per-clip) logits */
   rv_pool scene_pool;
   int scene_fc_norm; /* LayerNorm after pooling (VideoMAE's fc_norm) */
@@ -101,6 +103,10 @@ typedef struct rv_vit_config {
   int scene_softmax; /* decoding hint: 1 single-label softmax, 0 multi-label sigmoid */
   int set;           /* YOLOS: class (C + 1) and box MLPs on the det tokens */
   int num_classes, num_track_actions, num_scene_actions;
+  /* "tracking": the detector's scores as calibrated for the tracker; 0 = the defaults */
+  float detect_thresh;                         /* decoder's score threshold */
+  float high_thresh, low_thresh, new_thresh;   /* ByteTrack's association / new-track scores */
+  double lost_s;                               /* seconds a lost track is kept */
 } rv_vit_config;
 
 typedef struct rv_model rv_model;

@@ -44,8 +44,10 @@ static rv_status check_cfg(const rv_pipeline_cfg *cfg) {
     return RV_FAIL(RV_ERR_UNSUPPORTED, "push mode makes no thumbnails (thumb_width must be 0)");
   if (cfg->mode != RV_MODE_OFFLINE && cfg->mode != RV_MODE_STREAM)
     return RV_FAIL(RV_ERR_INVALID, "mode must be offline or stream");
-  if (cfg->window_s > 0)
-    return RV_FAIL(RV_ERR_UNSUPPORTED, "offline windows are not in this build yet");
+  if (cfg->window_s > 0 && cfg->mode == RV_MODE_STREAM)
+    return RV_FAIL(RV_ERR_INVALID,
+                   "a window (%g s) is offline mode's context; stream mode takes context_s",
+                   cfg->window_s);
   if (!(cfg->fps >= 0) || cfg->fps > 1000)
     return RV_FAIL(RV_ERR_INVALID, "fps %g out of range", cfg->fps);
   if (cfg->start_s < 0 || cfg->end_s < 0 || (cfg->end_s > 0 && cfg->end_s <= cfg->start_s))
@@ -193,7 +195,9 @@ rv_status rv_pipeline_open(const rv_pipeline_cfg *cfg, rv_pipeline **out) {
   int max_frames = 0;
   RV_TRY(plan_context(p, &max_frames));
   RV_TRY(check_ranks_agree(p, max_frames));
-  rv_vit_cfg vc = {p->model, p->be, 0, 0, p->batch_frames / p->mc->tubelet, max_frames, NULL, NULL, p->cfg.comm};
+  rv_vit_cfg vc = {p->model, p->be, 0, 0, p->batch_frames / p->mc->tubelet, max_frames, NULL, NULL, p->cfg.comm, 0};
+  if (cfg->mode == RV_MODE_OFFLINE && cfg->window_s > 0) /* +-window_s: frames <= that apart */
+    vc.band_frames = (int)fmin(floor(cfg->window_s * p->fps / p->mc->tubelet) + 1, max_frames);
   RV_TRY(rv_vit_init(&vc, &p->vit));
   if (cfg->mode == RV_MODE_STREAM) {
     double ctx = cfg->context_s > 0 ? cfg->context_s : 60.0;

@@ -18,7 +18,8 @@ typedef struct rv_lin {
 
 struct rv_vit {
   const rv_model *m;
-  const rv_vit_config *c;
+  const rv_vit_config *c; /* the model's, or `banded` */
+  rv_vit_config banded;   /* the model's with the band of rv_vit_cfg.band_frames */
   rv_backend *be;
   rv_vit_tap_fn tap;
   void *tap_user;

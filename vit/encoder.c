@@ -186,6 +186,14 @@ static rv_status check_cfg(const rv_vit_cfg *cfg) {
   if (ih < c->patch || iw < c->patch || ih % c->patch || iw % c->patch)
     return RV_FAIL(RV_ERR_INVALID, "input %dx%d does not split into %d-pixel patches", ih, iw,
                    c->patch);
+  if (cfg->band_frames < 0)
+    return RV_FAIL(RV_ERR_INVALID, "band_frames must be >= 0, got %d", cfg->band_frames);
+  if (cfg->band_frames && (c->temporal_depth == 0 || (c->temporal_scope != RV_SCOPE_GLOBAL &&
+                                                       c->temporal_scope != RV_SCOPE_BAND)))
+    return RV_FAIL(RV_ERR_INVALID,
+                   "a temporal band needs a model with bidirectional temporal blocks (%s has %s)",
+                   c->name[0] ? c->name : "the model",
+                   c->temporal_depth ? "frame-causal ones" : "none");
   return RV_OK;
 }
 
@@ -350,6 +358,12 @@ rv_status rv_vit_init(const rv_vit_cfg *cfg, rv_vit **out) {
   if (!v) RV_TRY_FAIL(RV_ERR_NOMEM, "encoder handle");
   v->m = cfg->model;
   v->c = rv_model_config(cfg->model);
+  if (cfg->band_frames) {
+    v->banded = *v->c;
+    v->banded.temporal_scope = RV_SCOPE_BAND;
+    v->banded.temporal_window = cfg->band_frames;
+    v->c = &v->banded;
+  }
   v->be = cfg->backend;
   v->tap = cfg->tap;
   v->tap_user = cfg->tap_user;
@@ -726,6 +740,8 @@ rv_status rv_vit_stream_init(rv_vit *v, int64_t history_frames) {
   if (!v || history_frames < 1)
     return RV_FAIL(RV_ERR_INVALID, "encoder and history_frames >= 1 are required");
   if (v->stream) return RV_FAIL(RV_ERR_INVALID, "stream mode is set up already");
+  if (v->c == &v->banded)
+    return RV_FAIL(RV_ERR_INVALID, "a temporal band is for offline encoding, not stream mode");
   if (v->c->temporal_depth > 0) {
     rv_kvcache_cfg kc = {v->be, v->comm, v->c->temporal_depth, v->heads,
                          v->hd, v->tpf, history_frames};

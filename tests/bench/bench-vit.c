@@ -95,7 +95,7 @@ int main(int argc, char **argv) {
   r.batch = batch;
   rv_backend_cfg bc = {RV_BACKEND_CPU, threads, 0};
   if (rv_backend_init(&bc, &r.be) != RV_OK) die("backend");
-  rv_vit_cfg vc = {m, r.be, 0, 0, batch, batch, NULL, NULL, NULL};
+  rv_vit_cfg vc = {m, r.be, 0, 0, batch, batch, NULL, NULL, NULL, 0};
   if (rv_vit_init(&vc, &r.v) != RV_OK) die("encoder");
   rv_st_map *io = NULL;
   snprintf(path, sizeof path, "%s/io.safetensors", dir);

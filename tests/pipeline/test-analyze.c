@@ -215,6 +215,24 @@ static void test_resume_refuses_another_runs_file(void **state) {
 }
 
 /* One line on stderr, and the exit code. */
+/* Frame lines of a JSON Lines output, every line checked against the schema. */
+static long count_frames(const char *path) {
+  json_t *schema = rv_schema_load();
+  char *text = slurp(path, NULL), *save = NULL;
+  assert_non_null(text);
+  long frames = 0;
+  for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+    json_t *j = json_loads(l, 0, NULL);
+    assert_non_null(j);
+    assert_true(rv_schema_valid(schema, schema, j));
+    frames += json_object_get(j, "event") == NULL;
+    json_decref(j);
+  }
+  free(text);
+  json_decref(schema);
+  return frames;
+}
+
 static void expect_failure(const char *const *args, int code, const char *needle) {
   char err[512];
   assert_int_equal(run(args, path_in("fail.err", err), 0), code);
@@ -224,6 +242,31 @@ static void expect_failure(const char *const *args, int code, const char *needle
   if (needle) assert_non_null(strstr(msg, needle));
   assert_int_equal(lines, 1);
   free(msg);
+}
+
+/* An offline window of +-1 s (a temporal band of 3 frames at 2 fps) with the demo model
+ * (global temporal attention) gives every frame, with other numbers than the whole-clip
+ * context; stream mode, and a model with sliding-window attention, refuse a window. */
+static void test_offline_window(void **state) {
+  (void)state;
+  char whole[512], band[512], err[512];
+  char demo[1024];
+  rv_test_source_path("samples/models/rv-demo.safetensors", demo, sizeof demo);
+  const char *g[] = {"analyze", clip, "--model", demo, "-o", path_in("whole.jsonl", whole), "-q", NULL};
+  assert_int_equal(run(g, NULL, 0), 0);
+  const char *a[] = {"analyze", clip, "--model", demo, "--window", "1", "-o",
+                     path_in("band.jsonl", band), "-q", NULL};
+  assert_int_equal(run(a, NULL, 0), 0);
+  assert_int_equal(count_frames(band), count_frames(whole));
+  char *x = slurp(whole, NULL), *y = slurp(band, NULL);
+  assert_true(strcmp(x, y) != 0);
+  free(x);
+  free(y);
+  const char *s[] = {"analyze", clip, "--model", demo, "--mode", "stream", "--window", "1",
+                     "-o", path_in("str-w.jsonl", err), NULL};
+  expect_failure(s, 1, "window");
+  const char *w[] = {"analyze", clip, "--model", model, "--window", "1", "-o", err, NULL};
+  expect_failure(w, 1, "band");
 }
 
 static void test_bad_invocations(void **state) {
@@ -252,6 +295,7 @@ int main(int argc, char **argv) {
   ringvit = argv[1];
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_offline_and_stream_outputs),
+      cmocka_unit_test(test_offline_window),
       cmocka_unit_test(test_resume_gives_the_uninterrupted_file),
       cmocka_unit_test(test_resume_refuses_another_runs_file),
       cmocka_unit_test(test_bad_invocations),

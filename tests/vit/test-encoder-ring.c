@@ -105,7 +105,7 @@ static rv_status enc_rank(rv_comm *comm, rv_backend *be, void *user) {
   enc_out *e = &j->out[rank % MAX_RANKS];
   rv_vit *v = NULL;
   int batch = j->ec->stream ? 1 : (frames + 1) / 2;
-  rv_vit_cfg vc = {j->m, be, 0, 0, batch, frames, NULL, NULL, comm};
+  rv_vit_cfg vc = {j->m, be, 0, 0, batch, frames, NULL, NULL, comm, 0};
   RV_TRY(rv_vit_init(&vc, &v));
   int64_t rows = (int64_t)frames * rv_vit_tokens_per_frame(v);
   rv_tensor tok = rv_tensor_2d((float *)j->tokens, RV_F32, rows, rv_vit_token_dim(v));
@@ -269,7 +269,7 @@ static void test_ranks_equal_one_local(void **state) {
 static rv_status mismatch_rank(rv_comm *comm, rv_backend *be, void *user) {
   rv_model *m = user;
   rv_vit *v = NULL;
-  rv_vit_cfg vc = {m, be, 0, 0, 1, rv_comm_rank(comm) == 1 ? 12 : 6, NULL, NULL, comm};
+  rv_vit_cfg vc = {m, be, 0, 0, 1, rv_comm_rank(comm) == 1 ? 12 : 6, NULL, NULL, comm, 0};
   rv_status st = rv_vit_init(&vc, &v);
   rv_vit_free(v);
   return st;

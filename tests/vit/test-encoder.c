@@ -2,6 +2,7 @@
  * gives, a frame-causal model's earlier frames do not change when later ones arrive, and
  * misuse is refused with an error; stream mode (one frame at a time through the KV cache)
  * equals the offline output of a frame-causal or window model. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,11 +26,14 @@ static rv_tensor rows_of(const rv_tensor *t, int64_t r0, int64_t n) {
 static void open_stream(fixture *f, const char *name, int ih, int iw, int batch, int frames,
                         int64_t stream) {
   char rel[128], path[512];
-  snprintf(rel, sizeof rel, "tests/data/vit/%s.model.safetensors", name);
+  if (strchr(name, '/')) /* a path in the source tree */
+    snprintf(rel, sizeof rel, "%s", name);
+  else
+    snprintf(rel, sizeof rel, "tests/data/vit/%s.model.safetensors", name);
   assert_int_equal(rv_model_load(rv_test_source_path(rel, path, sizeof path), &f->m), RV_OK);
   rv_backend_cfg bc = {RV_BACKEND_CPU_REF, 1, 0};
   assert_int_equal(rv_backend_init(&bc, &f->be), RV_OK);
-  rv_vit_cfg vc = {f->m, f->be, ih, iw, batch, frames, NULL, NULL, NULL};
+  rv_vit_cfg vc = {f->m, f->be, ih, iw, batch, frames, NULL, NULL, NULL, 0};
   if (rv_vit_init(&vc, &f->v) != RV_OK) fail_msg("%s", rv_last_error());
   if (stream && rv_vit_stream_init(f->v, stream) != RV_OK) fail_msg("%s", rv_last_error());
   int64_t rows = (int64_t)frames * rv_vit_tokens_per_frame(f->v);
@@ -88,6 +92,68 @@ static void test_batches_equal_one(void **s) {
   close_model(&f);
 }
 
+/* The dense rows of `frames` frames of f's tokens (from frame `first`), encoded with a
+ * temporal band of `band` frames (0 = the model's global scope). */
+static float *band_rows(fixture *f, int first, int frames, int band) {
+  rv_vit *v = NULL;
+  rv_vit_cfg vc = {f->m, f->be, 0, 0, frames, frames, NULL, NULL, NULL, band};
+  if (rv_vit_init(&vc, &v) != RV_OK) fail_msg("%s", rv_last_error());
+  static const double times[6] = {0.0, 0.5, 1.0, 1.5, 2.0, 2.5};
+  int np = rv_vit_tokens_per_frame(v);
+  rv_tensor part = rows_of(&f->tt, (int64_t)first * np, (int64_t)frames * np);
+  rv_vit_outputs out;
+  assert_int_equal(rv_vit_encode(v, &part, frames, times + first, &out), RV_OK);
+  float *rows = copy_out(&out.dense);
+  rv_vit_free(v);
+  return rows;
+}
+
+/* An offline band (rvencoder's and analyze's window): with a band of 1 frame every frame is
+ * encoded alone; with 2 frames and D temporal blocks, frame 0 sees frames 0..D only; a band
+ * as long as the clip is the global scope. Stream mode and a frame-causal or sliding-window
+ * model refuse a band. */
+static void test_offline_band(void **s) {
+  (void)s;
+  fixture f = {0};
+  open_model(&f, "samples/models/rv-demo.safetensors", 0, 0, 6, 6); /* global scope */
+  const rv_vit_config *c = rv_model_config(f.m);
+  assert_true(c->temporal_scope == RV_SCOPE_GLOBAL && c->temporal_depth >= 1 && c->dense);
+  const int D = c->temporal_depth;
+  assert_true(D + 1 < 6);
+  float *global = band_rows(&f, 0, 6, 0), *band1 = band_rows(&f, 0, 6, 1);
+  float *band2 = band_rows(&f, 0, 6, 2), *full = band_rows(&f, 0, 6, 6);
+  size_t per = (size_t)rv_vit_grid_h(c, 0) * rv_vit_grid_w(c, 0) * rv_vit_dense_channels(c);
+  for (int k = 0; k < 6; k++) {
+    float *alone = band_rows(&f, k, 1, 1);
+    assert_memory_equal(band1 + k * per, alone, per * sizeof(float));
+    free(alone);
+  }
+  float *head = band_rows(&f, 0, D + 1, 2);
+  assert_memory_equal(band2, head, per * sizeof(float));
+  double diff = 0, diff_full = 0;
+  for (size_t i = 0; i < 6 * per; i++) {
+    diff = fmax(diff, fabs(global[i] - band1[i]));
+    diff_full = fmax(diff_full, fabs(global[i] - full[i]));
+  }
+  assert_true(diff > 1e-3);      /* the band changes what the frames see */
+  assert_true(diff_full < 1e-5); /* a band as long as the clip does not */
+  rv_vit *v = NULL;
+  rv_vit_cfg vc = {f.m, f.be, 0, 0, 1, 6, NULL, NULL, NULL, 3};
+  assert_int_equal(rv_vit_init(&vc, &v), RV_OK);
+  assert_int_equal(rv_vit_stream_init(v, 4), RV_ERR_INVALID);
+  rv_vit_free(v);
+  vc.band_frames = -1;
+  assert_int_equal(rv_vit_init(&vc, &v), RV_ERR_INVALID);
+  fixture w = {0};
+  open_model(&w, "mirror-st", 0, 0, 2, 3); /* a sliding window of 2 frames */
+  vc = (rv_vit_cfg){w.m, w.be, 0, 0, 1, 3, NULL, NULL, NULL, 2};
+  assert_int_equal(rv_vit_init(&vc, &v), RV_ERR_INVALID);
+  assert_null(v);
+  close_model(&w);
+  free(global), free(band1), free(band2), free(full), free(head);
+  close_model(&f);
+}
+
 static void test_causal_prefix(void **s) {
   (void)s;
   fixture f = {0};
@@ -125,11 +191,11 @@ static void test_misuse(void **s) {
   assert_int_equal(rv_vit_finish(f.v, &out), RV_OK);
   assert_int_equal(out.frames, 3);
   rv_vit *v = NULL;
-  rv_vit_cfg bad = {f.m, f.be, 44, 48, 1, 1, NULL, NULL, NULL}; /* 44 is not a multiple of 8 */
+  rv_vit_cfg bad = {f.m, f.be, 44, 48, 1, 1, NULL, NULL, NULL, 0}; /* 44 is not a multiple of 8 */
   assert_int_equal(rv_vit_init(&bad, &v), RV_ERR_INVALID);
-  bad = (rv_vit_cfg){f.m, f.be, 0, 0, 4, 2, NULL, NULL, NULL}; /* batch above the sequence */
+  bad = (rv_vit_cfg){f.m, f.be, 0, 0, 4, 2, NULL, NULL, NULL, 0}; /* batch above the sequence */
   assert_int_equal(rv_vit_init(&bad, &v), RV_ERR_INVALID);
-  bad = (rv_vit_cfg){NULL, f.be, 0, 0, 1, 1, NULL, NULL, NULL};
+  bad = (rv_vit_cfg){NULL, f.be, 0, 0, 1, 1, NULL, NULL, NULL, 0};
   assert_int_equal(rv_vit_init(&bad, &v), RV_ERR_INVALID);
   assert_null(v);
   rv_vit_free(NULL);
@@ -147,7 +213,7 @@ static void test_seed_model_is_not_a_vit(void **s) {
   rv_backend_cfg bc = {RV_BACKEND_CPU_REF, 1, 0};
   assert_int_equal(rv_backend_init(&bc, &be), RV_OK);
   rv_vit *v = NULL;
-  rv_vit_cfg vc = {m, be, 0, 0, 1, 1, NULL, NULL, NULL};
+  rv_vit_cfg vc = {m, be, 0, 0, 1, 1, NULL, NULL, NULL, 0};
   assert_int_equal(rv_vit_init(&vc, &v), RV_ERR_INVALID);
   rv_backend_free(be);
   rv_model_free(m);
@@ -234,7 +300,7 @@ static void test_stream_reset_and_misuse(void **s) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_batches_equal_one),
-      cmocka_unit_test(test_causal_prefix),
+      cmocka_unit_test(test_causal_prefix), cmocka_unit_test(test_offline_band),
       cmocka_unit_test(test_misuse),
       cmocka_unit_test(test_seed_model_is_not_a_vit),
       cmocka_unit_test(test_stream_causal),

@@ -101,7 +101,7 @@ static void run_files(const char *name, const char *model, const char *gold, int
   assert_int_equal(rv_backend_init(&bc, &be), RV_OK);
   taps tp = {0};
   rv_vit *v = NULL;
-  rv_vit_cfg vc = {m, be, ih, iw, n, n, with_taps ? on_tap : NULL, &tp, NULL};
+  rv_vit_cfg vc = {m, be, ih, iw, n, n, with_taps ? on_tap : NULL, &tp, NULL, 0};
   if (rv_vit_init(&vc, &v) != RV_OK) fail_msg("%s: %s", label, rv_last_error());
 
   int64_t nf, nt = 0;

@@ -228,12 +228,33 @@ def dense_losses(out, b, n_cls, n_act, emb_dim):
         bx, tb = o[:, 1 + n_cls:5 + n_cls], b["box"][pos]
         L["xy"] = F.binary_cross_entropy_with_logits(bx[:, :2], tb[:, :2].clamp(0, 1)) - 0.5  # ~0 when right
         L["wh"] = F.smooth_l1_loss(bx[:, 2:], tb[:, 2:], beta=0.1)
+        if IOU_LOSS:
+            L["iou"] = giou_loss(bx, tb)
         a = o[:, 5 + n_cls:5 + n_cls + n_act]
         ta = b["act"][pos]
         L["act"] = F.binary_cross_entropy_with_logits(a, ta, pos_weight=torch.full((n_act,), 3.0))
         if emb_dim:
             L["emb"] = emb_loss(o[:, 5 + n_cls + n_act:], b["tid"][pos])
     return L
+
+
+def cell_boxes(cx, cy, w, h):
+    return torch.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], 1)
+
+
+def giou_loss(bx, tb):
+    """1 - GIoU of the decoded boxes (cell units, the decoder's formula) against the
+    targets: the tracker and HOTA score overlap, which the log-size loss alone does not
+    weigh by the object's size."""
+    p = cell_boxes(torch.sigmoid(bx[:, 0]), torch.sigmoid(bx[:, 1]), bx[:, 2].clamp(max=6).exp(), bx[:, 3].clamp(max=6).exp())
+    t = cell_boxes(tb[:, 0], tb[:, 1], tb[:, 2].exp(), tb[:, 3].exp())
+    lt, rb = torch.max(p[:, :2], t[:, :2]), torch.min(p[:, 2:], t[:, 2:])
+    inter = (rb - lt).clamp(min=0).prod(1)
+    area = lambda b: (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])  # noqa: E731
+    union = area(p) + area(t) - inter
+    hull = (torch.max(p[:, 2:], t[:, 2:]) - torch.min(p[:, :2], t[:, :2])).prod(1)
+    giou = inter / union - (hull - union) / hull
+    return (1 - giou).mean()
 
 
 def emb_loss(e, ids, temp=0.1):
@@ -252,7 +273,8 @@ def emb_loss(e, ids, temp=0.1):
     return -((logp * same).sum(1)[has] / same.sum(1)[has]).mean()
 
 
-WEIGHTS = dict(obj=1.0, cls=1.0, xy=2.0, wh=2.0, act=1.0, emb=0.2, scene=0.5)
+WEIGHTS = dict(obj=1.0, cls=1.0, xy=2.0, wh=2.0, iou=2.0, act=1.0, emb=0.2, scene=0.5)
+IOU_LOSS = False  # --iou-loss
 
 
 def batch_of(clip, idx):
@@ -542,7 +564,10 @@ def main(argv=None):
                     help="phase A: share of windows run with causal temporal attention (stream mode)")
     ap.add_argument("--mix", default="1,0,0", help="phase A weights of synth, object-rich synth, shape clips")
     ap.add_argument("--augment", action="store_true", help="phase A: mirror and colour jitter")
+    ap.add_argument("--iou-loss", action="store_true", help="add a GIoU loss on the decoded boxes")
     args = ap.parse_args(argv)
+    global IOU_LOSS
+    IOU_LOSS = args.iou_loss
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     os.makedirs(args.work, exist_ok=True)
@@ -578,7 +603,8 @@ def main(argv=None):
             shape_clips=len(shp_clips), shape_frames=args.shape_frames, shape_seed=args.shape_seed,
             shapes="vit/train/shapes.py: " + ", ".join(shapes.KINDS) + " over plain, gradient, noise, synth backdrops",
             mix=args.mix, causal_share=args.causal_share, lr=args.lr, minutes=args.minutes,
-            augment="mirror, colour jitter" if args.augment else "none", seeds=args.seeds)
+            augment="mirror, colour jitter" if args.augment else "none", seeds=args.seeds,
+            iou_loss=args.iou_loss)
     if args.resume:
         ck = torch.load(args.resume)
         model.load_state_dict(ck["model"])

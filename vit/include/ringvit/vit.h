@@ -176,6 +176,10 @@ typedef struct rv_vit_cfg {
    * step and stream_init are then collective (push ends with a barrier, so the ranks stay
    * within one push of each other), and offline taps see this rank's frames only. */
   rv_comm *comm;
+  /* > 0: offline, each frame's temporal attention reaches only frames less than this many
+   * apart (the "band" scope) instead of the model's global or band scope; frame-causal
+   * and sliding-window models and stream mode refuse it. 0 = the model's own scope. */
+  int band_frames;
 } rv_vit_cfg;
 
 rv_status rv_vit_init(const rv_vit_cfg *cfg, rv_vit **out);

@@ -39,7 +39,7 @@ static void usage(FILE *f) {
              "      --start T        start at T seconds\n"
              "      --end T          stop at T seconds\n"
              "      --resume         continue an interrupted run from its -o (and --mot) file\n"
-             "  -q, --quiet          no progress output\n"
+             "  -q, --quiet          no progress output, no info lines (RINGVIT_LOG overrides)\n"
              "  -h, --help           this text\n\n"
              "Under `mpirun -np R ringvit analyze ...` the work is spread over the R processes:\n"
              "each decodes the input but keeps and encodes only its share of the frames (the\n"
@@ -354,6 +354,9 @@ static int analyze_main(int argc, char **argv) {
     o.quiet = 1;
     if (rv_log_get_level() < RV_LOG_ERROR) rv_log_set_level(RV_LOG_ERROR);
   }
+  /* -q: warnings and errors only, unless RINGVIT_LOG asks for more */
+  if (o.quiet && !getenv("RINGVIT_LOG") && rv_log_get_level() < RV_LOG_WARN)
+    rv_log_set_level(RV_LOG_WARN);
   rv_progress_init(&r.progress, stderr, o.quiet, -1);
   if (o.report) o.cfg.thumb_width = 320;
   o.cfg.on_progress = on_progress;

@@ -64,7 +64,7 @@ def main(argv=None):
     ap.add_argument("-o", "--out", required=True)
     ap.add_argument("--ringvit", default="build/ringvit")
     ap.add_argument("--eval", default=None)
-    ap.add_argument("--scenes", default="901:180,902:180", help="validation seed:seconds (900..999)")
+    ap.add_argument("--scenes", default="901:180,902:180,903:180,904:180", help="validation seed:seconds (900..999)")
     ap.add_argument("--shifts", default="-1,0,1", help="added to the objectness logit")
     ap.add_argument("--peaks", default="0,3", help="peak rule sizes (0 = off)")
     ap.add_argument("--high-new", default="0.3/0.4,0.4/0.5,0.5/0.6", help="high_thresh/new_track_thresh pairs")

@@ -1,0 +1,76 @@
+"""The trainer's augmentation and box loss (vit/train/train.py): a mirrored window moves
+every positive cell to its mirror cell with the box centre mirrored in pixels and the same
+track id and class, mirroring twice gives the targets back, and the GIoU loss is 0 for
+exact boxes and grows with the error.
+
+    /usr/bin/python3 tests/vit/test_train_augment.py
+"""
+import os
+import sys
+
+try:
+    import numpy as np  # noqa: F401
+    import torch
+except ImportError:
+    print("numpy or torch is not installed for this python: skipped")
+    sys.exit(77)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "vit", "train"))
+import train  # noqa: E402
+
+GH, GW, P = 11, 20, 16
+
+
+class Mirror:
+    """An rng that always mirrors and leaves the colours alone."""
+
+    def random(self):
+        return 0.0
+
+    def uniform(self, a, b):
+        return 1.0 if a < 1.0 < b else 0.0
+
+
+def targets():
+    rows = [[[7, 40.0, 30.0, 12.0, 40.0, 0, 1.0, 1], [9, 200.0, 100.0, 60.0, 20.0, 1, 1.0, 4]],
+            [[7, 47.0, 31.0, 12.0, 40.0, 0, 1.0, 1], [3, 300.0, 150.0, 9.0, 9.0, 2, 1.0, 0]]]
+    t = [train.make_targets(r, (1.0, 1.0, 0, 0), GH, GW, P) for r in rows]
+    names = ["heat", "pos", "ign", "cls", "box", "act", "tid", "scene"]
+    return {n: torch.from_numpy(np.stack([x[i] for x in t])) for i, n in enumerate(names)}
+
+
+def main():
+    b = targets()
+    frames = torch.rand(2, GH * P, GW * P, 3)
+    f2, m = train.augment(frames.clone(), {k: v.clone() for k, v in b.items()}, GW, Mirror())
+    assert torch.equal(f2, frames.flip(2)), "the image is mirrored, colours untouched"
+    n = 0
+    for fi in range(2):
+        for k in torch.nonzero(b["pos"][fi]).flatten().tolist():
+            r, c = divmod(k, GW)
+            k2 = r * GW + (GW - 1 - c)
+            assert m["pos"][fi, k2], "the positive moves to the mirror cell"
+            cx = (c + float(b["box"][fi, k, 0])) * P
+            cx2 = (GW - 1 - c + float(m["box"][fi, k2, 0])) * P
+            assert abs((GW * P - cx) - cx2) < 1e-4, (cx, cx2)
+            assert m["tid"][fi, k2] == b["tid"][fi, k] and m["cls"][fi, k2] == b["cls"][fi, k]
+            assert torch.equal(m["box"][fi, k2, 1:], b["box"][fi, k, 1:])
+            n += 1
+    assert n == 4, n
+    _, back = train.augment(f2, {k: v.clone() for k, v in m.items()}, GW, Mirror())
+    for k, v in b.items():
+        assert torch.allclose(back[k].float(), v.float(), atol=1e-6), k
+    tb = b["box"][b["pos"]]
+    bx = torch.cat([torch.logit(tb[:, :2]), tb[:, 2:]], 1)
+    assert float(train.giou_loss(bx, tb)) < 1e-5
+    worse = bx.clone()
+    worse[:, 2] += 0.3
+    much = bx.clone()
+    much[:, 2] += 1.0
+    assert 0 < float(train.giou_loss(worse, tb)) < float(train.giou_loss(much, tb))
+    print(f"mirror: {n} positives moved and restored; GIoU loss 0 when exact, grows with error")
+
+
+if __name__ == "__main__":
+    main()

@@ -255,6 +255,11 @@ rv_pipeline_info rv_pipeline_get_info(const rv_pipeline *p) {
   i.tuning.low_thresh = p->mc->low_thresh;
   i.tuning.new_track_thresh = p->mc->new_thresh;
   i.tuning.lost_s = p->mc->lost_s;
+  i.tuning.action_on = p->mc->action_on;
+  i.tuning.action_off = p->mc->action_off;
+  i.tuning.action_smooth_s = p->mc->action_smooth_s;
+  i.tuning.action_min_s = p->mc->action_min_s;
+  i.tuning.action_gap_s = p->mc->action_gap_s;
   return i;
 }
 

@@ -40,6 +40,11 @@ rv_status rv_tracking_init(const rv_tracking_cfg *cfg, rv_tracking **out) {
   ac.scene_labels = cfg->scene_labels;
   ac.n_track = cfg->n_track;
   ac.track_labels = cfg->track_labels;
+  ac.on_thresh = cfg->tuning.action_on;
+  ac.off_thresh = cfg->tuning.action_off;
+  ac.smooth_s = cfg->tuning.action_smooth_s;
+  ac.min_duration_s = cfg->tuning.action_min_s;
+  ac.merge_gap_s = cfg->tuning.action_gap_s;
   RV_TRY(rv_actions_init(&ac, &t->act));
   t->with_act = cfg->n_track > 0;
   *out = t;

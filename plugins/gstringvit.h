@@ -58,8 +58,9 @@ void rv_gst_set_strings(GstStructure *s, const char *field, const char *const *v
 const char *rv_gst_get_string(const GstStructure *s, const char *field, int i);
 int rv_gst_array_size(const GstStructure *s, const char *field);
 
-/* The model's tracker calibration in the frame structure ("track-high", "track-low",
- * "track-new", "track-lost-s"; only the non-zero ones); get leaves absent fields as they are. */
+/* The model's tracker and action-segmenter calibration in the frame structure ("track-high",
+ * "track-low", "track-new", "track-lost-s", "action-on", "action-off", "action-smooth-s",
+ * "action-min-s", "action-gap-s"; only the non-zero ones); get leaves absent fields as they are. */
 void rv_gst_set_tuning(GstStructure *s, const rv_track_tuning *t);
 void rv_gst_get_tuning(const GstStructure *s, rv_track_tuning *t);
 

@@ -1,5 +1,6 @@
 /* What the elements share: the frame meta, objects as ROI metas, action events, errors. */
 #include <math.h>
+#include <string.h>
 
 #include <ringvit/status.h>
 
@@ -73,22 +74,32 @@ const char *rv_gst_get_string(const GstStructure *s, const char *field, int i) {
   return G_VALUE_HOLDS_STRING(x) ? g_value_get_string(x) : NULL;
 }
 
-static const char *const tuning_fields[] = {"track-high", "track-low", "track-new", "track-lost-s"};
+enum { N_TUNING = 9 };
+static const char *const tuning_fields[N_TUNING] = {
+    "track-high", "track-low",       "track-new",    "track-lost-s", "action-on",
+    "action-off", "action-smooth-s", "action-min-s", "action-gap-s"};
+
+static void tuning_values(const rv_track_tuning *t, double v[N_TUNING]) {
+  const double x[N_TUNING] = {t->high_thresh,    t->low_thresh,   t->new_track_thresh,
+                              t->lost_s,         t->action_on,    t->action_off,
+                              t->action_smooth_s, t->action_min_s, t->action_gap_s};
+  memcpy(v, x, sizeof x);
+}
 
 void rv_gst_set_tuning(GstStructure *s, const rv_track_tuning *t) {
-  const double v[] = {t->high_thresh, t->low_thresh, t->new_track_thresh, t->lost_s};
-  for (int i = 0; i < 4; i++)
+  double v[N_TUNING];
+  tuning_values(t, v);
+  for (int i = 0; i < N_TUNING; i++)
     if (v[i] > 0) gst_structure_set(s, tuning_fields[i], G_TYPE_DOUBLE, v[i], NULL);
 }
 
 void rv_gst_get_tuning(const GstStructure *s, rv_track_tuning *t) {
-  double v[4] = {t->high_thresh, t->low_thresh, t->new_track_thresh, t->lost_s};
-  for (int i = 0; i < 4; i++)
+  double v[N_TUNING];
+  tuning_values(t, v);
+  for (int i = 0; i < N_TUNING; i++)
     gst_structure_get_double(s, tuning_fields[i], &v[i]);
-  t->high_thresh = (float)v[0];
-  t->low_thresh = (float)v[1];
-  t->new_track_thresh = (float)v[2];
-  t->lost_s = v[3];
+  *t = (rv_track_tuning){(float)v[0], (float)v[1], (float)v[2], v[3], (float)v[4],
+                         (float)v[5], v[6], v[7], v[8]};
 }
 
 static guint to_pixels(float v, int limit) {

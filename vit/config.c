@@ -11,7 +11,8 @@ head {dense {hidden, emb_dim}, scene {pool, fc_norm, over "frame"|"clip", activa
  * "sigmoid"|"softmax"}, set {}}, num_classes, num_track_actions, num_scene_actions
  * (default: the label list lengths), labels {classes, track_actions, scene_actions},
  * head.dense.peak [0], tracking {detect_thresh, high_thresh, low_thresh, new_track_thresh,
- * lost_s} (scores in [0, 1], seconds >= 0; 0 or absent = the pipeline's defaults). */
+ * lost_s, action_on, action_off, action_smooth_s, action_min_s, action_gap_s} (scores in
+ * [0, 1], seconds >= 0; 0 or absent = the pipeline's defaults). */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -241,8 +242,10 @@ fail:
 }
 
 static const char *const dense_keys[] = {"hidden", "emb_dim", "peak", NULL};
-static const char *const tracking_keys[] = {"detect_thresh", "high_thresh", "low_thresh",
-                                            "new_track_thresh", "lost_s", NULL};
+static const char *const tracking_keys[] = {
+    "detect_thresh", "high_thresh",     "low_thresh",   "new_track_thresh", "lost_s",
+    "action_on",     "action_off",      "action_smooth_s", "action_min_s",  "action_gap_s",
+    NULL};
 static const char *const scene_keys[] = {"pool", "fc_norm", "over", "activation", NULL};
 static const char *const head_keys[] = {"dense", "scene", "set", NULL};
 
@@ -316,6 +319,9 @@ static rv_status validate(const rv_vit_config *c) {
   REQUIRE(!c->dense || c->num_classes >= 1, "config: the dense head needs num_classes >= 1");
   REQUIRE(c->dense_peak == 0 || (c->dense_peak % 2 == 1 && c->dense_peak <= 15),
           "config: head.dense.peak must be 0 or an odd number up to 15, got %d", c->dense_peak);
+  REQUIRE(!c->action_on || !c->action_off || c->action_off <= c->action_on,
+          "config: tracking.action_off %g is above action_on %g", (double)c->action_off,
+          (double)c->action_on);
   REQUIRE(!c->low_thresh || !c->high_thresh || c->low_thresh <= c->high_thresh,
           "config: tracking.low_thresh %g is above high_thresh %g", (double)c->low_thresh,
           (double)c->high_thresh);
@@ -343,9 +349,15 @@ static rv_status parse_tracking(json_t *root, rv_vit_config *c) {
   RV_TRY(get_score(t, "high_thresh", &c->high_thresh));
   RV_TRY(get_score(t, "low_thresh", &c->low_thresh));
   RV_TRY(get_score(t, "new_track_thresh", &c->new_thresh));
-  RV_TRY(get_num(t, "lost_s", 0.0, &c->lost_s));
-  if (c->lost_s < 0 || c->lost_s > 86400)
-    RV_TRY_FAIL(RV_ERR_FORMAT, "config: tracking.lost_s must be in [0, 86400]");
+  RV_TRY(get_score(t, "action_on", &c->action_on));
+  RV_TRY(get_score(t, "action_off", &c->action_off));
+  static const char *const secs[] = {"lost_s", "action_smooth_s", "action_min_s", "action_gap_s"};
+  double *dst[] = {&c->lost_s, &c->action_smooth_s, &c->action_min_s, &c->action_gap_s};
+  for (int i = 0; i < 4; i++) {
+    RV_TRY(get_num(t, secs[i], 0.0, dst[i]));
+    if (*dst[i] < 0 || *dst[i] > 86400)
+      RV_TRY_FAIL(RV_ERR_FORMAT, "config: tracking.%s must be in [0, 86400] seconds", secs[i]);
+  }
 fail:
   return st;
 }

@@ -172,6 +172,14 @@ static void test_tracking_tuning(void **state) {
   cfg.tuning.lost_s = 0;
   cfg.tuning.new_track_thresh = 2;
   assert_int_equal(rv_tracking_init(&cfg, &t), RV_ERR_INVALID);
+  cfg.tuning = (rv_track_tuning){.action_on = 0.3f, .action_off = 0.5f}; /* reach the segmenter */
+  assert_int_equal(rv_tracking_init(&cfg, &t), RV_ERR_INVALID);
+  cfg.tuning = (rv_track_tuning){.action_on = 0.7f, .action_off = 0.5f, .action_gap_s = 3};
+  assert_int_equal(rv_tracking_init(&cfg, &t), RV_OK);
+  rv_tracking_free(t);
+  t = NULL;
+  cfg.tuning.new_track_thresh = 2;
+  assert_int_equal(rv_tracking_init(&cfg, &t), RV_ERR_INVALID);
   assert_null(t);
 }
 

@@ -224,11 +224,14 @@ static void test_tracking_keys(void **s) {
   snprintf(text, sizeof text, "%s%s", base,
            "\"head\": {\"dense\": {\"peak\": 3}}, \"tracking\": {\"detect_thresh\": 0.1, "
            "\"high_thresh\": 0.4, \"low_thresh\": 0.15, \"new_track_thresh\": 0.45, "
-           "\"lost_s\": 4.5}}");
+           "\"lost_s\": 4.5, \"action_on\": 0.7, \"action_off\": 0.3, \"action_gap_s\": 2,"
+           " \"action_min_s\": 1.5, \"action_smooth_s\": 0.25}}");
   assert_int_equal(rv_vit_config_parse(text, &c), RV_OK);
   assert_int_equal(c.dense_peak, 3);
   assert_true(c.detect_thresh == 0.1f && c.high_thresh == 0.4f && c.low_thresh == 0.15f);
   assert_true(c.new_thresh == 0.45f && c.lost_s == 4.5);
+  assert_true(c.action_on == 0.7f && c.action_off == 0.3f && c.action_gap_s == 2 &&
+              c.action_min_s == 1.5 && c.action_smooth_s == 0.25);
   snprintf(text, sizeof text, "%s%s", base, "\"head\": {\"dense\": {}}}");
   assert_int_equal(rv_vit_config_parse(text, &c), RV_OK);
   assert_true(c.dense_peak == 0 && c.detect_thresh == 0 && c.lost_s == 0);
@@ -240,6 +243,8 @@ static void test_tracking_keys(void **s) {
       {"\"tracking\": {\"lost_s\": -1}}", "lost_s"},
       {"\"tracking\": {\"high_thresh\": 0.2, \"low_thresh\": 0.3}}", "low_thresh"},
       {"\"tracking\": {\"buffer\": 3}}", "buffer"},
+      {"\"tracking\": {\"action_on\": 0.3, \"action_off\": 0.5}}", "action_off"},
+      {"\"tracking\": {\"action_gap_s\": -2}}", "action_gap_s"},
       {"\"tracking\": 3}", "tracking"},
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

@@ -7,8 +7,10 @@ at >= 0.5, keep a lost track 1 s) were tuned for other detectors, so this tries,
     of its k x k neighbours, as CenterNet decodes; one object seen by two cells is one box),
   - the tracker's scores and memory (the config's "tracking" keys: detect_thresh,
     high_thresh, low_thresh, new_track_thresh, lost_s),
-scores each with `ringvit analyze` + `ringvit eval`, keeps the best mean HOTA, and writes the
-model with those settings and the trial table in its metadata.
+scores each with `ringvit analyze` + `ringvit eval`, keeps the best mean HOTA; then, with those,
+tries the action segmenter's hysteresis and merge gap (action_on, action_off, action_gap_s:
+they change the segments, not the tracks) and keeps the best mean action mAP@0.5. Writes the
+model with the chosen settings and both trial tables in its metadata.
 
     /usr/bin/python3 vit/train/calibrate.py --model /tmp/rv-train/rv-demo.safetensors \\
         -o samples/models/rv-demo.safetensors
@@ -25,6 +27,10 @@ import heldout  # noqa: E402
 import safetensors_io  # noqa: E402
 
 
+TRACKING_KEYS = ("detect_thresh", "high_thresh", "low_thresh", "new_track_thresh", "lost_s",
+                 "action_on", "action_off", "action_gap_s")
+
+
 def variant(model, trial, emb=True):
     """The model with trial's objectness shift, peak rule and tracking keys; without the
     embedding channels when `emb` is false."""
@@ -38,7 +44,7 @@ def variant(model, trial, emb=True):
         dense["peak"] = trial["peak"]
     else:
         dense.pop("peak", None)
-    cfg["tracking"] = {k: trial[k] for k in ("detect_thresh", "high_thresh", "low_thresh", "new_track_thresh", "lost_s")}
+    cfg["tracking"] = {k: trial[k] for k in TRACKING_KEYS if k in trial}
     k = dense.get("emb_dim", 0)
     if not emb and k:
         tensors["head.dense.out.bias"] = b[:-k].clone()
@@ -58,6 +64,26 @@ def grid(args):
                    low_thresh=args.low, new_track_thresh=new, lost_s=lost)
 
 
+def action_grid(args, best):
+    for pair, gap in itertools.product(args.action_on_off.split(","), [float(x) for x in args.action_gap.split(",")]):
+        on, off = (float(x) for x in pair.split("/"))
+        t = {k: best[k] for k in ("shift", "peak") + TRACKING_KEYS[:5]}
+        yield dict(t, action_on=on, action_off=off, action_gap_s=gap)
+
+
+def run_trials(args, trials_iter, scenes, tag):
+    trials = []
+    path = os.path.join(args.work, "trial.safetensors")
+    for i, trial in enumerate(trials_iter):
+        safetensors_io.save(path, *variant(args.model, trial))
+        rows = heldout.score(args, path, f"{tag}{i}", scenes, per_label=False, quiet=True)
+        for key in ("HOTA", "MOTA", "IDF1", "action_mAP_50"):
+            trial[key] = round(sum(r[key] for r in rows) / len(rows), 2)
+        trials.append(trial)
+        print(json.dumps(trial), flush=True)
+    return trials
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", required=True)
@@ -70,6 +96,9 @@ def main(argv=None):
     ap.add_argument("--high-new", default="0.3/0.4,0.4/0.5,0.5/0.6", help="high_thresh/new_track_thresh pairs")
     ap.add_argument("--lost", default="1,3,6", help="seconds a lost track is kept")
     ap.add_argument("--low", type=float, default=0.1, help="low_thresh and the decoder's threshold")
+    ap.add_argument("--action-on-off", default="0.6/0.4,0.5/0.3,0.4/0.2,0.7/0.5",
+                    help="action_on/action_off pairs (the first is the segmenter's default)")
+    ap.add_argument("--action-gap", default="0.5,2,5", help="action_gap_s values (seconds)")
     ap.add_argument("--work", default="/tmp/rv-calibrate")
     args = ap.parse_args(argv)
     args.eval = args.eval or args.ringvit
@@ -77,19 +106,13 @@ def main(argv=None):
     if any(not 900 <= seed < 1000 for seed, _ in scenes):
         ap.error("validation seeds are 900..999")
     os.makedirs(args.work, exist_ok=True)
-    trials = []
-    path = os.path.join(args.work, "trial.safetensors")
-    for i, trial in enumerate(grid(args)):
-        safetensors_io.save(path, *variant(args.model, trial))
-        rows = heldout.score(args, path, f"trial{i}", scenes, per_label=False, quiet=True)
-        for key in ("HOTA", "MOTA", "IDF1", "action_mAP_50"):
-            trial[key] = round(sum(r[key] for r in rows) / len(rows), 2)
-        trials.append(trial)
-        print(json.dumps(trial), flush=True)
+    trials = run_trials(args, grid(args), scenes, "trial")
     best = max(trials, key=lambda t: t["HOTA"])
+    action_trials = run_trials(args, action_grid(args, best), scenes, "action")
+    best = max(action_trials, key=lambda t: t["action_mAP_50"])
     tensors, meta = variant(args.model, best)
     meta["calibration"] = json.dumps(dict(validation=scenes, chosen=best, trials=trials,
-                                          tool="vit/train/calibrate.py"))
+                                          action_trials=action_trials, tool="vit/train/calibrate.py"))
     safetensors_io.save(args.out, tensors, meta)
     print(f"{args.out}: {json.dumps(best)}")
 

@@ -107,6 +107,8 @@ typedef struct rv_vit_config {
   float detect_thresh;                         /* decoder's score threshold */
   float high_thresh, low_thresh, new_thresh;   /* ByteTrack's association / new-track scores */
   double lost_s;                               /* seconds a lost track is kept */
+  float action_on, action_off;                 /* action segmenter's hysteresis */
+  double action_smooth_s, action_min_s, action_gap_s; /* smoothing, shortest, merged gap */
 } rv_vit_config;
 
 typedef struct rv_model rv_model;

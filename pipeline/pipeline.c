@@ -251,15 +251,7 @@ rv_pipeline_info rv_pipeline_get_info(const rv_pipeline *p) {
   i.rate = p->fps / p->mc->tubelet;
   i.emb_dim = p->mc->dense ? p->mc->emb_dim : 0;
   i.class_aware = 1;
-  i.tuning.high_thresh = p->mc->high_thresh;
-  i.tuning.low_thresh = p->mc->low_thresh;
-  i.tuning.new_track_thresh = p->mc->new_thresh;
-  i.tuning.lost_s = p->mc->lost_s;
-  i.tuning.action_on = p->mc->action_on;
-  i.tuning.action_off = p->mc->action_off;
-  i.tuning.action_smooth_s = p->mc->action_smooth_s;
-  i.tuning.action_min_s = p->mc->action_min_s;
-  i.tuning.action_gap_s = p->mc->action_gap_s;
+  i.tuning = p->mc->tuning;
   return i;
 }
 

@@ -32,7 +32,7 @@ rv_status rv_tracking_init(const rv_tracking_cfg *cfg, rv_tracking **out) {
     RV_TRY_FAIL(RV_ERR_INVALID, "lost_s must be in [0, 86400] seconds, got %g", cfg->tuning.lost_s);
   if (cfg->tuning.lost_s > 0) { /* ByteTrack counts frames at buffer_fps: count tenths */
     tc.buffer_fps = 10.0;
-    tc.track_buffer = lround(cfg->tuning.lost_s * 10.0) > 0 ? (int)lround(cfg->tuning.lost_s * 10.0) : 1;
+    tc.track_buffer = (int)fmax(1.0, round(cfg->tuning.lost_s * 10.0));
   }
   RV_TRY(rv_tracker_init(&tc, &t->trk));
   rv_actions_cfg ac = {0};

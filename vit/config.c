@@ -319,12 +319,12 @@ static rv_status validate(const rv_vit_config *c) {
   REQUIRE(!c->dense || c->num_classes >= 1, "config: the dense head needs num_classes >= 1");
   REQUIRE(c->dense_peak == 0 || (c->dense_peak % 2 == 1 && c->dense_peak <= 15),
           "config: head.dense.peak must be 0 or an odd number up to 15, got %d", c->dense_peak);
-  REQUIRE(!c->action_on || !c->action_off || c->action_off <= c->action_on,
-          "config: tracking.action_off %g is above action_on %g", (double)c->action_off,
-          (double)c->action_on);
-  REQUIRE(!c->low_thresh || !c->high_thresh || c->low_thresh <= c->high_thresh,
-          "config: tracking.low_thresh %g is above high_thresh %g", (double)c->low_thresh,
-          (double)c->high_thresh);
+  REQUIRE(!c->tuning.action_on || !c->tuning.action_off || c->tuning.action_off <= c->tuning.action_on,
+          "config: tracking.action_off %g is above action_on %g", (double)c->tuning.action_off,
+          (double)c->tuning.action_on);
+  REQUIRE(!c->tuning.low_thresh || !c->tuning.high_thresh || c->tuning.low_thresh <= c->tuning.high_thresh,
+          "config: tracking.low_thresh %g is above high_thresh %g", (double)c->tuning.low_thresh,
+          (double)c->tuning.high_thresh);
   REQUIRE(c->num_frames % c->tubelet == 0, "config: num_frames %d is not a multiple of tubelet %d",
           c->num_frames, c->tubelet);
   return RV_OK;
@@ -346,13 +346,13 @@ static rv_status parse_tracking(json_t *root, rv_vit_config *c) {
   if (!json_is_object(t)) return RV_FAIL(RV_ERR_FORMAT, "config: \"tracking\" must be an object");
   RV_TRY(check_keys(t, tracking_keys, "tracking"));
   RV_TRY(get_score(t, "detect_thresh", &c->detect_thresh));
-  RV_TRY(get_score(t, "high_thresh", &c->high_thresh));
-  RV_TRY(get_score(t, "low_thresh", &c->low_thresh));
-  RV_TRY(get_score(t, "new_track_thresh", &c->new_thresh));
-  RV_TRY(get_score(t, "action_on", &c->action_on));
-  RV_TRY(get_score(t, "action_off", &c->action_off));
+  RV_TRY(get_score(t, "high_thresh", &c->tuning.high_thresh));
+  RV_TRY(get_score(t, "low_thresh", &c->tuning.low_thresh));
+  RV_TRY(get_score(t, "new_track_thresh", &c->tuning.new_track_thresh));
+  RV_TRY(get_score(t, "action_on", &c->tuning.action_on));
+  RV_TRY(get_score(t, "action_off", &c->tuning.action_off));
   static const char *const secs[] = {"lost_s", "action_smooth_s", "action_min_s", "action_gap_s"};
-  double *dst[] = {&c->lost_s, &c->action_smooth_s, &c->action_min_s, &c->action_gap_s};
+  double *dst[] = {&c->tuning.lost_s, &c->tuning.action_smooth_s, &c->tuning.action_min_s, &c->tuning.action_gap_s};
   for (int i = 0; i < 4; i++) {
     RV_TRY(get_num(t, secs[i], 0.0, dst[i]));
     if (*dst[i] < 0 || *dst[i] > 86400)

@@ -228,13 +228,14 @@ static void test_tracking_keys(void **s) {
            " \"action_min_s\": 1.5, \"action_smooth_s\": 0.25}}");
   assert_int_equal(rv_vit_config_parse(text, &c), RV_OK);
   assert_int_equal(c.dense_peak, 3);
-  assert_true(c.detect_thresh == 0.1f && c.high_thresh == 0.4f && c.low_thresh == 0.15f);
-  assert_true(c.new_thresh == 0.45f && c.lost_s == 4.5);
-  assert_true(c.action_on == 0.7f && c.action_off == 0.3f && c.action_gap_s == 2 &&
-              c.action_min_s == 1.5 && c.action_smooth_s == 0.25);
+  const rv_track_tuning *t = &c.tuning;
+  assert_true(c.detect_thresh == 0.1f && t->high_thresh == 0.4f && t->low_thresh == 0.15f);
+  assert_true(t->new_track_thresh == 0.45f && t->lost_s == 4.5);
+  assert_true(t->action_on == 0.7f && t->action_off == 0.3f && t->action_gap_s == 2 &&
+              t->action_min_s == 1.5 && t->action_smooth_s == 0.25);
   snprintf(text, sizeof text, "%s%s", base, "\"head\": {\"dense\": {}}}");
   assert_int_equal(rv_vit_config_parse(text, &c), RV_OK);
-  assert_true(c.dense_peak == 0 && c.detect_thresh == 0 && c.lost_s == 0);
+  assert_true(c.dense_peak == 0 && c.detect_thresh == 0 && c.tuning.lost_s == 0);
   static const struct {
     const char *tail, *needle;
   } bad[] = {

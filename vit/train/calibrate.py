@@ -31,9 +31,8 @@ TRACKING_KEYS = ("detect_thresh", "high_thresh", "low_thresh", "new_track_thresh
                  "action_on", "action_off", "action_gap_s")
 
 
-def variant(model, trial, emb=True):
-    """The model with trial's objectness shift, peak rule and tracking keys; without the
-    embedding channels when `emb` is false."""
+def variant(model, trial):
+    """The model with trial's objectness shift, peak rule and tracking keys."""
     tensors, meta = safetensors_io.load(model)
     cfg = json.loads(meta["ringvit"])
     b = tensors["head.dense.out.bias"].clone()
@@ -45,11 +44,6 @@ def variant(model, trial, emb=True):
     else:
         dense.pop("peak", None)
     cfg["tracking"] = {k: trial[k] for k in TRACKING_KEYS if k in trial}
-    k = dense.get("emb_dim", 0)
-    if not emb and k:
-        tensors["head.dense.out.bias"] = b[:-k].clone()
-        tensors["head.dense.out.weight"] = tensors["head.dense.out.weight"][:-k].clone()
-        dense["emb_dim"] = 0
     meta["ringvit"] = json.dumps(cfg)
     return tensors, meta
 

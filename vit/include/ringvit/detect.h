@@ -57,6 +57,16 @@ typedef struct rv_det_decoder_cfg {
   int peak;
 } rv_det_decoder_cfg;
 
+/* The tracker's score thresholds and memory, and the action segmenter's settings, as a
+ * model was calibrated for (its config's "tracking" keys, read by the pipeline); 0 = the defaults (ByteTrack's high 0.5, low 0.1, new track 0.6,
+ * a lost track kept 1 s; rv_actions_cfg's). */
+typedef struct rv_track_tuning {
+  float high_thresh, low_thresh, new_track_thresh;
+  double lost_s;
+  float action_on, action_off;
+  double action_smooth_s, action_min_s, action_gap_s;
+} rv_track_tuning;
+
 typedef struct rv_det_decoder rv_det_decoder;
 
 rv_status rv_det_decoder_init(const rv_det_decoder_cfg *cfg, rv_det_decoder **out);

@@ -25,6 +25,7 @@
 #ifndef RINGVIT_VIT_H
 #define RINGVIT_VIT_H
 
+#include <ringvit/detect.h>
 #include <ringvit/kernels.h>
 
 #ifdef __cplusplus
@@ -104,11 +105,8 @@ typedef struct rv_vit_config {
   int set;           /* YOLOS: class (C + 1) and box MLPs on the det tokens */
   int num_classes, num_track_actions, num_scene_actions;
   /* "tracking": the detector's scores as calibrated for the tracker; 0 = the defaults */
-  float detect_thresh;                         /* decoder's score threshold */
-  float high_thresh, low_thresh, new_thresh;   /* ByteTrack's association / new-track scores */
-  double lost_s;                               /* seconds a lost track is kept */
-  float action_on, action_off;                 /* action segmenter's hysteresis */
-  double action_smooth_s, action_min_s, action_gap_s; /* smoothing, shortest, merged gap */
+  float detect_thresh;    /* decoder's score threshold */
+  rv_track_tuning tuning; /* tracker and action segmenter */
 } rv_vit_config;
 
 typedef struct rv_model rv_model;

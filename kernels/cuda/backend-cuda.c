@@ -3,8 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cublasLt.h>
-
+#include "cublaslt-impl.h"
 #include "cuda-impl.h"
 
 enum { WORKSPACE_BYTES = 32 << 20 }; /* cuBLASLt's advice for Hopper */
@@ -30,7 +29,7 @@ static void cuda_destroy(rv_backend *be) {
     if (cb->stream) (void)cudaStreamSynchronize(cb->stream);
     cudaFree(cb->scratch);
     cudaFree(cb->workspace);
-    if (cb->lt) cublasLtDestroy((cublasLtHandle_t)cb->lt);
+    if (cb->lt) cb->lt_api->Destroy((cublasLtHandle_t)cb->lt);
     if (cb->stream) cudaStreamDestroy(cb->stream);
   }
   free(cb);
@@ -238,10 +237,12 @@ static rv_status open_device(rv_cuda_backend *cb) {
   /* a blocking stream: copies on the legacy default stream (comm-local's cudaMemcpy) wait
    * for the kernels queued here, so no caller reads a buffer a kernel is still writing */
   RV_CUDA_CHECK(cudaStreamCreateWithFlags(&cb->stream, cudaStreamDefault), "cudaStreamCreate");
+  rv_status st = rv_cublaslt_get(&cb->lt_api);
+  if (st < 0) return st;
   cublasLtHandle_t lt = NULL;
-  cublasStatus_t bs = cublasLtCreate(&lt);
+  cublasStatus_t bs = cb->lt_api->Create(&lt);
   if (bs != CUBLAS_STATUS_SUCCESS)
-    return RV_FAIL(RV_ERR_DEVICE, "cublasLtCreate: %s", cublasLtGetStatusString(bs));
+    return RV_FAIL(RV_ERR_DEVICE, "cublasLtCreate: %s", cb->lt_api->GetStatusString(bs));
   cb->lt = (rv_cublaslt_handle)lt;
   RV_CUDA_CHECK(cudaMalloc(&cb->workspace, WORKSPACE_BYTES), "cuBLASLt workspace: cudaMalloc");
   cb->workspace_bytes = WORKSPACE_BYTES;

@@ -19,11 +19,13 @@ extern "C" {
 #endif
 
 typedef struct cublasLtContext *rv_cublaslt_handle; /* cublasLtHandle_t, kept opaque here */
+struct rv_cublaslt_api;                             /* cublaslt-impl.h */
 
 typedef struct rv_cuda_backend {
   rv_backend base;
   int device;
   cudaStream_t stream;
+  const struct rv_cublaslt_api *lt_api; /* set before lt */
   rv_cublaslt_handle lt;
   void *workspace; /* cuBLASLt's */
   size_t workspace_bytes;

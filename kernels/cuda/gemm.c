@@ -10,15 +10,15 @@
  * a residual) runs the product into an f32 scratch and finishes in rv_cu_gemm_epilogue. */
 #include <stdint.h>
 
-#include <cublasLt.h>
-
+#include "cublaslt-impl.h"
 #include "cuda-impl.h"
 
+/* needs `lt`, the backend's cuBLASLt table, in scope */
 #define LT_CHECK(expr, what)                                                                       \
   do {                                                                                             \
     cublasStatus_t s_ = (expr);                                                                    \
     if (s_ != CUBLAS_STATUS_SUCCESS)                                                               \
-      RV_TRY_FAIL(RV_ERR_DEVICE, "%s: %s", (what), cublasLtGetStatusString(s_));                   \
+      RV_TRY_FAIL(RV_ERR_DEVICE, "%s: %s", (what), lt->GetStatusString(s_));                       \
   } while (0)
 
 typedef struct lt_call {
@@ -44,8 +44,8 @@ static uint32_t alignment(const void *p) {
   return al;
 }
 
-static rv_status set_alignments(cublasLtMatmulPreference_t pref, const void *a, const void *b,
-                                const void *c) {
+static rv_status set_alignments(const rv_cublaslt_api *lt, cublasLtMatmulPreference_t pref,
+                                const void *a, const void *b, const void *c) {
   rv_status st = RV_OK;
   static const cublasLtMatmulPreferenceAttributes_t attr[4] = {
       CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
@@ -53,7 +53,7 @@ static rv_status set_alignments(cublasLtMatmulPreference_t pref, const void *a, 
   /* cuBLASLt's A is our b, its B our a, its C and D our c */
   uint32_t al[4] = {alignment(b), alignment(a), alignment(c), alignment(c)};
   for (int i = 0; i < 4; i++)
-    LT_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, attr[i], &al[i], sizeof al[i]),
+    LT_CHECK(lt->MatmulPreferenceSetAttribute(pref, attr[i], &al[i], sizeof al[i]),
              "operand alignment preference");
 fail:
   return st;
@@ -66,60 +66,61 @@ fail:
 static rv_status lt_matmul(rv_cuda_backend *cb, const rv_tensor *a, const rv_tensor *b, int64_t m,
                            int64_t n, int64_t k, const lt_call *call) {
   rv_status st = RV_OK;
+  const rv_cublaslt_api *lt = cb->lt_api;
   cublasLtMatmulDesc_t desc = NULL;
   cublasLtMatrixLayout_t la = NULL, lb = NULL, lc = NULL;
   cublasLtMatmulPreference_t pref = NULL;
   cublasLtMatmulHeuristicResult_t heur;
   int found = 0;
-  LT_CHECK(cublasLtMatmulDescCreate(&desc, CUBLAS_COMPUTE_32F, CUDA_R_32F), "matmul desc");
-  LT_CHECK(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_TRANSA, &call->op_a,
+  LT_CHECK(lt->MatmulDescCreate(&desc, CUBLAS_COMPUTE_32F, CUDA_R_32F), "matmul desc");
+  LT_CHECK(lt->MatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_TRANSA, &call->op_a,
                                           sizeof call->op_a),
            "transa");
-  LT_CHECK(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_TRANSB, &call->op_b,
+  LT_CHECK(lt->MatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_TRANSB, &call->op_b,
                                           sizeof call->op_b),
            "transb");
-  LT_CHECK(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &call->epilogue,
+  LT_CHECK(lt->MatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &call->epilogue,
                                           sizeof call->epilogue),
            "epilogue");
   if (call->bias)
-    LT_CHECK(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &call->bias,
+    LT_CHECK(lt->MatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &call->bias,
                                             sizeof call->bias),
              "bias pointer");
   /* stored matrices, column-major: our b [r, s] is [s, r] there, likewise a and c */
-  LT_CHECK(cublasLtMatrixLayoutCreate(&la, CUDA_R_16BF, (uint64_t)b->shape[1],
+  LT_CHECK(lt->MatrixLayoutCreate(&la, CUDA_R_16BF, (uint64_t)b->shape[1],
                                       (uint64_t)b->shape[0], lt_ld(b)),
            "layout of b");
-  LT_CHECK(cublasLtMatrixLayoutCreate(&lb, CUDA_R_16BF, (uint64_t)a->shape[1],
+  LT_CHECK(lt->MatrixLayoutCreate(&lb, CUDA_R_16BF, (uint64_t)a->shape[1],
                                       (uint64_t)a->shape[0], lt_ld(a)),
            "layout of a");
-  LT_CHECK(cublasLtMatrixLayoutCreate(&lc, call->c_type, (uint64_t)n, (uint64_t)m, call->ldc),
+  LT_CHECK(lt->MatrixLayoutCreate(&lc, call->c_type, (uint64_t)n, (uint64_t)m, call->ldc),
            "layout of c");
-  LT_CHECK(cublasLtMatmulPreferenceCreate(&pref), "preference");
-  LT_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
+  LT_CHECK(lt->MatmulPreferenceCreate(&pref), "preference");
+  LT_CHECK(lt->MatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
                                                 &cb->workspace_bytes, sizeof cb->workspace_bytes),
            "workspace preference");
-  RV_TRY(set_alignments(pref, a->data, b->data, call->c));
-  cublasStatus_t hs = cublasLtMatmulAlgoGetHeuristic((cublasLtHandle_t)cb->lt, desc, la, lb, lc, lc,
+  RV_TRY(set_alignments(lt, pref, a->data, b->data, call->c));
+  cublasStatus_t hs = lt->MatmulAlgoGetHeuristic((cublasLtHandle_t)cb->lt, desc, la, lb, lc, lc,
                                                      pref, 1, &heur, &found);
   if (hs != CUBLAS_STATUS_SUCCESS || found == 0) {
     /* expected for tiny shapes; for ordinary ones it would point at a layout bug */
     int ordinary = m >= 16 && n >= 16 && k >= 16;
     rv_log(ordinary ? RV_LOG_WARN : RV_LOG_DEBUG,
            "cuBLASLt has no algorithm for gemm m%lld n%lld k%lld epilogue %d: %s", (long long)m,
-           (long long)n, (long long)k, (int)call->epilogue, cublasLtGetStatusString(hs));
+           (long long)n, (long long)k, (int)call->epilogue, lt->GetStatusString(hs));
     st = RV_ERR_UNSUPPORTED;
     goto fail;
   }
-  LT_CHECK(cublasLtMatmul((cublasLtHandle_t)cb->lt, desc, &call->alpha, b->data, la, a->data, lb,
+  LT_CHECK(lt->Matmul((cublasLtHandle_t)cb->lt, desc, &call->alpha, b->data, la, a->data, lb,
                           &call->beta, call->c, lc, call->c, lc, &heur.algo, cb->workspace,
                           cb->workspace_bytes, cb->stream),
            "cublasLtMatmul");
 fail:
-  if (pref) cublasLtMatmulPreferenceDestroy(pref);
-  if (lc) cublasLtMatrixLayoutDestroy(lc);
-  if (lb) cublasLtMatrixLayoutDestroy(lb);
-  if (la) cublasLtMatrixLayoutDestroy(la);
-  if (desc) cublasLtMatmulDescDestroy(desc);
+  if (pref) lt->MatmulPreferenceDestroy(pref);
+  if (lc) lt->MatrixLayoutDestroy(lc);
+  if (lb) lt->MatrixLayoutDestroy(lb);
+  if (la) lt->MatrixLayoutDestroy(la);
+  if (desc) lt->MatmulDescDestroy(desc);
   return st;
 }
 

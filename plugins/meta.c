@@ -74,15 +74,17 @@ const char *rv_gst_get_string(const GstStructure *s, const char *field, int i) {
   return G_VALUE_HOLDS_STRING(x) ? g_value_get_string(x) : NULL;
 }
 
-enum { N_TUNING = 9 };
+enum { N_TUNING = 12 };
 static const char *const tuning_fields[N_TUNING] = {
-    "track-high", "track-low",       "track-new",    "track-lost-s", "action-on",
-    "action-off", "action-smooth-s", "action-min-s", "action-gap-s"};
+    "track-high",   "track-low",          "track-new",           "track-lost-s",
+    "action-on",    "action-off",         "action-smooth-s",     "action-min-s",
+    "action-gap-s", "track-match", "track-second-match", "track-unconfirmed-match"};
 
 static void tuning_values(const rv_track_tuning *t, double v[N_TUNING]) {
-  const double x[N_TUNING] = {t->high_thresh,    t->low_thresh,   t->new_track_thresh,
-                              t->lost_s,         t->action_on,    t->action_off,
-                              t->action_smooth_s, t->action_min_s, t->action_gap_s};
+  const double x[N_TUNING] = {t->high_thresh,     t->low_thresh,          t->new_track_thresh,
+                              t->lost_s,          t->action_on,           t->action_off,
+                              t->action_smooth_s, t->action_min_s,        t->action_gap_s,
+                              t->match_thresh,    t->second_match_thresh, t->unconfirmed_match_thresh};
   memcpy(v, x, sizeof x);
 }
 
@@ -98,8 +100,9 @@ void rv_gst_get_tuning(const GstStructure *s, rv_track_tuning *t) {
   tuning_values(t, v);
   for (int i = 0; i < N_TUNING; i++)
     gst_structure_get_double(s, tuning_fields[i], &v[i]);
-  *t = (rv_track_tuning){(float)v[0], (float)v[1], (float)v[2], v[3], (float)v[4],
-                         (float)v[5], v[6], v[7], v[8]};
+  *t = (rv_track_tuning){(float)v[0], (float)v[1], (float)v[2], v[3],
+                         (float)v[4], (float)v[5], v[6],        v[7],
+                         v[8],        (float)v[9], (float)v[10], (float)v[11]};
 }
 
 static guint to_pixels(float v, int limit) {

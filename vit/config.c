@@ -11,8 +11,9 @@ head {dense {hidden, emb_dim}, scene {pool, fc_norm, over "frame"|"clip", activa
  * "sigmoid"|"softmax"}, set {}}, num_classes, num_track_actions, num_scene_actions
  * (default: the label list lengths), labels {classes, track_actions, scene_actions},
  * head.dense.peak [0], tracking {detect_thresh, high_thresh, low_thresh, new_track_thresh,
- * lost_s, action_on, action_off, action_smooth_s, action_min_s, action_gap_s} (scores in
- * [0, 1], seconds >= 0; 0 or absent = the pipeline's defaults). */
+ * lost_s, action_on, action_off, action_smooth_s, action_min_s, action_gap_s, match_thresh,
+ * second_match_thresh, unconfirmed_match_thresh} (scores and cost limits in [0, 1],
+ * seconds >= 0; 0 or absent = the pipeline's defaults). */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -245,7 +246,7 @@ static const char *const dense_keys[] = {"hidden", "emb_dim", "peak", NULL};
 static const char *const tracking_keys[] = {
     "detect_thresh", "high_thresh",     "low_thresh",   "new_track_thresh", "lost_s",
     "action_on",     "action_off",      "action_smooth_s", "action_min_s",  "action_gap_s",
-    NULL};
+    "match_thresh",  "second_match_thresh", "unconfirmed_match_thresh", NULL};
 static const char *const scene_keys[] = {"pool", "fc_norm", "over", "activation", NULL};
 static const char *const head_keys[] = {"dense", "scene", "set", NULL};
 
@@ -351,6 +352,9 @@ static rv_status parse_tracking(json_t *root, rv_vit_config *c) {
   RV_TRY(get_score(t, "new_track_thresh", &c->tuning.new_track_thresh));
   RV_TRY(get_score(t, "action_on", &c->tuning.action_on));
   RV_TRY(get_score(t, "action_off", &c->tuning.action_off));
+  RV_TRY(get_score(t, "match_thresh", &c->tuning.match_thresh));
+  RV_TRY(get_score(t, "second_match_thresh", &c->tuning.second_match_thresh));
+  RV_TRY(get_score(t, "unconfirmed_match_thresh", &c->tuning.unconfirmed_match_thresh));
   static const char *const secs[] = {"lost_s", "action_smooth_s", "action_min_s", "action_gap_s"};
   double *dst[] = {&c->tuning.lost_s, &c->tuning.action_smooth_s, &c->tuning.action_min_s, &c->tuning.action_gap_s};
   for (int i = 0; i < 4; i++) {

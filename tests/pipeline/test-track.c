@@ -155,6 +155,47 @@ static void run_gap(const rv_track_tuning *tuning, uint64_t before[4], uint64_t 
   rv_tracking_free(t);
 }
 
+/* Ids rv_tracking gives a thin object (10 x 40 px) appearing on the second frame and moving
+ * 6 px per frame: consecutive boxes overlap by IoU 0.25, fused cost 1 - 0.25 * 0.9 = 0.775. */
+static void run_fast(const rv_track_tuning *tuning, uint64_t ids[6]) {
+  rv_tracking_cfg cfg = {0};
+  cfg.fps = 2;
+  cfg.tuning = *tuning;
+  rv_tracking *t = NULL;
+  assert_int_equal(rv_tracking_init(&cfg, &t), RV_OK);
+  for (int f = 0; f < 7; f++) {
+    rv_detection d = box(100 + 6.0f * f, 200, 10, 40, 0.9f);
+    const rv_track_out *o;
+    int n;
+    assert_int_equal(rv_tracking_frame(t, f * 500000000LL, &d, f > 0, NULL, &o, &n), RV_OK);
+    if (f > 0) ids[f - 1] = n ? o[0].id : 0;
+  }
+  rv_tracking_free(t);
+}
+
+/* The association limits reach the tracker: with ByteTrack's (0.8, and 0.7 for a new
+ * track's second frame) the object never gets an id; a looser first-association limit
+ * alone does not help (the new track is never confirmed); with both loosened, one id. */
+static void test_tracking_match_limits(void **state) {
+  (void)state;
+  uint64_t ids[6];
+  run_fast(&(rv_track_tuning){0}, ids);
+  for (int i = 0; i < 6; i++)
+    assert_int_equal(ids[i], 0);
+  run_fast(&(rv_track_tuning){.match_thresh = 0.9f}, ids);
+  for (int i = 0; i < 6; i++)
+    assert_int_equal(ids[i], 0);
+  run_fast(&(rv_track_tuning){.match_thresh = 0.9f, .unconfirmed_match_thresh = 0.8f}, ids);
+  assert_int_equal(ids[0], 0); /* unconfirmed on its first frame */
+  for (int i = 1; i < 6; i++)
+    assert_true(ids[i] != 0 && ids[i] == ids[1]);
+  rv_tracking *t = NULL;
+  rv_tracking_cfg cfg = {0};
+  cfg.tuning.match_thresh = 1.5f;
+  assert_int_equal(rv_tracking_init(&cfg, &t), RV_ERR_INVALID);
+  assert_null(t);
+}
+
 /* A model's calibration reaches the tracker: new-track score and seconds a lost track is kept. */
 static void test_tracking_tuning(void **state) {
   (void)state;
@@ -442,6 +483,7 @@ int main(void) {
       cmocka_unit_test(test_track_bound_and_errors),
       cmocka_unit_test(test_track_hour_bounded),
       cmocka_unit_test(test_tracking_tuning),
+      cmocka_unit_test(test_tracking_match_limits),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

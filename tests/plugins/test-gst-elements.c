@@ -350,7 +350,8 @@ static void gap_ids(double lost_s, guint64 *first, guint64 *last) {
   GstHarness *h = gst_harness_new("rvtracker");
   gst_harness_set_src_caps_str(h, "video/x-raw,format=RGB,width=320,height=240,framerate=2/1");
   rv_track_tuning in = {.high_thresh = 0.4f, .low_thresh = 0.05f, .new_track_thresh = 0.45f,
-                        .lost_s = lost_s, .action_on = 0.7f, .action_gap_s = 2.5},
+                        .lost_s = lost_s, .action_on = 0.7f, .action_gap_s = 2.5,
+                        .unconfirmed_match_thresh = 0.9f},
                   back = {0};
   for (int k = 0; k < 12; k++) {
     GstBuffer *b = gst_buffer_new_allocate(NULL, 64, NULL);
@@ -362,7 +363,8 @@ static void gap_ids(double lost_s, guint64 *first, guint64 *last) {
     rv_gst_get_tuning(s, &back);
     assert_true(back.new_track_thresh == in.new_track_thresh && back.lost_s == in.lost_s &&
                 back.action_on == in.action_on && back.action_gap_s == in.action_gap_s &&
-                back.action_off == 0);
+                back.action_off == 0 && back.unconfirmed_match_thresh == 0.9f &&
+                back.match_thresh == 0);
     gst_harness_push(h, b);
     GstBuffer *out = gst_harness_pull(h);
     gpointer st = NULL;

@@ -5,8 +5,9 @@ at >= 0.5, keep a lost track 1 s) were tuned for other detectors, so this tries,
   - a shift of the objectness logit (the dense head's bias, channel 0),
   - peak extraction (head.dense.peak: a cell counts only where its objectness is the largest
     of its k x k neighbours, as CenterNet decodes; one object seen by two cells is one box),
-  - the tracker's scores and memory (the config's "tracking" keys: detect_thresh,
-    high_thresh, low_thresh, new_track_thresh, lost_s),
+  - the tracker's scores, association cost limits and memory (the config's "tracking" keys:
+    detect_thresh, high_thresh, low_thresh, new_track_thresh, lost_s, match_thresh,
+    second_match_thresh, unconfirmed_match_thresh),
 scores each with `ringvit analyze` + `ringvit eval`, keeps the best mean HOTA; then, with those,
 tries the action segmenter's hysteresis and merge gap (action_on, action_off, action_gap_s:
 they change the segments, not the tracks) and keeps the best mean action mAP@0.5. Writes the
@@ -27,8 +28,9 @@ import heldout  # noqa: E402
 import safetensors_io  # noqa: E402
 
 
-TRACKING_KEYS = ("detect_thresh", "high_thresh", "low_thresh", "new_track_thresh", "lost_s",
-                 "action_on", "action_off", "action_gap_s")
+TRACKER_KEYS = ("detect_thresh", "high_thresh", "low_thresh", "new_track_thresh", "lost_s",
+                "match_thresh", "second_match_thresh", "unconfirmed_match_thresh")
+TRACKING_KEYS = TRACKER_KEYS + ("action_on", "action_off", "action_gap_s")
 
 
 def variant(model, trial):
@@ -50,18 +52,20 @@ def variant(model, trial):
 
 def grid(args):
     """Every combination of the option lists; high/new pairs keep new >= high."""
-    for shift, peak, pair, lost in itertools.product(
+    for shift, peak, pair, lost, limits in itertools.product(
             [float(s) for s in args.shifts.split(",")], [int(p) for p in args.peaks.split(",")],
-            args.high_new.split(","), [float(x) for x in args.lost.split(",")]):
+            args.high_new.split(","), [float(x) for x in args.lost.split(",")], args.match.split(",")):
         high, new = (float(x) for x in pair.split("/"))
+        first, second, unconfirmed = (float(x) for x in limits.split("/"))
         yield dict(shift=shift, peak=peak, detect_thresh=args.low, high_thresh=high,
-                   low_thresh=args.low, new_track_thresh=new, lost_s=lost)
+                   low_thresh=args.low, new_track_thresh=new, lost_s=lost, match_thresh=first,
+                   second_match_thresh=second, unconfirmed_match_thresh=unconfirmed)
 
 
 def action_grid(args, best):
     for pair, gap in itertools.product(args.action_on_off.split(","), [float(x) for x in args.action_gap.split(",")]):
         on, off = (float(x) for x in pair.split("/"))
-        t = {k: best[k] for k in ("shift", "peak") + TRACKING_KEYS[:5]}
+        t = {k: best[k] for k in ("shift", "peak") + TRACKER_KEYS}
         yield dict(t, action_on=on, action_off=off, action_gap_s=gap)
 
 
@@ -89,6 +93,8 @@ def main(argv=None):
     ap.add_argument("--peaks", default="0,3", help="peak rule sizes (0 = off)")
     ap.add_argument("--high-new", default="0.3/0.4,0.4/0.5,0.5/0.6", help="high_thresh/new_track_thresh pairs")
     ap.add_argument("--lost", default="1,3,6", help="seconds a lost track is kept")
+    ap.add_argument("--match", default="0.8/0.5/0.7",
+                    help="match/second/unconfirmed cost-limit triples (ByteTrack's: 0.8/0.5/0.7)")
     ap.add_argument("--low", type=float, default=0.1, help="low_thresh and the decoder's threshold")
     ap.add_argument("--action-on-off", default="0.6/0.4,0.5/0.3,0.4/0.2,0.7/0.5",
                     help="action_on/action_off pairs (the first is the segmenter's default)")

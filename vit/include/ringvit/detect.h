@@ -57,14 +57,19 @@ typedef struct rv_det_decoder_cfg {
   int peak;
 } rv_det_decoder_cfg;
 
-/* The tracker's score thresholds and memory, and the action segmenter's settings, as a
- * model was calibrated for (its config's "tracking" keys, read by the pipeline); 0 = the defaults (ByteTrack's high 0.5, low 0.1, new track 0.6,
- * a lost track kept 1 s; rv_actions_cfg's). */
+/* The tracker's score thresholds, association limits and memory, and the action
+ * segmenter's settings, as a model was calibrated for (its config's "tracking" keys, read
+ * by the pipeline); 0 = the defaults (ByteTrack's high 0.5, low 0.1, new track 0.6, a lost
+ * track kept 1 s, cost limits 0.8 / 0.5 / 0.7; rv_actions_cfg's). The cost limits (1 - IoU,
+ * fused with the score where ByteTrack fuses it) matter at low sampling rates: at 2 fps one
+ * walking person's boxes half a second apart often overlap by less than ByteTrack's 30 fps
+ * limits allow. */
 typedef struct rv_track_tuning {
   float high_thresh, low_thresh, new_track_thresh;
   double lost_s;
   float action_on, action_off;
   double action_smooth_s, action_min_s, action_gap_s;
+  float match_thresh, second_match_thresh, unconfirmed_match_thresh; /* cost limits */
 } rv_track_tuning;
 
 typedef struct rv_det_decoder rv_det_decoder;

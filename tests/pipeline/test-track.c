@@ -134,21 +134,29 @@ static void test_track_occlusion_gaps(void **state) {
   rv_tracker_free(t);
 }
 
-/* The ids rv_tracking gives one object seen at 2 fps for 2 s, hidden 2 s, seen again;
- * scores 0.45 (below ByteTrack's 0.6 to start a track). */
-static void run_gap(const rv_track_tuning *tuning, uint64_t before[4], uint64_t after[4]) {
+/* Frame f at 2 fps with detection d when seen; the id shown for it (0 = none). */
+static uint64_t id_at_2fps(rv_tracking *t, int f, rv_detection d, int seen) {
+  const rv_track_out *o;
+  int n;
+  assert_int_equal(rv_tracking_frame(t, f * 500000000LL, &d, seen, NULL, &o, &n), RV_OK);
+  return n ? o[0].id : 0;
+}
+
+static rv_tracking *tracking_at_2fps(const rv_track_tuning *tuning) {
   rv_tracking_cfg cfg = {0};
   cfg.fps = 2;
   cfg.tuning = *tuning;
   rv_tracking *t = NULL;
   assert_int_equal(rv_tracking_init(&cfg, &t), RV_OK);
+  return t;
+}
+
+/* The ids rv_tracking gives one object seen at 2 fps for 2 s, hidden 2 s, seen again;
+ * scores 0.45 (below ByteTrack's 0.6 to start a track). */
+static void run_gap(const rv_track_tuning *tuning, uint64_t before[4], uint64_t after[4]) {
+  rv_tracking *t = tracking_at_2fps(tuning);
   for (int f = 0; f < 12; f++) {
-    int seen = f < 4 || f >= 8;
-    rv_detection d = box(100 + 4.0f * f, 200, 40, 100, 0.45f);
-    const rv_track_out *o;
-    int n;
-    assert_int_equal(rv_tracking_frame(t, f * 500000000LL, &d, seen, NULL, &o, &n), RV_OK);
-    uint64_t id = n ? o[0].id : 0;
+    uint64_t id = id_at_2fps(t, f, box(100 + 4.0f * f, 200, 40, 100, 0.45f), f < 4 || f >= 8);
     if (f < 4) before[f] = id;
     if (f >= 8) after[f - 8] = id;
   }
@@ -158,17 +166,10 @@ static void run_gap(const rv_track_tuning *tuning, uint64_t before[4], uint64_t 
 /* Ids rv_tracking gives a thin object (10 x 40 px) appearing on the second frame and moving
  * 6 px per frame: consecutive boxes overlap by IoU 0.25, fused cost 1 - 0.25 * 0.9 = 0.775. */
 static void run_fast(const rv_track_tuning *tuning, uint64_t ids[6]) {
-  rv_tracking_cfg cfg = {0};
-  cfg.fps = 2;
-  cfg.tuning = *tuning;
-  rv_tracking *t = NULL;
-  assert_int_equal(rv_tracking_init(&cfg, &t), RV_OK);
+  rv_tracking *t = tracking_at_2fps(tuning);
   for (int f = 0; f < 7; f++) {
-    rv_detection d = box(100 + 6.0f * f, 200, 10, 40, 0.9f);
-    const rv_track_out *o;
-    int n;
-    assert_int_equal(rv_tracking_frame(t, f * 500000000LL, &d, f > 0, NULL, &o, &n), RV_OK);
-    if (f > 0) ids[f - 1] = n ? o[0].id : 0;
+    uint64_t id = id_at_2fps(t, f, box(100 + 6.0f * f, 200, 10, 40, 0.9f), f > 0);
+    if (f > 0) ids[f - 1] = id;
   }
   rv_tracking_free(t);
 }

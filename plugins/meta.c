@@ -76,15 +76,15 @@ const char *rv_gst_get_string(const GstStructure *s, const char *field, int i) {
 
 enum { N_TUNING = 12 };
 static const char *const tuning_fields[N_TUNING] = {
-    "track-high",   "track-low",          "track-new",           "track-lost-s",
-    "action-on",    "action-off",         "action-smooth-s",     "action-min-s",
+    "track-high",   "track-low",   "track-new",          "track-lost-s",
+    "action-on",    "action-off",  "action-smooth-s",    "action-min-s",
     "action-gap-s", "track-match", "track-second-match", "track-unconfirmed-match"};
 
 static void tuning_values(const rv_track_tuning *t, double v[N_TUNING]) {
-  const double x[N_TUNING] = {t->high_thresh,     t->low_thresh,          t->new_track_thresh,
-                              t->lost_s,          t->action_on,           t->action_off,
-                              t->action_smooth_s, t->action_min_s,        t->action_gap_s,
-                              t->match_thresh,    t->second_match_thresh, t->unconfirmed_match_thresh};
+  const double x[N_TUNING] = {
+      t->high_thresh,  t->low_thresh,   t->new_track_thresh,    t->lost_s,
+      t->action_on,    t->action_off,   t->action_smooth_s,     t->action_min_s,
+      t->action_gap_s, t->match_thresh, t->second_match_thresh, t->unconfirmed_match_thresh};
   memcpy(v, x, sizeof x);
 }
 
@@ -100,8 +100,8 @@ void rv_gst_get_tuning(const GstStructure *s, rv_track_tuning *t) {
   tuning_values(t, v);
   for (int i = 0; i < N_TUNING; i++)
     gst_structure_get_double(s, tuning_fields[i], &v[i]);
-  *t = (rv_track_tuning){(float)v[0], (float)v[1], (float)v[2], v[3],
-                         (float)v[4], (float)v[5], v[6],        v[7],
+  *t = (rv_track_tuning){(float)v[0], (float)v[1], (float)v[2],  v[3],
+                         (float)v[4], (float)v[5], v[6],         v[7],
                          v[8],        (float)v[9], (float)v[10], (float)v[11]};
 }
 
@@ -122,9 +122,9 @@ static GstStructure *detection_structure(const float b[4], float score, int labe
                                          const char *label, int w, int h) {
   return gst_structure_new("detection", "x_min", G_TYPE_DOUBLE, (double)b[0] / w, "y_min",
                            G_TYPE_DOUBLE, (double)b[1] / h, "x_max", G_TYPE_DOUBLE,
-                           (double)b[2] / w, "y_max", G_TYPE_DOUBLE, (double)b[3] / h,
-                           "confidence", G_TYPE_DOUBLE, (double)score, "label_id", G_TYPE_INT,
-                           label_id, "label", G_TYPE_STRING, label, NULL);
+                           (double)b[2] / w, "y_max", G_TYPE_DOUBLE, (double)b[3] / h, "confidence",
+                           G_TYPE_DOUBLE, (double)score, "label_id", G_TYPE_INT, label_id, "label",
+                           G_TYPE_STRING, label, NULL);
 }
 
 GstVideoRegionOfInterestMeta *rv_gst_object_add(GstBuffer *buf, const rv_gst_object *o, int w,
@@ -166,8 +166,7 @@ void rv_gst_object_read(GstVideoRegionOfInterestMeta *m, int w, int h, rv_gst_ob
   o->score = d && gst_structure_get_double(d, "confidence", &conf) ? (float)conf : 1.0f;
   if (!d || !gst_structure_get_int(d, "label_id", &o->label_id)) o->label_id = 0;
   o->n_act = MIN(rv_gst_get_floats(x, "actions", o->act, RV_GST_MAX_FLOATS), RV_GST_MAX_FLOATS);
-  o->emb_dim =
-      MIN(rv_gst_get_floats(x, "embedding", o->emb, RV_GST_MAX_FLOATS), RV_GST_MAX_FLOATS);
+  o->emb_dim = MIN(rv_gst_get_floats(x, "embedding", o->emb, RV_GST_MAX_FLOATS), RV_GST_MAX_FLOATS);
 }
 
 void rv_gst_object_update(GstVideoRegionOfInterestMeta *m, const float box[4], guint64 id, int w,
@@ -221,15 +220,17 @@ GstEvent *rv_gst_action_event_new(const rv_action_segment *s) {
 }
 
 gboolean rv_gst_action_event_parse(GstEvent *e, rv_action_segment *s) {
-  if (GST_EVENT_TYPE(e) != GST_EVENT_CUSTOM_DOWNSTREAM || !gst_event_has_name(e, RV_GST_ACTION_EVENT))
+  if (GST_EVENT_TYPE(e) != GST_EVENT_CUSTOM_DOWNSTREAM ||
+      !gst_event_has_name(e, RV_GST_ACTION_EVENT))
     return FALSE;
   const GstStructure *st = gst_event_get_structure(e);
   guint64 id = 0;
   gint64 start = 0, end = 0;
   double score = 0;
   memset(s, 0, sizeof *s);
-  if (!gst_structure_get_uint64(st, "track-id", &id) || !gst_structure_get_int64(st, "start", &start) ||
-      !gst_structure_get_int64(st, "end", &end) || !gst_structure_get_double(st, "score", &score))
+  if (!gst_structure_get_uint64(st, "track-id", &id) ||
+      !gst_structure_get_int64(st, "start", &start) || !gst_structure_get_int64(st, "end", &end) ||
+      !gst_structure_get_double(st, "score", &score))
     return FALSE;
   gst_structure_get_int(st, "label-id", &s->label);
   s->track_id = id;
@@ -256,7 +257,11 @@ void rv_gst_post_error(GstElement *el, int status, const char *what) {
 
 void rv_gst_add_pads(GstElementClass *ec, const char *caps, gboolean sink, gboolean src) {
   GstCaps *c = gst_caps_from_string(caps);
-  if (sink) gst_element_class_add_pad_template(ec, gst_pad_template_new("sink", GST_PAD_SINK, GST_PAD_ALWAYS, c));
-  if (src) gst_element_class_add_pad_template(ec, gst_pad_template_new("src", GST_PAD_SRC, GST_PAD_ALWAYS, c));
+  if (sink)
+    gst_element_class_add_pad_template(
+        ec, gst_pad_template_new("sink", GST_PAD_SINK, GST_PAD_ALWAYS, c));
+  if (src)
+    gst_element_class_add_pad_template(ec,
+                                       gst_pad_template_new("src", GST_PAD_SRC, GST_PAD_ALWAYS, c));
   gst_caps_unref(c);
 }

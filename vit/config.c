@@ -243,10 +243,20 @@ fail:
 }
 
 static const char *const dense_keys[] = {"hidden", "emb_dim", "peak", NULL};
-static const char *const tracking_keys[] = {
-    "detect_thresh", "high_thresh",     "low_thresh",   "new_track_thresh", "lost_s",
-    "action_on",     "action_off",      "action_smooth_s", "action_min_s",  "action_gap_s",
-    "match_thresh",  "second_match_thresh", "unconfirmed_match_thresh", NULL};
+static const char *const tracking_keys[] = {"detect_thresh",
+                                            "high_thresh",
+                                            "low_thresh",
+                                            "new_track_thresh",
+                                            "lost_s",
+                                            "action_on",
+                                            "action_off",
+                                            "action_smooth_s",
+                                            "action_min_s",
+                                            "action_gap_s",
+                                            "match_thresh",
+                                            "second_match_thresh",
+                                            "unconfirmed_match_thresh",
+                                            NULL};
 static const char *const scene_keys[] = {"pool", "fc_norm", "over", "activation", NULL};
 static const char *const head_keys[] = {"dense", "scene", "set", NULL};
 
@@ -320,10 +330,12 @@ static rv_status validate(const rv_vit_config *c) {
   REQUIRE(!c->dense || c->num_classes >= 1, "config: the dense head needs num_classes >= 1");
   REQUIRE(c->dense_peak == 0 || (c->dense_peak % 2 == 1 && c->dense_peak <= 15),
           "config: head.dense.peak must be 0 or an odd number up to 15, got %d", c->dense_peak);
-  REQUIRE(!c->tuning.action_on || !c->tuning.action_off || c->tuning.action_off <= c->tuning.action_on,
+  REQUIRE(!c->tuning.action_on || !c->tuning.action_off ||
+              c->tuning.action_off <= c->tuning.action_on,
           "config: tracking.action_off %g is above action_on %g", (double)c->tuning.action_off,
           (double)c->tuning.action_on);
-  REQUIRE(!c->tuning.low_thresh || !c->tuning.high_thresh || c->tuning.low_thresh <= c->tuning.high_thresh,
+  REQUIRE(!c->tuning.low_thresh || !c->tuning.high_thresh ||
+              c->tuning.low_thresh <= c->tuning.high_thresh,
           "config: tracking.low_thresh %g is above high_thresh %g", (double)c->tuning.low_thresh,
           (double)c->tuning.high_thresh);
   REQUIRE(c->num_frames % c->tubelet == 0, "config: num_frames %d is not a multiple of tubelet %d",
@@ -356,7 +368,8 @@ static rv_status parse_tracking(json_t *root, rv_vit_config *c) {
   RV_TRY(get_score(t, "second_match_thresh", &c->tuning.second_match_thresh));
   RV_TRY(get_score(t, "unconfirmed_match_thresh", &c->tuning.unconfirmed_match_thresh));
   static const char *const secs[] = {"lost_s", "action_smooth_s", "action_min_s", "action_gap_s"};
-  double *dst[] = {&c->tuning.lost_s, &c->tuning.action_smooth_s, &c->tuning.action_min_s, &c->tuning.action_gap_s};
+  double *dst[] = {&c->tuning.lost_s, &c->tuning.action_smooth_s, &c->tuning.action_min_s,
+                   &c->tuning.action_gap_s};
   for (int i = 0; i < 4; i++) {
     RV_TRY(get_num(t, secs[i], 0.0, dst[i]));
     if (*dst[i] < 0 || *dst[i] > 86400)

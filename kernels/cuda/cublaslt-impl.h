@@ -31,8 +31,8 @@ typedef struct rv_cublaslt_api {
 } rv_cublaslt_api;
 
 /* The library's file name for the cuBLAS major version ringvit was built against. */
-#define RV_CUBLASLT_SONAME "libcublasLt.so." RV_CUBLASLT_STR(CUBLAS_VER_MAJOR)
-#define RV_CUBLASLT_STR(x) RV_CUBLASLT_STR2(x)
+#define RV_CUBLASLT_SONAME  "libcublasLt.so." RV_CUBLASLT_STR(CUBLAS_VER_MAJOR)
+#define RV_CUBLASLT_STR(x)  RV_CUBLASLT_STR2(x)
 #define RV_CUBLASLT_STR2(x) #x
 
 /* Opens `soname` (searched as dlopen does, then beside the libcudart this process uses)

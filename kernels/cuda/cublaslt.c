@@ -21,8 +21,8 @@ static void *open_library(const char *soname, char *why, size_t why_len) {
       !(slash = strrchr(info.dli_fname, '/')))
     return NULL;
   char path[4096];
-  int n = snprintf(path, sizeof path, "%.*s/%s", (int)(slash - info.dli_fname), info.dli_fname,
-                   soname);
+  int n =
+      snprintf(path, sizeof path, "%.*s/%s", (int)(slash - info.dli_fname), info.dli_fname, soname);
   if (n <= 0 || (size_t)n >= sizeof path) return NULL;
   return dlopen(path, RTLD_NOW | RTLD_LOCAL);
 }

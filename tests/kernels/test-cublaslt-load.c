@@ -78,10 +78,8 @@ static void test_opens_the_installed_one(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_cpu_process_does_not_map_it),
-      cmocka_unit_test(test_missing_library),
-      cmocka_unit_test(test_library_that_is_not_cublaslt),
-      cmocka_unit_test(test_bad_arguments),
+      cmocka_unit_test(test_cpu_process_does_not_map_it),  cmocka_unit_test(test_missing_library),
+      cmocka_unit_test(test_library_that_is_not_cublaslt), cmocka_unit_test(test_bad_arguments),
       cmocka_unit_test(test_opens_the_installed_one),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,5 +1,6 @@
 /* What the elements share: the frame meta, objects as ROI metas, action events, errors. */
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 #include <ringvit/status.h>
@@ -74,35 +75,59 @@ const char *rv_gst_get_string(const GstStructure *s, const char *field, int i) {
   return G_VALUE_HOLDS_STRING(x) ? g_value_get_string(x) : NULL;
 }
 
-enum { N_TUNING = 12 };
-static const char *const tuning_fields[N_TUNING] = {
-    "track-high",   "track-low",   "track-new",          "track-lost-s",
-    "action-on",    "action-off",  "action-smooth-s",    "action-min-s",
-    "action-gap-s", "track-match", "track-second-match", "track-unconfirmed-match"};
+/* One row per rv_track_tuning member: its frame-structure field, where it lives and
+ * whether it is a float (else a double). */
+#define TUNING(field, member)                                                                      \
+  {                                                                                                \
+    field, offsetof(rv_track_tuning, member),                                                      \
+        sizeof(((rv_track_tuning *)0)->member) == sizeof(float)                                    \
+  }
+static const struct {
+  const char *field;
+  size_t offset;
+  int is_float;
+} tuning_fields[] = {
+    TUNING("track-high", high_thresh),
+    TUNING("track-low", low_thresh),
+    TUNING("track-new", new_track_thresh),
+    TUNING("track-lost-s", lost_s),
+    TUNING("track-match", match_thresh),
+    TUNING("track-second-match", second_match_thresh),
+    TUNING("track-unconfirmed-match", unconfirmed_match_thresh),
+    TUNING("action-on", action_on),
+    TUNING("action-off", action_off),
+    TUNING("action-smooth-s", action_smooth_s),
+    TUNING("action-min-s", action_min_s),
+    TUNING("action-gap-s", action_gap_s),
+};
+#undef TUNING
+enum { N_TUNING = sizeof tuning_fields / sizeof tuning_fields[0] };
 
-static void tuning_values(const rv_track_tuning *t, double v[N_TUNING]) {
-  const double x[N_TUNING] = {
-      t->high_thresh,  t->low_thresh,   t->new_track_thresh,    t->lost_s,
-      t->action_on,    t->action_off,   t->action_smooth_s,     t->action_min_s,
-      t->action_gap_s, t->match_thresh, t->second_match_thresh, t->unconfirmed_match_thresh};
-  memcpy(v, x, sizeof x);
+static double tuning_get(const rv_track_tuning *t, int i) {
+  const char *p = (const char *)t + tuning_fields[i].offset;
+  return tuning_fields[i].is_float ? *(const float *)p : *(const double *)p;
+}
+
+static void tuning_put(rv_track_tuning *t, int i, double v) {
+  char *p = (char *)t + tuning_fields[i].offset;
+  if (tuning_fields[i].is_float)
+    *(float *)p = (float)v;
+  else
+    *(double *)p = v;
 }
 
 void rv_gst_set_tuning(GstStructure *s, const rv_track_tuning *t) {
-  double v[N_TUNING];
-  tuning_values(t, v);
-  for (int i = 0; i < N_TUNING; i++)
-    if (v[i] > 0) gst_structure_set(s, tuning_fields[i], G_TYPE_DOUBLE, v[i], NULL);
+  for (int i = 0; i < N_TUNING; i++) {
+    double v = tuning_get(t, i);
+    if (v > 0) gst_structure_set(s, tuning_fields[i].field, G_TYPE_DOUBLE, v, NULL);
+  }
 }
 
 void rv_gst_get_tuning(const GstStructure *s, rv_track_tuning *t) {
-  double v[N_TUNING];
-  tuning_values(t, v);
-  for (int i = 0; i < N_TUNING; i++)
-    gst_structure_get_double(s, tuning_fields[i], &v[i]);
-  *t = (rv_track_tuning){(float)v[0], (float)v[1], (float)v[2],  v[3],
-                         (float)v[4], (float)v[5], v[6],         v[7],
-                         v[8],        (float)v[9], (float)v[10], (float)v[11]};
+  for (int i = 0; i < N_TUNING; i++) {
+    double v;
+    if (gst_structure_get_double(s, tuning_fields[i].field, &v)) tuning_put(t, i, v);
+  }
 }
 
 static guint to_pixels(float v, int limit) {

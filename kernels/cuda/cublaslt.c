@@ -27,6 +27,13 @@ static void *open_library(const char *soname, char *why, size_t why_len) {
   return dlopen(path, RTLD_NOW | RTLD_LOCAL);
 }
 
+/* A library that is not the cuBLASLt we need: let it go, leave no entry point behind. */
+static rv_status refuse(void *h, rv_cublaslt_api *api) {
+  dlclose(h);
+  memset(api, 0, sizeof *api);
+  return RV_ERR_UNSUPPORTED;
+}
+
 /* Fills *api from `soname`; on failure returns the status and leaves the reason in msg. */
 static rv_status open_api(const char *soname, rv_cublaslt_api *api, char *msg, size_t len) {
   memset(api, 0, sizeof *api);
@@ -60,16 +67,14 @@ static rv_status open_api(const char *soname, rv_cublaslt_api *api, char *msg, s
   };
   for (size_t i = 0; i < sizeof syms / sizeof syms[0]; i++)
     if (!(*syms[i].slot = dlsym(h, syms[i].name))) {
-      memset(api, 0, sizeof *api);
       snprintf(msg, len, "%s has no %s: not a cuBLASLt library", soname, syms[i].name);
-      return RV_ERR_UNSUPPORTED;
+      return refuse(h, api);
     }
   size_t version = api->GetVersion();
   if (version / 10000 != CUBLAS_VER_MAJOR) {
-    memset(api, 0, sizeof *api);
     snprintf(msg, len, "%s is cuBLASLt %zu; ringvit was built for major version %d", soname,
              version, CUBLAS_VER_MAJOR);
-    return RV_ERR_UNSUPPORTED;
+    return refuse(h, api);
   }
   return RV_OK;
 }

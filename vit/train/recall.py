@@ -1,0 +1,116 @@
+"""Where a detector's misses are: recall of ground-truth boxes per class, height and
+visibility, at one IoU, from the JSON Lines of `ringvit analyze` or `rvjsonsink` (raw
+detections: `rvencoder threshold=0.1 ! rvjsonsink`, no tracker). Each sampled frame is
+matched greedily, tallest GT box first, to the unused box of highest IoU (>= --iou) among
+those scoring >= --score. --pairs also prints how much one object's GT boxes overlap from one
+sampled frame to the next (what an IoU association can follow at that sampling rate).
+
+    /usr/bin/python3 vit/train/recall.py --gt DIR/gt.txt --pred raw.jsonl --score 0.4 --iou 0.5
+"""
+import argparse
+import collections
+import json
+
+CLASSES = {1: "person", 2: "vehicle", 3: "bag", 4: "object"}  # ringvit synth's gt.txt classes
+
+
+def iou(a, b):
+    """a, b: x1, y1, x2, y2."""
+    iw = min(a[2], b[2]) - max(a[0], b[0])
+    ih = min(a[3], b[3]) - max(a[1], b[1])
+    if iw <= 0 or ih <= 0:
+        return 0.0
+    inter = iw * ih
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+def read_gt(path):
+    """frame -> [(box, class, visibility, id)], MOTChallenge rows of `ringvit synth`."""
+    gt = collections.defaultdict(list)
+    for line in open(path):
+        f = line.strip().split(",")
+        x, y, w, h = map(float, f[2:6])
+        gt[int(f[0])].append(((x, y, x + w, y + h), int(f[7]), float(f[8]), int(f[1])))
+    return gt
+
+
+def read_pred(path, gt_fps, min_score):
+    """frame (GT numbering: 1 + round(t * gt_fps)) -> [box] scoring >= min_score."""
+    pred = {}
+    for line in open(path):
+        j = json.loads(line)
+        if "objects" not in j:
+            continue
+        w, h = j["resolution"]["width"], j["resolution"]["height"]
+        boxes = []
+        for o in j["objects"]:
+            d = o["detection"]
+            if d["confidence"] < min_score:
+                continue
+            b = d["bounding_box"]
+            boxes.append((b["x_min"] * w, b["y_min"] * h, b["x_max"] * w, b["y_max"] * h))
+        pred[1 + round(j["timestamp"] / 1e9 * gt_fps)] = boxes
+    return pred
+
+
+def bin_of(cls, box, vis):
+    h = box[3] - box[1]
+    size = "< 25 px" if h < 25 else "25-50 px" if h < 50 else ">= 50 px"
+    return CLASSES.get(cls, str(cls)), size, "visibility >= 0.5" if vis >= 0.5 else "visibility < 0.5"
+
+
+def recall(gt, pred, min_iou):
+    total, hits, false_pos = collections.Counter(), collections.Counter(), 0
+    for frame, boxes in pred.items():
+        used = set()
+        for box, cls, vis, _ in sorted(gt.get(frame, []), key=lambda g: g[0][1] - g[0][3]):
+            best, pick = min_iou, -1
+            for j, p in enumerate(boxes):
+                if j not in used and iou(box, p) >= best:
+                    best, pick = iou(box, p), j
+            key = bin_of(cls, box, vis)
+            total[key] += 1
+            if pick >= 0:
+                used.add(pick)
+                hits[key] += 1
+        false_pos += len(boxes) - len(used)
+    return total, hits, false_pos
+
+
+def pair_overlaps(gt, frames):
+    """class -> IoUs of one object's boxes in consecutive sampled frames."""
+    out = collections.defaultdict(list)
+    for a, b in zip(frames, frames[1:]):
+        later = {g[3]: g for g in gt.get(b, [])}
+        for box, cls, _, tid in gt.get(a, []):
+            if tid in later:
+                out[CLASSES.get(cls, str(cls))].append(iou(box, later[tid][0]))
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--gt", required=True, help="gt.txt of `ringvit synth`")
+    ap.add_argument("--pred", required=True, help="JSON Lines of analyze or rvjsonsink")
+    ap.add_argument("--gt-fps", type=float, default=10.0, help="the scene's frame rate")
+    ap.add_argument("--score", type=float, default=0.0)
+    ap.add_argument("--iou", type=float, default=0.5)
+    ap.add_argument("--pairs", action="store_true")
+    args = ap.parse_args(argv)
+    gt, pred = read_gt(args.gt), read_pred(args.pred, args.gt_fps, args.score)
+    total, hits, false_pos = recall(gt, pred, args.iou)
+    print(f"| GT (class, height, visibility) | boxes | recall at IoU {args.iou} |")
+    print("|---|---|---|")
+    for key in sorted(total):
+        print(f"| {', '.join(key)} | {total[key]} | {hits[key] / total[key]:.2f} |")
+    n = sum(total.values())
+    print(f"| all | {n} | {sum(hits.values()) / max(n, 1):.2f} |")
+    print(f"\n{sum(len(b) for b in pred.values())} predicted boxes, {false_pos} unmatched")
+    if args.pairs:
+        print("\n| class | pairs | IoU < 0.3 | IoU < 0.5 |\n|---|---|---|---|")
+        for cls, v in sorted(pair_overlaps(gt, sorted(pred)).items()):
+            print(f"| {cls} | {len(v)} | {sum(x < 0.3 for x in v) / len(v):.2f} | {sum(x < 0.5 for x in v) / len(v):.2f} |")
+
+
+if __name__ == "__main__":
+    main()

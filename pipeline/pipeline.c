@@ -137,8 +137,8 @@ static rv_status plan_context(rv_pipeline *p, int *max_frames) {
  * any collective work. */
 static rv_status check_ranks_agree(const rv_pipeline *p, int max_frames) {
   if (!p->cfg.comm) return RV_OK;
-  static const char *const names[] = {"mode",           "context frames", "fps (x1000)",
-                                      "model parameters", "start (ms)",   "end (ms)"};
+  static const char *const names[] = {
+      "mode", "context frames", "fps (x1000)", "model parameters", "start (ms)", "end (ms)"};
   int64_t vals[] = {p->cfg.mode,
                     max_frames,
                     llround(p->fps * 1000.0),
@@ -160,7 +160,8 @@ static rv_status open_heads(rv_pipeline *p) {
   dc.patch = mc->patch;
   dc.max_tokens = mc->set ? mc->det_tokens : 0;
   dc.peak = mc->dense_peak;
-  dc.score_thresh = p->cfg.threshold > 0       ? p->cfg.threshold
+  dc.class_offset = mc->dense_class_offsets ? mc->dense_class_offset : NULL;
+  dc.score_thresh = p->cfg.threshold > 0    ? p->cfg.threshold
                     : mc->detect_thresh > 0 ? mc->detect_thresh
                                             : 0.3f;
   if (mc->dense || mc->set) RV_TRY(rv_det_decoder_init(&dc, &p->det));
@@ -195,7 +196,8 @@ rv_status rv_pipeline_open(const rv_pipeline_cfg *cfg, rv_pipeline **out) {
   int max_frames = 0;
   RV_TRY(plan_context(p, &max_frames));
   RV_TRY(check_ranks_agree(p, max_frames));
-  rv_vit_cfg vc = {p->model, p->be, 0, 0, p->batch_frames / p->mc->tubelet, max_frames, NULL, NULL, p->cfg.comm, 0};
+  rv_vit_cfg vc = {p->model,   p->be, 0,    0,           p->batch_frames / p->mc->tubelet,
+                   max_frames, NULL,  NULL, p->cfg.comm, 0};
   if (cfg->mode == RV_MODE_OFFLINE && cfg->window_s > 0) /* +-window_s: frames <= that apart */
     vc.band_frames = (int)fmin(floor(cfg->window_s * p->fps / p->mc->tubelet) + 1, max_frames);
   RV_TRY(rv_vit_init(&vc, &p->vit));

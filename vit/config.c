@@ -10,7 +10,9 @@
 head {dense {hidden, emb_dim}, scene {pool, fc_norm, over "frame"|"clip", activation
  * "sigmoid"|"softmax"}, set {}}, num_classes, num_track_actions, num_scene_actions
  * (default: the label list lengths), labels {classes, track_actions, scene_actions},
- * head.dense.peak [0], tracking {detect_thresh, high_thresh, low_thresh, new_track_thresh,
+ * head.dense.peak [0], head.dense.class_offset [none: one number per class, |x| <= 16, at most
+ * RV_MAX_CLASS_OFFSETS classes], tracking {detect_thresh, high_thresh, low_thresh,
+new_track_thresh,
  * lost_s, action_on, action_off, action_smooth_s, action_min_s, action_gap_s, match_thresh,
  * second_match_thresh, unconfirmed_match_thresh} (scores and cost limits in [0, 1],
  * seconds >= 0; 0 or absent = the pipeline's defaults). */
@@ -242,7 +244,31 @@ fail:
   return st;
 }
 
-static const char *const dense_keys[] = {"hidden", "emb_dim", "peak", NULL};
+static const char *const dense_keys[] = {"hidden", "emb_dim", "peak", "class_offset", NULL};
+
+/* head.dense.class_offset: one objectness-logit offset per class (calibration). */
+static rv_status get_class_offset(json_t *d, rv_vit_config *c) {
+  json_t *v = json_object_get(d, "class_offset");
+  if (!v) return RV_OK;
+  if (!json_is_array(v) || (int)json_array_size(v) != c->num_classes)
+    return RV_FAIL(RV_ERR_FORMAT,
+                   "config: head.dense.class_offset must be %d numbers (one per class)",
+                   c->num_classes);
+  if (c->num_classes > RV_MAX_CLASS_OFFSETS)
+    return RV_FAIL(RV_ERR_FORMAT,
+                   "config: head.dense.class_offset supports at most %d classes, not %d",
+                   RV_MAX_CLASS_OFFSETS, c->num_classes);
+  for (int i = 0; i < c->num_classes; i++) {
+    json_t *x = json_array_get(v, (size_t)i);
+    double o = json_is_number(x) ? json_number_value(x) : NAN;
+    if (!(fabs(o) <= 16.0))
+      return RV_FAIL(RV_ERR_FORMAT,
+                     "config: head.dense.class_offset[%d] must be a number in [-16, 16]", i);
+    c->dense_class_offset[i] = (float)o;
+  }
+  c->dense_class_offsets = c->num_classes;
+  return RV_OK;
+}
 static const char *const tracking_keys[] = {"detect_thresh",
                                             "high_thresh",
                                             "low_thresh",
@@ -278,6 +304,7 @@ static rv_status parse_heads(json_t *root, rv_vit_config *c) {
     RV_TRY(get_int(d, "hidden", 0, &c->dense_hidden));
     RV_TRY(get_int(d, "emb_dim", 0, &c->emb_dim));
     RV_TRY(get_int(d, "peak", 0, &c->dense_peak));
+    RV_TRY(get_class_offset(d, c));
   }
   if (s) {
     if (!json_is_object(s)) return RV_FAIL(RV_ERR_FORMAT, "config: head.scene must be an object");

@@ -20,6 +20,7 @@ struct rv_det_decoder {
   rv_detection *dets;  /* [max_dets] */
   float *emb;          /* [max_dets * emb_dim] */
   float *act;          /* [max_dets * n_act] */
+  float *offset;       /* [n_classes] objectness offsets, or NULL */
 };
 
 static float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
@@ -60,6 +61,9 @@ static rv_status check_cfg(const rv_det_decoder_cfg *c) {
     return RV_FAIL(RV_ERR_INVALID, "score_thresh and nms_iou must be in [0, 1], max_dets >= 0");
   if (c->peak < 0 || (c->peak > 1 && c->peak % 2 == 0) || c->peak > 15)
     return RV_FAIL(RV_ERR_INVALID, "peak must be 0 or odd up to 15, got %d", c->peak);
+  for (int i = 0; c->class_offset && i < c->n_classes; i++)
+    if (!(fabsf(c->class_offset[i]) <= 16.0f))
+      return RV_FAIL(RV_ERR_INVALID, "class_offset[%d] must be in [-16, 16]", i);
   if ((int64_t)c->grid_h * c->grid_w > (1 << 24) || c->max_tokens > (1 << 24))
     return RV_FAIL(RV_ERR_INVALID, "grid %d x %d or %d tokens is too large", c->grid_h, c->grid_w,
                    c->max_tokens);
@@ -89,6 +93,12 @@ rv_status rv_det_decoder_init(const rv_det_decoder_cfg *cfg, rv_det_decoder **ou
   d->act = malloc(k * (size_t)(cfg->n_act ? cfg->n_act : 1) * sizeof *d->act);
   if (!d->cands || !d->dead || !d->dets || !d->emb || !d->act)
     RV_TRY_FAIL(RV_ERR_NOMEM, "decoder buffers for %d candidates", d->cap);
+  if (cfg->class_offset) {
+    d->offset = malloc((size_t)cfg->n_classes * sizeof *d->offset);
+    if (!d->offset) RV_TRY_FAIL(RV_ERR_NOMEM, "class offsets");
+    memcpy(d->offset, cfg->class_offset, (size_t)cfg->n_classes * sizeof *d->offset);
+  }
+  d->cfg.class_offset = d->offset;
   *out = d;
   return RV_OK;
 fail:
@@ -103,6 +113,7 @@ void rv_det_decoder_free(rv_det_decoder *d) {
   free(d->dets);
   free(d->emb);
   free(d->act);
+  free(d->offset);
   free(d);
 }
 
@@ -209,7 +220,7 @@ static int dense_cell(const rv_det_decoder *d, const float *ch, int row, int col
                       const rv_frame_geom *g, cand *c) {
   const int C = d->cfg.n_classes;
   float p = best_class(ch + 1, C, d->cfg.cls_activation, &c->label);
-  c->score = sigmoidf(ch[0]) * p;
+  c->score = sigmoidf(ch[0] + (d->offset ? d->offset[c->label] : 0.0f)) * p;
   if (!(c->score >= d->cfg.score_thresh)) return 0;
   const float *bx = ch + 1 + C;
   float P = (float)d->cfg.patch;

@@ -39,6 +39,30 @@ static void print_heads(const rv_model *m, const rv_vit_config *c) {
   print_labels(m, RV_LABEL_SCENE_ACTION, "scene actions", c->num_scene_actions);
 }
 
+/* The calibration the pipeline applies: peak rule, per-class objectness offsets, the
+ * detector's threshold and the tracker's scores (0 = the pipeline's defaults). */
+static void print_calibration(const rv_model *m, const rv_vit_config *c) {
+  if (!c->dense) return;
+  printf("  %-13s peak rule %s", "decoding", c->dense_peak > 1 ? "" : "off");
+  if (c->dense_peak > 1) printf("%dx%d", c->dense_peak, c->dense_peak);
+  for (int i = 0; i < c->dense_class_offsets; i++) {
+    const char *l = rv_model_label(m, RV_LABEL_CLASS, i);
+    if (c->dense_class_offset[i] == 0) continue;
+    if (l)
+      printf(", %s objectness %+g", l, (double)c->dense_class_offset[i]);
+    else
+      printf(", class %d objectness %+g", i, (double)c->dense_class_offset[i]);
+  }
+  printf("\n");
+  const rv_track_tuning *t = &c->tuning;
+  if (c->detect_thresh || t->high_thresh || t->new_track_thresh || t->lost_s)
+    printf(
+        "  %-13s detect %g, high %g, low %g, new track %g, lost %g s, cost limits %g / %g / %g\n",
+        "tracking", (double)c->detect_thresh, (double)t->high_thresh, (double)t->low_thresh,
+        (double)t->new_track_thresh, t->lost_s, (double)t->match_thresh,
+        (double)t->second_match_thresh, (double)t->unconfirmed_match_thresh);
+}
+
 static void print_vit(const rv_model *m, const rv_vit_config *c) {
   int gh = rv_vit_grid_h(c, 0), gw = rv_vit_grid_w(c, 0);
   printf("  %-13s %s\n", "name", c->name[0] ? c->name : "(unnamed)");
@@ -74,6 +98,7 @@ static void print_vit(const rv_model *m, const rv_vit_config *c) {
   if (c->fps > 0) printf("  %-13s trained at %g fps\n", "sampling", c->fps);
   if (c->num_frames) printf("  %-13s clips of %d video frames\n", "clip", c->num_frames);
   print_heads(m, c);
+  print_calibration(m, c);
 }
 
 static void print_tensors(const rv_model *m) {

@@ -172,3 +172,38 @@ def make_clip(rng, n_frames, backdrops):
         rows.append(row)
     pts = (np.arange(n_frames) * 5e8).astype(np.int64)
     return frames, pts, rows
+
+
+def rgb_to_yuv444(frame):
+    """uint8 RGB [H, W, 3] -> Y, Cb, Cr planes, BT.601 limited range (what a decoder
+    assumes of a stream that does not say)."""
+    x = frame.astype(np.float64) / 255.0
+    r, g, b = x[..., 0], x[..., 1], x[..., 2]
+    y = 16 + 65.481 * r + 128.553 * g + 24.966 * b
+    cb = 128 - 37.797 * r - 74.203 * g + 112.0 * b
+    cr = 128 + 112.0 * r - 93.786 * g - 18.214 * b
+    return [np.clip(p, 0, 255).round().astype(np.uint8) for p in (y, cb, cr)]
+
+
+def write_clip(d, frames, rows, fps=2.0):
+    """A clip as d/clip.y4m (YUV4MPEG2 4:4:4, which libavformat reads; no encoder needed)
+    and its ground truth as `ringvit synth --gt` writes it: d/gt/gt.txt (MOTChallenge,
+    class 4 = object) and d/gt/meta.json."""
+    import json
+    import os
+    n, h, w, _ = frames.shape
+    os.makedirs(os.path.join(d, "gt"), exist_ok=True)
+    with open(os.path.join(d, "clip.y4m"), "wb") as f:
+        f.write(f"YUV4MPEG2 W{w} H{h} F{int(fps * 1000)}:1000 Ip A1:1 C444\n".encode())
+        for frame in frames:
+            f.write(b"FRAME\n")
+            for plane in rgb_to_yuv444(frame):
+                f.write(plane.tobytes())
+    with open(os.path.join(d, "gt", "gt.txt"), "w") as f:
+        for i, row in enumerate(rows):
+            for tid, x, y, bw, bh, cls, vis, _ in row:
+                f.write(f"{i + 1},{tid},{x:g},{y:g},{bw:g},{bh:g},1,{cls + 1},{vis:g}\n")
+    with open(os.path.join(d, "gt", "meta.json"), "w") as f:
+        json.dump(dict(generator="vit/train/shapes.py", width=w, height=h, fps=fps, frames=n,
+                       classes=["person", "vehicle", "bag", "object"]), f)
+    return os.path.join(d, "clip.y4m"), os.path.join(d, "gt")

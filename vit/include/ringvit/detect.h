@@ -55,6 +55,9 @@ typedef struct rv_det_decoder_cfg {
   /* dense head: k (odd) = only cells whose objectness is the largest of their k x k
    * neighbours (CenterNet's peaks; ties go to the first in row order); 0 or 1 = every cell */
   int peak;
+  /* dense head: [n_classes] logits added to a cell's objectness by its best class before
+   * scoring (per-class calibration; copied at init); NULL = none */
+  const float *class_offset;
 } rv_det_decoder_cfg;
 
 /* The tracker's score thresholds, association limits and memory, and the action

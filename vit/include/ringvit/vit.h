@@ -67,6 +67,9 @@ typedef enum rv_label_kind {
   RV_LABEL_SCENE_ACTION = 2, /* scene head */
 } rv_label_kind;
 
+/* Classes a config's head.dense.class_offset may cover. */
+#define RV_MAX_CLASS_OFFSETS 64
+
 /* The model config, as stored (JSON) in the safetensors "__metadata__" under "ringvit". */
 typedef struct rv_vit_config {
   char name[64];
@@ -97,7 +100,11 @@ typedef struct rv_vit_config {
   int emb_dim;
   int dense_peak; /* decoding: k (odd) = a cell is a detection only where its objectness is the
                      largest of its k x k neighbours (CenterNet's peaks); 0 = every cell */
-  int scene; /* per-frame (or per-clip) logits */
+  /* decoding: added to a cell's objectness logit by its best class, as calibrated on
+   * validation scenes (a class the focal loss left under-confident gets a positive one) */
+  float dense_class_offset[RV_MAX_CLASS_OFFSETS];
+  int dense_class_offsets; /* entries set: num_classes, or 0 = none */
+  int scene;               /* per-frame (or per-clip) logits */
   rv_pool scene_pool;
   int scene_fc_norm; /* LayerNorm after pooling (VideoMAE's fc_norm) */
   int scene_clip;    /* 1: one row for the whole call (pooled over every frame) */

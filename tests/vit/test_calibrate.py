@@ -1,0 +1,85 @@
+"""The calibrator's per-class objectness stage (vit/train/calibrate.py): one_class keeps
+exactly one class's GT rows and predicted objects; pick_class_offset takes the best class
+HOTA among the offsets that keep the validation HOTA within the allowed loss, ties to the
+smaller offset; variant writes head.dense.class_offset only when an offset is set.
+
+    /usr/bin/python3 tests/vit/test_calibrate.py
+"""
+import json
+import os
+import sys
+import tempfile
+
+try:
+    import numpy  # noqa: F401  (shapes.py, imported by calibrate.py)
+    import torch
+except ImportError:
+    print("numpy or torch is not installed for this python: skipped")
+    sys.exit(77)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "vit", "train"))
+import calibrate  # noqa: E402
+import safetensors_io  # noqa: E402
+
+
+def frame(i, labels):
+    return {"timestamp": i * 500000000, "frame_index": i,
+            "objects": [{"detection": {"label": l, "confidence": 0.9}, "id": k + 1} for k, l in enumerate(labels)]}
+
+
+def check_one_class(d):
+    gt = os.path.join(d, "gt")
+    os.makedirs(gt)
+    with open(os.path.join(gt, "gt.txt"), "w") as f:
+        f.write("1,1,0,0,10,10,1,1,1\n1,2,20,0,10,10,1,4,1\n2,2,25,0,10,10,1,4,0.5\n2,3,40,0,10,10,1,3,1\n")
+    with open(os.path.join(gt, "meta.json"), "w") as f:
+        json.dump({"fps": 2.0}, f)
+    pred = os.path.join(d, "pred.jsonl")
+    with open(pred, "w") as f:
+        f.write(json.dumps(frame(0, ["person", "object"])) + "\n")
+        f.write(json.dumps({"event": "action", "label": "walk"}) + "\n")
+        f.write(json.dumps(frame(1, ["bag"])) + "\n")
+    g, p = calibrate.one_class(gt, pred, "object", 3, os.path.join(d, "work"))
+    rows = open(os.path.join(g, "gt.txt")).read().split()
+    assert rows == ["1,2,20,0,10,10,1,4,1", "2,2,25,0,10,10,1,4,0.5"], rows
+    assert json.load(open(os.path.join(g, "meta.json")))["fps"] == 2.0
+    lines = [json.loads(x) for x in open(p)]
+    assert [[o["detection"]["label"] for o in x["objects"]] for x in lines] == [["object"], []], lines
+
+
+def trial(off, class_hota, hota):
+    return {"class_offset": [0.0, 0.0, 0.0, off], "class_HOTA": class_hota, "HOTA": hota}
+
+
+def check_pick():
+    t = [trial(0, 30, 40), trial(0.5, 35, 39.8), trial(1, 38, 39.2), trial(1.5, 38, 39.9)]
+    assert calibrate.pick_class_offset(t, 3, 0.5)["class_offset"][3] == 1.5  # 1.0 costs 0.8 HOTA
+    t[3]["class_HOTA"] = 35
+    assert calibrate.pick_class_offset(t, 3, 0.5)["class_offset"][3] == 0.5  # tie: the smaller
+    assert calibrate.pick_class_offset(t, 3, 1.0)["class_offset"][3] == 1.0
+    assert calibrate.pick_class_offset([trial(0, 0, 40), trial(1, 0, 40)], 3, 0.5)["class_offset"][3] == 0
+
+
+def check_variant(d):
+    cfg = {"name": "t", "head": {"dense": {"hidden": 4, "peak": 3, "class_offset": [1, 1]}}}
+    path = os.path.join(d, "m.safetensors")
+    safetensors_io.save(path, {"head.dense.out.bias": torch.zeros(3)}, {"ringvit": json.dumps(cfg)})
+    keys = {k: 0.5 for k in calibrate.TRACKING_KEYS}
+    _, meta = calibrate.variant(path, dict(keys, shift=0.0, peak=3, class_offset=[0.0, 0.0]))
+    assert "class_offset" not in json.loads(meta["ringvit"])["head"]["dense"]
+    tensors, meta = calibrate.variant(path, dict(keys, shift=-1.0, peak=3, class_offset=[0.0, 1.5]))
+    assert json.loads(meta["ringvit"])["head"]["dense"]["class_offset"] == [0.0, 1.5]
+    assert float(tensors["head.dense.out.bias"][0]) == -1.0
+
+
+def main():
+    with tempfile.TemporaryDirectory() as d:
+        check_one_class(d)
+        check_variant(d)
+    check_pick()
+    print("calibrate: one_class, pick_class_offset and variant's class_offset as specified")
+
+
+if __name__ == "__main__":
+    main()

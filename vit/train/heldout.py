@@ -125,6 +125,8 @@ def main(argv=None):
     ap.add_argument("--window", type=int, default=0, help="also score the model cut to a W-frame band")
     ap.add_argument("--work", default="/tmp/rv-heldout")
     ap.add_argument("--json", help="write every row here too")
+    ap.add_argument("--store", action="store_true",
+                    help="write the figures into the model's metadata (\"accuracy\"), as shipped models carry them")
     args = ap.parse_args(argv)
     args.eval = args.eval or args.ringvit
     scenes = [tuple(int(x) for x in s.split(":")) for s in args.scenes.split(",")]
@@ -139,6 +141,17 @@ def main(argv=None):
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)
+    if args.store:
+        store(args.model, rows)
+
+
+def store(model, rows):
+    """The held-out figures into the model file's __metadata__["accuracy"]."""
+    keep = ("model", "seed", "seconds", "HOTA", "IDF1", "MOTA", "IDSW", "action_mAP_50")
+    heldout = [dict({k: r[k] for k in keep}, AP50={l: p["ap50"] for l, p in r["per_label"].items()}) for r in rows]
+    tensors, meta = safetensors_io.load(model)
+    meta["accuracy"] = json.dumps(dict(heldout=heldout, tool="vit/train/heldout.py", measured=time.strftime("%Y-%m-%d")))
+    safetensors_io.save(model, tensors, meta)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ struct rv_ingest {
   void *dev_frames; /* a device copy for device backends */
   void *tokens;     /* backend memory */
   uint8_t *thumbs;  /* host [batch, th, tw, 3] */
+  rv_image *source; /* [batch] with keep_source: the frames as decoded */
   size_t thumbs_bytes;
   int64_t *pts, *index;
   int dim;             /* 3 * T * P * P */
@@ -92,6 +93,9 @@ static rv_status check_sizes(const rv_ingest_cfg *c) {
 static rv_status check_cfg(const rv_ingest_cfg *c) {
   if (!c->path && !c->io && !c->push)
     return RV_FAIL(RV_ERR_INVALID, "cfg.path or cfg.io must be set (or cfg.push)");
+  if (c->push && c->keep_source)
+    return RV_FAIL(RV_ERR_UNSUPPORTED,
+                   "push mode has no decoded frames to keep (keep_source must be 0)");
   if (c->push && c->thumb_width)
     return RV_FAIL(RV_ERR_UNSUPPORTED, "push mode makes no thumbnails (thumb_width must be 0)");
   if (!(c->fps >= 0) || !isfinite(c->fps) || c->fps > 1000)
@@ -121,7 +125,8 @@ static rv_status alloc_buffers(rv_ingest *ing) {
   ing->frames = malloc(nframes * frame_bytes);
   ing->pts = malloc(nframes * sizeof *ing->pts);
   ing->index = malloc(nframes * sizeof *ing->index);
-  if (!ing->frames || !ing->pts || !ing->index)
+  if (c->keep_source) ing->source = calloc(nframes, sizeof *ing->source);
+  if (!ing->frames || !ing->pts || !ing->index || (c->keep_source && !ing->source))
     return RV_FAIL(RV_ERR_NOMEM, "batch of %zu frames %dx%d", nframes, c->width, c->height);
   if (c->patch == 0) return RV_OK;
   ing->dim = 3 * c->tubelet * c->patch * c->patch;
@@ -254,6 +259,7 @@ static rv_status fill_slot(rv_ingest *ing, int i) {
   const rv_ingest_cfg *c = &ing->cfg;
   rv_placement p = {ing->rect_x, ing->rect_y, ing->rect_w, ing->rect_h, ing->batch.geom};
   rv_status st = render_slot(ing, i, &p, NULL);
+  if (st == RV_OK && c->keep_source) st = rv_source_keep(ing->src, i, &ing->source[i]);
   if (st == RV_OK && c->thumb_width > 0)
     st = rv_source_render(ing->src, 1, thumb_slot(ing, i), c->thumb_width * 3, c->thumb_width,
                           ing->thumb_h);
@@ -302,6 +308,7 @@ static int pad_tubelet(rv_ingest *ing, int n) {
     memcpy(frame_slot(ing, n), frame_slot(ing, n - 1), (size_t)c->width * c->height * 3);
     if (c->thumb_width > 0)
       memcpy(thumb_slot(ing, n), thumb_slot(ing, n - 1), (size_t)ing->thumb_h * c->thumb_width * 3);
+    if (c->keep_source) ing->source[n] = ing->source[n - 1]; /* the same kept frame */
     ing->pts[n] = ing->pts[n - 1];
     ing->index[n] = ing->index[n - 1];
     n++;
@@ -338,6 +345,7 @@ static rv_status complete_batch(rv_ingest *ing, int n) {
                   ? rv_tensor_4d(ing->thumbs, RV_U8, b->n, ing->thumb_h, c->thumb_width, 3)
                   : (rv_tensor){0};
   b->tokens = (rv_tensor){0};
+  b->source = c->keep_source ? ing->source : NULL;
   return c->patch > 0 ? make_tokens(ing) : RV_OK;
 }
 
@@ -484,6 +492,7 @@ void rv_ingest_close(rv_ingest *ing) {
   rv_backend_free(ing->own_be);
   free(ing->frames);
   free(ing->thumbs);
+  free(ing->source);
   free(ing->pts);
   free(ing->index);
   free(ing);

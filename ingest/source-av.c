@@ -45,6 +45,8 @@ struct rv_source {
   const char *hw_note;
   struct SwsContext *sws[2];
   int sws_key[2]; /* colour setup applied to sws[slot]: (colorspace << 1) | full range */
+  AVFrame **kept; /* [n_kept] references to sampled frames (rv_source_keep), or NULL */
+  int n_kept;
 
   rv_timeline tl;
   rv_sampler sampler;
@@ -52,8 +54,8 @@ struct rv_source {
   int intra_only;
   int64_t cover_cell[RV_COVER_CELLS], cover_ns[RV_COVER_CELLS]; /* see covered() */
   int64_t cover_discont; /* the timeline's discontinuities when they were noted */
-  int h264_nal_len; /* H.264: bytes of each NAL's length prefix (avcC), 0 for start codes;
-                       -1 for other codecs */
+  int h264_nal_len;      /* H.264: bytes of each NAL's length prefix (avcC), 0 for start codes;
+                            -1 for other codecs */
   int64_t stream_start_ns, start_ns, end_ns, declared_end_ns, last_pkt_ns, position_ns;
   int need_base, seeked;
   int demux_eof, flushed, at_end, eof_reported, errors_in_row;
@@ -101,7 +103,8 @@ static rv_status open_io(rv_source *s, const rv_ingest_io *io) {
  * taken, though the sampler, behind by the decoder's delay, does not know it yet. The margin
  * keeps both away from the cell's edges. */
 static void forget_decoded(rv_source *s) {
-  for (int i = 0; i < RV_COVER_CELLS; i++) s->cover_cell[i] = RV_TS_NONE;
+  for (int i = 0; i < RV_COVER_CELLS; i++)
+    s->cover_cell[i] = RV_TS_NONE;
   s->cover_discont = s->tl.discontinuities;
 }
 
@@ -244,9 +247,8 @@ static rv_status open_decoder(rv_source *s, const rv_ingest_cfg *cfg) {
   s->intra_only = frames_independent(par->codec_id);
   s->h264_nal_len = -1;
   if (par->codec_id == AV_CODEC_ID_H264)
-    s->h264_nal_len = par->extradata_size >= 7 && par->extradata[0] == 1
-                          ? (par->extradata[4] & 3) + 1
-                          : 0;
+    s->h264_nal_len =
+        par->extradata_size >= 7 && par->extradata[0] == 1 ? (par->extradata[4] & 3) + 1 : 0;
   return RV_OK;
 }
 
@@ -334,6 +336,13 @@ rv_status rv_source_open(const rv_ingest_cfg *cfg, rv_source **out) {
   s->sws_key[0] = s->sws_key[1] = -1;
   forget_decoded(s);
   if (!s->name || !s->pkt || !s->frame || !s->sw_frame) RV_TRY_FAIL(RV_ERR_NOMEM, "source");
+  if (cfg->keep_source) {
+    s->kept = calloc((size_t)cfg->batch, sizeof *s->kept);
+    if (!s->kept) RV_TRY_FAIL(RV_ERR_NOMEM, "kept frames");
+    s->n_kept = cfg->batch;
+    for (int i = 0; i < s->n_kept; i++)
+      if (!(s->kept[i] = av_frame_alloc())) RV_TRY_FAIL(RV_ERR_NOMEM, "kept frames");
+  }
   RV_TRY(open_input(s, cfg));
   RV_TRY(find_stream(s));
   RV_TRY(open_decoder(s, cfg));
@@ -389,7 +398,8 @@ static int h264_prefixed_droppable(const uint8_t *p, int size, int len_bytes) {
   int slices = 0;
   while (size > len_bytes) {
     uint32_t n = 0;
-    for (int i = 0; i < len_bytes; i++) n = n << 8 | p[i];
+    for (int i = 0; i < len_bytes; i++)
+      n = n << 8 | p[i];
     p += len_bytes;
     size -= len_bytes;
     if (n == 0 || n > (uint32_t)size || !h264_nal_droppable(p[0])) return 0;
@@ -445,7 +455,8 @@ static int want_packet(rv_source *s) {
                  (rv_sampler_skippable(&s->sampler, t) || covered(s, t)) &&
                  (s->tl.last_ns == RV_TS_NONE || t >= s->tl.last_ns - RV_TL_BACK_NS);
   int nonref = unneeded && !key && packet_nonref(s);
-  int decode = s->skip == RV_SKIP_KEYFRAMES ? key : !(unneeded && ((key && s->intra_only) || nonref));
+  int decode =
+      s->skip == RV_SKIP_KEYFRAMES ? key : !(unneeded && ((key && s->intra_only) || nonref));
   rv_timeline_packet(&s->tl, raw, decode);
   s->dec->skip_frame = unneeded && !key ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
   /* decoded whole: not discarded by skip_frame (H.264 packets past packet_nonref hold
@@ -650,6 +661,39 @@ rv_status rv_source_render(rv_source *s, int slot, uint8_t *dst, int stride, int
                    (const uint8_t *const *)f->data, f->linesize, dst, stride, w, h);
 }
 
+/* The held frame as an rv_image the push path would scale exactly as render() does: planar
+ * or semi-planar 4:2:0 in the BT.601 or BT.709 matrix; anything else stays RGB-only. */
+rv_status rv_source_keep(rv_source *s, int slot, rv_image *img) {
+  memset(img, 0, sizeof *img);
+  if (slot < 0 || slot >= s->n_kept) return RV_FAIL(RV_ERR_INVALID, "keep slot %d", slot);
+  const AVFrame *f;
+  rv_status st = pixels_on_host(s, &f);
+  if (st < 0) return st;
+  int full = f->color_range == AVCOL_RANGE_JPEG;
+  enum AVPixelFormat fmt = plain_format((enum AVPixelFormat)f->format, &full);
+  int cs = sws_colorspace(f->colorspace);
+  if ((fmt != AV_PIX_FMT_YUV420P && fmt != AV_PIX_FMT_NV12) ||
+      (cs != SWS_CS_ITU601 && cs != SWS_CS_ITU709))
+    return RV_OK; /* width 0: no such form */
+  AVFrame *k = s->kept[slot];
+  av_frame_unref(k);
+  int err = av_frame_ref(k, f);
+  if (err < 0) return RV_FAIL(RV_ERR_NOMEM, "%s: keeping a frame: %s", s->name, av_err2str(err));
+  img->format = fmt == AV_PIX_FMT_NV12 ? RV_PIXEL_NV12 : RV_PIXEL_I420;
+  img->width = k->width;
+  img->height = k->height;
+  for (int p = 0; p < (fmt == AV_PIX_FMT_NV12 ? 2 : 3); p++) {
+    img->data[p] = k->data[p];
+    img->stride[p] = k->linesize[p];
+  }
+  img->full_range = full;
+  img->bt709 = cs == SWS_CS_ITU709;
+  img->sar = k->sample_aspect_ratio.num > 0 && k->sample_aspect_ratio.den > 0
+                 ? av_q2d(k->sample_aspect_ratio)
+                 : 1.0;
+  return RV_OK;
+}
+
 /* ---- push mode: the caller's frames ---- */
 
 struct rv_image_scaler {
@@ -665,8 +709,8 @@ rv_status rv_image_scaler_init(rv_image_scaler **out) {
 }
 
 static const enum AVPixelFormat image_formats[] = {
-    [RV_PIXEL_RGB24] = AV_PIX_FMT_RGB24, [RV_PIXEL_BGR24] = AV_PIX_FMT_BGR24,
-    [RV_PIXEL_RGBA] = AV_PIX_FMT_RGBA,   [RV_PIXEL_BGRA] = AV_PIX_FMT_BGRA,
+    [RV_PIXEL_RGB24] = AV_PIX_FMT_RGB24,  [RV_PIXEL_BGR24] = AV_PIX_FMT_BGR24,
+    [RV_PIXEL_RGBA] = AV_PIX_FMT_RGBA,    [RV_PIXEL_BGRA] = AV_PIX_FMT_BGRA,
     [RV_PIXEL_I420] = AV_PIX_FMT_YUV420P, [RV_PIXEL_NV12] = AV_PIX_FMT_NV12,
 };
 
@@ -700,6 +744,9 @@ void rv_source_close(rv_source *s) {
   sws_freeContext(s->sws[1]);
   av_frame_free(&s->frame);
   av_frame_free(&s->sw_frame);
+  for (int i = 0; i < s->n_kept; i++)
+    av_frame_free(&s->kept[i]);
+  free(s->kept);
   av_packet_free(&s->pkt);
   free(s->name);
   free(s);

@@ -20,6 +20,10 @@ rv_status rv_source_next(rv_source *s, rv_source_frame *f);
 /* Scales the held frame into the w x h rectangle of packed RGB24 at dst (`stride` bytes per
  * row). `slot` (0 or 1) keeps one scaler per destination size. */
 rv_status rv_source_render(rv_source *s, int slot, uint8_t *dst, int stride, int w, int h);
+/* With cfg->keep_source: references the held frame in `slot` (0 .. batch - 1, replacing what
+ * the slot held) and describes its planes in *img, valid until the slot is reused or the
+ * source closes; img->width 0 when the frame has no rv_image form (see ingest.h). */
+rv_status rv_source_keep(rv_source *s, int slot, rv_image *img);
 void rv_source_close(rv_source *s); /* NULL-safe */
 
 /* Push mode: the caller's raw frames scaled into RGB24 the way decoded frames are. */

@@ -17,6 +17,10 @@ rv_status rv_source_render(rv_source *s, int slot, uint8_t *dst, int stride, int
   return RV_FAIL(RV_ERR_UNSUPPORTED, "built without FFmpeg");
 }
 
+rv_status rv_source_keep(rv_source *s, int slot, rv_image *img) {
+  return RV_FAIL(RV_ERR_UNSUPPORTED, "built without FFmpeg");
+}
+
 void rv_source_close(rv_source *s) {}
 
 rv_status rv_image_scaler_init(rv_image_scaler **out) {

@@ -330,6 +330,66 @@ static void test_frames_only_and_thumbnails(void **state) {
   rv_ingest_close(ing);
 }
 
+/* keep_source: each sampled frame also as decoded; pushed back through push mode it scales
+ * to exactly the batch's model input (what rvsrc relies on to pass frames on unconverted),
+ * tubelet padding repeats the last one, and a 4:4:4 stream has no such form (width 0). */
+static void check_keep_source(const char *codec, int w, int h, int want_form) {
+  char path[256];
+  if (rv_media_write(rv_media_tmp("keep.mkv", path, sizeof path), codec, w, h, 10, 7, NULL, 0))
+    return;
+  rv_ingest_cfg cfg = rv_media_cfg(path, 0, 224, 224);
+  cfg.patch = 0;
+  cfg.batch = 4;
+  cfg.tubelet = 2; /* 7 frames: the second batch repeats frame 6 */
+  cfg.keep_source = 1;
+  rv_ingest_cfg pc = cfg;
+  pc.path = "pushed";
+  pc.keep_source = 0;
+  pc.push = 1;
+  pc.batch = 1;
+  pc.tubelet = 1;
+  rv_ingest *ing = NULL, *push = NULL;
+  assert_int_equal(rv_ingest_open(&cfg, &ing), RV_OK);
+  assert_int_equal(rv_ingest_open(&pc, &push), RV_OK);
+  const rv_ingest_batch *b, *pb;
+  int frames = 0;
+  size_t fb = (size_t)224 * 224 * 3;
+  while (rv_ingest_next(ing, &b) == RV_OK) {
+    assert_non_null(b->source);
+    for (int i = 0; i < b->n; i++) {
+      const rv_image *img = &b->source[i];
+      if (!want_form) {
+        assert_int_equal(img->width, 0);
+        continue;
+      }
+      assert_true(img->format == RV_PIXEL_I420 || img->format == RV_PIXEL_NV12);
+      assert_true(img->width == w && img->height == h);
+      if (i >= b->n - b->n_pad) {
+        assert_ptr_equal(img->data[0], b->source[i - 1].data[0]);
+        continue;
+      }
+      assert_int_equal(rv_ingest_push(push, img, b->pts_ns[i], b->frame_index[i], NULL), RV_OK);
+      assert_int_equal(rv_ingest_next(push, &pb), RV_OK);
+      assert_memory_equal(pb->frames.data, (const uint8_t *)b->frames.data + i * fb, fb);
+      frames++;
+    }
+  }
+  assert_int_equal(frames, want_form ? 7 : 0);
+  rv_ingest_close(push);
+  rv_ingest_close(ing);
+}
+
+static void test_keep_source(void **state) {
+  (void)state;
+  check_keep_source("mpeg4", 320, 240, 1);
+  check_keep_source("ffv1", 321, 241, 0); /* odd size: the writer picks 4:4:4 */
+  rv_ingest_cfg cfg = rv_media_cfg("x", 0, 224, 224);
+  cfg.push = 1;
+  cfg.keep_source = 1;
+  rv_ingest *ing = NULL;
+  assert_int_equal(rv_ingest_open(&cfg, &ing), RV_ERR_UNSUPPORTED);
+}
+
 /* Lossless skipping gives exactly what decoding everything gives, with less decoding. */
 static void check_skip(const char *file, const char *codec, int expect_less_decoding, int intra) {
   char path[256];
@@ -446,6 +506,7 @@ int main(void) {
       cmocka_unit_test(test_odd_sizes_and_geometry),
       cmocka_unit_test(test_tokens_match_plain_loop),
       cmocka_unit_test(test_frames_only_and_thumbnails),
+      cmocka_unit_test(test_keep_source),
       cmocka_unit_test(test_skipping),
       cmocka_unit_test(test_custom_io),
       cmocka_unit_test(test_bad_configuration),

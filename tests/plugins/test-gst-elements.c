@@ -61,14 +61,17 @@ static int count_rois(GstBuffer *b) {
 static void check_rois(GstBuffer *b, int w, int h) {
   gpointer st = NULL;
   GstMeta *m;
-  while ((m = gst_buffer_iterate_meta_filtered(b, &st, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
+  while (
+      (m = gst_buffer_iterate_meta_filtered(b, &st, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
     GstVideoRegionOfInterestMeta *r = (GstVideoRegionOfInterestMeta *)m;
     GstStructure *d = gst_video_region_of_interest_meta_get_param(r, "detection");
     assert_non_null(d);
     double x1, y1, x2, y2, conf;
     int label_id;
-    assert_true(gst_structure_get_double(d, "x_min", &x1) && gst_structure_get_double(d, "y_min", &y1));
-    assert_true(gst_structure_get_double(d, "x_max", &x2) && gst_structure_get_double(d, "y_max", &y2));
+    assert_true(gst_structure_get_double(d, "x_min", &x1) &&
+                gst_structure_get_double(d, "y_min", &y1));
+    assert_true(gst_structure_get_double(d, "x_max", &x2) &&
+                gst_structure_get_double(d, "y_max", &y2));
     assert_true(gst_structure_get_double(d, "confidence", &conf));
     assert_true(gst_structure_get_int(d, "label_id", &label_id));
     assert_true(x1 < x2 && y1 < y2 && x1 > -0.5 && x2 < 1.5);
@@ -112,10 +115,12 @@ static void test_properties_documented(void **state) {
   double fps, context;
   float thr;
   int gpus, mode;
-  g_object_get(e, "fps", &fps, "context", &context, "threshold", &thr, "gpus", &gpus, "mode", &mode, NULL);
+  g_object_get(e, "fps", &fps, "context", &context, "threshold", &thr, "gpus", &gpus, "mode", &mode,
+               NULL);
   assert_true(fps == 0.0 && context == 60.0 && gpus == 1 && mode == 1 /* stream */);
   assert_float_equal(thr, 0.0f, 1e-6); /* the model's calibration, else 0.3 */
-  GParamSpecDouble *pf = (GParamSpecDouble *)g_object_class_find_property(G_OBJECT_GET_CLASS(e), "fps");
+  GParamSpecDouble *pf =
+      (GParamSpecDouble *)g_object_class_find_property(G_OBJECT_GET_CLASS(e), "fps");
   assert_true(pf->minimum == 0.0 && pf->maximum == 1000.0);
   gst_util_set_object_arg(G_OBJECT(e), "mode", "offline");
   g_object_get(e, "mode", &mode, NULL);
@@ -129,7 +134,8 @@ static void test_encoder_formats_and_sampling(void **state) {
   static const char *formats[] = {"RGB", "BGR", "RGBA", "BGRx", "I420", "NV12"};
   for (size_t i = 0; i < G_N_ELEMENTS(formats); i++) {
     char caps[160];
-    g_snprintf(caps, sizeof caps, "video/x-raw,format=%s,width=64,height=48,framerate=30/1", formats[i]);
+    g_snprintf(caps, sizeof caps, "video/x-raw,format=%s,width=64,height=48,framerate=30/1",
+               formats[i]);
     GstVideoInfo vi;
     GstHarness *h = encoder(caps, &vi);
     int analysed = 0;
@@ -212,7 +218,8 @@ static void test_encoder_offline_holds_until_eos(void **state) {
   gst_video_info_from_caps(&vi, c);
   gst_caps_unref(c);
   for (int k = 0; k < 40; k++)
-    assert_int_equal(gst_harness_push(h, make_frame(&vi, k, (GstClockTime)k * FRAME_NS)), GST_FLOW_OK);
+    assert_int_equal(gst_harness_push(h, make_frame(&vi, k, (GstClockTime)k * FRAME_NS)),
+                     GST_FLOW_OK);
   assert_int_equal(gst_harness_buffers_received(h), 0);
   gst_harness_push_event(h, gst_event_new_eos());
   assert_int_equal(gst_harness_buffers_received(h), 40);
@@ -232,7 +239,8 @@ static void test_encoder_qos_drops_late_frames(void **state) {
   gst_harness_push(h, make_frame(&vi, 0, 0));
   gst_buffer_unref(gst_harness_pull(h));
   /* the sink: the frame at 0 came 1 s late */
-  assert_true(gst_harness_push_upstream_event(h, gst_event_new_qos(GST_QOS_TYPE_UNDERFLOW, 2.0, GST_SECOND, 0)));
+  assert_true(gst_harness_push_upstream_event(
+      h, gst_event_new_qos(GST_QOS_TYPE_UNDERFLOW, 2.0, GST_SECOND, 0)));
   for (int k = 1; k < 30; k++) /* up to 1 s: all behind what the sink can still show */
     gst_harness_push(h, make_frame(&vi, k, (GstClockTime)k * FRAME_NS));
   assert_int_equal(gst_harness_buffers_received(h), 1);
@@ -295,7 +303,8 @@ static GstBuffer *foreign_frame(int k, gboolean with_frame_meta, float scene_sco
     GstStructure *s = rv_gst_frame_meta_add(b);
     const char *labels[] = {"crowd"};
     float p[1] = {scene_score};
-    gst_structure_set(s, "rate", G_TYPE_DOUBLE, 2.0, "width", G_TYPE_INT, 320, "height", G_TYPE_INT, 240, NULL);
+    gst_structure_set(s, "rate", G_TYPE_DOUBLE, 2.0, "width", G_TYPE_INT, 320, "height", G_TYPE_INT,
+                      240, NULL);
     rv_gst_set_strings(s, "scene-labels", labels, 1);
     rv_gst_set_floats(s, "scene", p, 1);
   }
@@ -314,7 +323,9 @@ static void test_tracker_foreign_metas_and_action_events(void **state) {
     assert_int_equal(count_rois(out), 2);
     gpointer st = NULL;
     GstMeta *m;
-    for (int i = 0; (m = gst_buffer_iterate_meta_filtered(out, &st, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE)); i++) {
+    for (int i = 0; (m = gst_buffer_iterate_meta_filtered(
+                         out, &st, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE));
+         i++) {
       GstVideoRegionOfInterestMeta *r = (GstVideoRegionOfInterestMeta *)m;
       GstStructure *oid = gst_video_region_of_interest_meta_get_param(r, "object_id");
       guint64 id = 0;
@@ -349,14 +360,19 @@ static void test_tracker_foreign_metas_and_action_events(void **state) {
 static void gap_ids(double lost_s, guint64 *first, guint64 *last) {
   GstHarness *h = gst_harness_new("rvtracker");
   gst_harness_set_src_caps_str(h, "video/x-raw,format=RGB,width=320,height=240,framerate=2/1");
-  rv_track_tuning in = {.high_thresh = 0.4f, .low_thresh = 0.05f, .new_track_thresh = 0.45f,
-                        .lost_s = lost_s, .action_on = 0.7f, .action_gap_s = 2.5,
+  rv_track_tuning in = {.high_thresh = 0.4f,
+                        .low_thresh = 0.05f,
+                        .new_track_thresh = 0.45f,
+                        .lost_s = lost_s,
+                        .action_on = 0.7f,
+                        .action_gap_s = 2.5,
                         .unconfirmed_match_thresh = 0.9f},
                   back = {0};
   for (int k = 0; k < 12; k++) {
     GstBuffer *b = gst_buffer_new_allocate(NULL, 64, NULL);
     GST_BUFFER_PTS(b) = (GstClockTime)k * GST_SECOND / 2;
-    if (k < 4 || k >= 8) gst_buffer_add_video_region_of_interest_meta(b, "car", 10 + 4 * k, 20, 40, 30);
+    if (k < 4 || k >= 8)
+      gst_buffer_add_video_region_of_interest_meta(b, "car", 10 + 4 * k, 20, 40, 30);
     GstStructure *s = rv_gst_frame_meta_add(b);
     gst_structure_set(s, "rate", G_TYPE_DOUBLE, 2.0, NULL);
     rv_gst_set_tuning(s, &in);
@@ -368,7 +384,8 @@ static void gap_ids(double lost_s, guint64 *first, guint64 *last) {
     gst_harness_push(h, b);
     GstBuffer *out = gst_harness_pull(h);
     gpointer st = NULL;
-    GstMeta *m = gst_buffer_iterate_meta_filtered(out, &st, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE);
+    GstMeta *m =
+        gst_buffer_iterate_meta_filtered(out, &st, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE);
     guint64 id = m ? (guint64)((GstVideoRegionOfInterestMeta *)m)->id : 0;
     if (k == 3) *first = id;
     if (k == 11) *last = id;
@@ -437,7 +454,8 @@ static void test_jsonsink_lines(void **state) {
       json_t *o = json_array_get(objs, 0);
       assert_string_equal(json_string_value(json_object_get(o, "roi_type")), "car");
       assert_true(json_integer_value(json_object_get(o, "id")) >= 1);
-      assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "resolution"), "width")), 320);
+      assert_int_equal(
+          json_integer_value(json_object_get(json_object_get(j, "resolution"), "width")), 320);
     } else {
       assert_string_equal(json_string_value(json_object_get(j, "event")), "action");
       assert_string_equal(json_string_value(json_object_get(j, "label")), "run");
@@ -457,13 +475,46 @@ static void test_jsonsink_bad_location_is_an_error(void **state) {
                      GST_RESOURCE_ERROR_OPEN_WRITE, "/nonexistent-dir/out.jsonl");
 }
 
+/* The first frame's caps and size from `launch`, with the harness sink taking `sink_caps`. */
+static void first_frame(const char *launch, const char *sink_caps, GstVideoInfo *vi, gsize *size) {
+  GstHarness *h = gst_harness_new_parse(launch);
+  gst_harness_set_sink_caps_str(h, sink_caps);
+  gst_harness_play(h);
+  GstBuffer *b = gst_harness_pull(h);
+  assert_non_null(b);
+  *size = gst_buffer_get_size(b);
+  gst_buffer_unref(b);
+  GstCaps *caps = gst_pad_get_current_caps(h->sinkpad);
+  assert_true(gst_video_info_from_caps(vi, caps));
+  gst_caps_unref(caps);
+  gst_harness_teardown(h);
+}
+
+/* At the source size rvsrc passes frames on as decoded (I420, limited range, BT.601 as synth
+ * writes them); a downstream that takes only RGB, or a width, gets RGB. */
+static void check_src_formats(const char *video) {
+  char *launch = g_strdup_printf("rvsrc location=%s fps=2", video);
+  GstVideoInfo vi;
+  gsize size;
+  first_frame(launch, "video/x-raw", &vi, &size);
+  assert_int_equal(GST_VIDEO_INFO_FORMAT(&vi), GST_VIDEO_FORMAT_I420);
+  assert_true(GST_VIDEO_INFO_WIDTH(&vi) == 320 && GST_VIDEO_INFO_HEIGHT(&vi) == 192);
+  assert_int_equal(size, 320 * 192 * 3 / 2);
+  assert_int_equal(vi.colorimetry.range, GST_VIDEO_COLOR_RANGE_16_235);
+  first_frame(launch, "video/x-raw,format=RGB", &vi, &size);
+  assert_int_equal(GST_VIDEO_INFO_FORMAT(&vi), GST_VIDEO_FORMAT_RGB);
+  assert_int_equal(size, 320 * 192 * 3);
+  g_free(launch);
+}
+
 /* A generated 10 fps scene: rvsrc at 2 fps pushes every 5th frame with its exact time. */
 static void test_src_sampled_frames(void **state) {
   char dir[] = "/tmp/rv-gst-src-XXXXXX";
   assert_non_null(mkdtemp(dir));
   char *video = g_strdup_printf("%s/scene.mp4", dir), *gt = g_strdup_printf("%s/gt", dir);
-  char *cmd = g_strdup_printf("%s synth --seconds 4 --seed 5 --size 320x192 -o %s --gt %s >/dev/null 2>&1",
-                              ringvit_cmd, video, gt);
+  char *cmd =
+      g_strdup_printf("%s synth --seconds 4 --seed 5 --size 320x192 -o %s --gt %s >/dev/null 2>&1",
+                      ringvit_cmd, video, gt);
   assert_int_equal(system(cmd), 0);
   char *launch = g_strdup_printf("rvsrc location=%s fps=2 width=160", video);
   GstHarness *h = gst_harness_new_parse(launch);
@@ -491,8 +542,8 @@ static void test_src_sampled_frames(void **state) {
     gst_event_unref(e);
   gst_event_unref(e);
   assert_true(gst_harness_push_upstream_event(
-      h, gst_event_new_seek(1.0, GST_FORMAT_TIME, GST_SEEK_FLAG_FLUSH, GST_SEEK_TYPE_SET, GST_SECOND,
-                            GST_SEEK_TYPE_NONE, 0)));
+      h, gst_event_new_seek(1.0, GST_FORMAT_TIME, GST_SEEK_FLAG_FLUSH, GST_SEEK_TYPE_SET,
+                            GST_SECOND, GST_SEEK_TYPE_NONE, 0)));
   for (n = 2; n < 8; n++) {
     b = gst_harness_pull(h);
     assert_non_null(b);
@@ -500,6 +551,7 @@ static void test_src_sampled_frames(void **state) {
     gst_buffer_unref(b);
   }
   gst_harness_teardown(h);
+  check_src_formats(video);
   /* a missing file is an element error naming it */
   expect_start_error("rvsrc location=/nonexistent/video.mp4", GST_RESOURCE_ERROR,
                      GST_RESOURCE_ERROR_NOT_FOUND, "/nonexistent/video.mp4");

@@ -29,9 +29,13 @@ static int run(const char *cmdline, char **err) {
   GError *ge = NULL;
   gboolean ok = g_spawn_command_line_sync(cmdline, &out, &e, &status, &ge);
   if (!ok) fail_msg("cannot run %s: %s", cmdline, ge->message);
-  int code = g_spawn_check_wait_status(status, NULL) ? 0 : (WIFEXITED(status) ? WEXITSTATUS(status) : 128);
+  int code =
+      g_spawn_check_wait_status(status, NULL) ? 0 : (WIFEXITED(status) ? WEXITSTATUS(status) : 128);
   if (code && !err) fprintf(stderr, "%s:\n%s\n", cmdline, e);
-  if (err) *err = e; else g_free(e);
+  if (err)
+    *err = e;
+  else
+    g_free(e);
   g_free(out);
   return code;
 }
@@ -62,7 +66,9 @@ static json_t *read_lines(const char *path) {
 
 static int is_frame(const json_t *j) { return json_object_get(j, "event") == NULL; }
 
-static double num(const json_t *o, const char *k) { return json_number_value(json_object_get(o, k)); }
+static double num(const json_t *o, const char *k) {
+  return json_number_value(json_object_get(o, k));
+}
 
 /* Equal values, numbers within a relative 1e-6 (`analyze` writes x2 as x + w in float). */
 static int close_json(const json_t *a, const json_t *b) {
@@ -88,15 +94,18 @@ static int close_json(const json_t *a, const json_t *b) {
 }
 
 static void analyze(const char *mode, const char *out) {
-  char *cmd = g_strdup_printf("%s analyze %s --model %s --mode %s -o %s", ringvit_cmd, scene, busy, mode, out);
+  char *cmd = g_strdup_printf("%s analyze %s --model %s --mode %s -o %s", ringvit_cmd, scene, busy,
+                              mode, out);
   assert_int_equal(run(cmd, NULL), 0);
   g_free(cmd);
 }
 
 static void test_ball(void **state) {
   char *out = g_strdup_printf("%s/ball.jsonl", dir);
-  char *p = g_strdup_printf("videotestsrc pattern=ball num-buffers=300 ! videoconvert ! rvencoder model=%s ! "
-                            "rvtracker ! rvjsonsink location=%s", busy, out);
+  char *p = g_strdup_printf(
+      "videotestsrc pattern=ball num-buffers=300 ! videoconvert ! rvencoder model=%s ! "
+      "rvtracker ! rvjsonsink location=%s",
+      busy, out);
   assert_int_equal(launch(p, NULL), 0);
   json_t *lines = read_lines(out);
   int frames = 0;
@@ -116,30 +125,6 @@ static void test_ball(void **state) {
   g_free(out);
 }
 
-/* uridecodebin gives the very frames `analyze` decodes: the same annotations. */
-static void test_uridecodebin_equals_analyze(void **state) {
-  static const char *modes[] = {"stream", "offline"};
-  for (int m = 0; m < 2; m++) {
-    char *ref = g_strdup_printf("%s/analyze-%s.jsonl", dir, modes[m]);
-    char *out = g_strdup_printf("%s/uri-%s.jsonl", dir, modes[m]);
-    analyze(modes[m], ref);
-    char *p = g_strdup_printf("uridecodebin uri=file://%s ! videoconvert ! rvencoder mode=%s model=%s ! "
-                              "rvtracker ! rvjsonsink location=%s", scene, modes[m], busy, out);
-    assert_int_equal(launch(p, NULL), 0);
-    json_t *a = read_lines(ref), *b = read_lines(out);
-    assert_true(json_array_size(a) > 20);
-    assert_int_equal(json_array_size(a), json_array_size(b));
-    for (size_t i = 0; i < json_array_size(a); i++)
-      if (!close_json(json_array_get(a, i), json_array_get(b, i)))
-        fail_msg("%s: line %zu differs from ringvit analyze's", modes[m], i + 1);
-    json_decref(a);
-    json_decref(b);
-    g_free(p);
-    g_free(out);
-    g_free(ref);
-  }
-}
-
 static double iou(const json_t *a, const json_t *b) {
   const json_t *p = json_object_get(json_object_get(a, "detection"), "bounding_box"),
                *q = json_object_get(json_object_get(b, "detection"), "bounding_box");
@@ -151,12 +136,61 @@ static double iou(const json_t *a, const json_t *b) {
   return u > 0 ? i / u : 0;
 }
 
-/* rvsrc hands the encoder RGB at the source size, which it scales again (analyze scales
- * the decoded YUV once): the same frames and times, and nearly the same boxes. */
-static void test_rvsrc_matches_analyze(void **state) {
-  char *ref = g_strdup_printf("%s/analyze-stream.jsonl", dir), *out = g_strdup_printf("%s/rvsrc.jsonl", dir);
+/* The JSON Lines of a pipeline equal `ringvit analyze`'s in mode `mode`, line by line. */
+static void check_equals_analyze(const char *what, const char *mode, const char *pipeline,
+                                 const char *out) {
+  char *ref = g_strdup_printf("%s/analyze-%s.jsonl", dir, mode);
+  analyze(mode, ref);
+  assert_int_equal(launch(pipeline, NULL), 0);
+  json_t *a = read_lines(ref), *b = read_lines(out);
+  assert_true(json_array_size(a) > 20);
+  assert_int_equal(json_array_size(a), json_array_size(b));
+  for (size_t i = 0; i < json_array_size(a); i++)
+    if (!close_json(json_array_get(a, i), json_array_get(b, i)))
+      fail_msg("%s, %s: line %zu differs from ringvit analyze's", what, mode, i + 1);
+  json_decref(a);
+  json_decref(b);
+  g_free(ref);
+}
+
+/* uridecodebin gives the very frames `analyze` decodes: the same annotations. */
+static void test_uridecodebin_equals_analyze(void **state) {
+  static const char *modes[] = {"stream", "offline"};
+  for (int m = 0; m < 2; m++) {
+    char *out = g_strdup_printf("%s/uri-%s.jsonl", dir, modes[m]);
+    char *p =
+        g_strdup_printf("uridecodebin uri=file://%s ! videoconvert ! rvencoder mode=%s model=%s ! "
+                        "rvtracker ! rvjsonsink location=%s",
+                        scene, modes[m], busy, out);
+    check_equals_analyze("uridecodebin", modes[m], p, out);
+    g_free(p);
+    g_free(out);
+  }
+}
+
+/* rvsrc passes the sampled frames on as decoded (I420), which rvencoder scales as analyze
+ * does: the same annotations, whether rvsrc samples (fps=2) or hands over every frame. */
+static void test_rvsrc_equals_analyze(void **state) {
+  static const char *fps[] = {"fps=2", "fps=0"};
+  for (int k = 0; k < 2; k++) {
+    char *out = g_strdup_printf("%s/rvsrc-%d.jsonl", dir, k);
+    char *p = g_strdup_printf(
+        "rvsrc location=%s %s ! rvencoder model=%s ! rvtracker ! rvjsonsink location=%s", scene,
+        fps[k], busy, out);
+    check_equals_analyze(fps[k], "stream", p, out);
+    g_free(p);
+    g_free(out);
+  }
+}
+
+/* Asked for another size, rvsrc converts to RGB itself: the same frames and times, and
+ * nearly the same boxes (two scalings instead of one). */
+static void test_rvsrc_scaled(void **state) {
+  char *ref = g_strdup_printf("%s/analyze-stream.jsonl", dir),
+       *out = g_strdup_printf("%s/rvsrc-scaled.jsonl", dir);
   analyze("stream", ref);
-  char *p = g_strdup_printf("rvsrc location=%s fps=2 ! rvencoder model=%s ! rvtracker ! rvjsonsink location=%s",
+  char *p = g_strdup_printf("rvsrc location=%s fps=2 width=480 ! rvencoder model=%s ! rvtracker ! "
+                            "rvjsonsink location=%s",
                             scene, busy, out);
   assert_int_equal(launch(p, NULL), 0);
   json_t *a = read_lines(ref), *b = read_lines(out);
@@ -164,8 +198,14 @@ static void test_rvsrc_matches_analyze(void **state) {
   int objects = 0, matched = 0, frames = 0;
   while (ia < json_array_size(a) && ib < json_array_size(b)) {
     json_t *x = json_array_get(a, ia), *y = json_array_get(b, ib);
-    if (!is_frame(x)) { ia++; continue; }
-    if (!is_frame(y)) { ib++; continue; }
+    if (!is_frame(x)) {
+      ia++;
+      continue;
+    }
+    if (!is_frame(y)) {
+      ib++;
+      continue;
+    }
     assert_int_equal(json_integer_value(json_object_get(x, "timestamp")),
                      json_integer_value(json_object_get(y, "timestamp")));
     assert_int_equal(json_integer_value(json_object_get(x, "frame_index")),
@@ -183,7 +223,7 @@ static void test_rvsrc_matches_analyze(void **state) {
   }
   assert_int_equal(frames, 20);
   assert_true(objects > 50);
-  assert_true(matched >= 0.9 * objects);
+  assert_true(matched >= 0.8 * objects);
   json_decref(a);
   json_decref(b);
   g_free(p);
@@ -193,10 +233,12 @@ static void test_rvsrc_matches_analyze(void **state) {
 
 /* With rvoverlay to an annotated video file, which reads back. */
 static void test_overlay_to_video(void **state) {
-  char *video = g_strdup_printf("%s/annotated.avi", dir), *out = g_strdup_printf("%s/annotated.jsonl", dir);
-  char *p = g_strdup_printf("rvsrc location=%s ! rvencoder model=%s ! rvtracker ! videoconvert ! rvoverlay ! "
-                            "videoconvert ! jpegenc ! avimux ! filesink location=%s",
-                            scene, busy, video);
+  char *video = g_strdup_printf("%s/annotated.avi", dir),
+       *out = g_strdup_printf("%s/annotated.jsonl", dir);
+  char *p = g_strdup_printf(
+      "rvsrc location=%s ! rvencoder model=%s ! rvtracker ! videoconvert ! rvoverlay ! "
+      "videoconvert ! jpegenc ! avimux ! filesink location=%s",
+      scene, busy, video);
   assert_int_equal(launch(p, NULL), 0);
   char *cmd = g_strdup_printf("%s analyze %s --model %s -o %s", ringvit_cmd, video, busy, out);
   assert_int_equal(run(cmd, NULL), 0);
@@ -211,7 +253,8 @@ static void test_overlay_to_video(void **state) {
 
 static void test_missing_model_fails_clearly(void **state) {
   char *err = NULL;
-  int code = launch("videotestsrc num-buffers=5 ! rvencoder model=/nonexistent/m.safetensors ! fakesink", &err);
+  int code = launch(
+      "videotestsrc num-buffers=5 ! rvencoder model=/nonexistent/m.safetensors ! fakesink", &err);
   assert_int_not_equal(code, 0);
   assert_non_null(strstr(err, "/nonexistent/m.safetensors"));
   g_free(err);
@@ -226,8 +269,10 @@ static int ball_demo(void) {
     return RV_TEST_SKIP_CODE;
   }
   char *out = g_strdup_printf("%s/ball-demo.jsonl", dir);
-  char *p = g_strdup_printf("videotestsrc pattern=ball num-buffers=300 ! videoconvert ! rvencoder model=%s ! "
-                            "rvtracker ! rvjsonsink location=%s", model, out);
+  char *p = g_strdup_printf(
+      "videotestsrc pattern=ball num-buffers=300 ! videoconvert ! rvencoder model=%s ! "
+      "rvtracker ! rvjsonsink location=%s",
+      model, out);
   if (launch(p, NULL) != 0) return 1;
   json_t *lines = read_lines(out);
   json_int_t id = 0;
@@ -244,8 +289,8 @@ static int ball_demo(void) {
       bad += x != id;
     }
   }
-  printf("ball: %d frames, %d with the ball, track id %lld, %d objects with another id\n", frames, seen,
-         (long long)id, bad);
+  printf("ball: %d frames, %d with the ball, track id %lld, %d objects with another id\n", frames,
+         seen, (long long)id, bad);
   json_decref(lines);
   g_free(p);
   g_free(out);
@@ -267,13 +312,15 @@ int main(int argc, char **argv) {
     rc = ball_demo();
   } else {
     g_snprintf(scene, sizeof scene, "%s/scene.mp4", dir);
-    char *cmd = g_strdup_printf("%s synth --seconds 10 --seed 3 -o %s --gt %s/gt", ringvit_cmd, scene, dir);
+    char *cmd =
+        g_strdup_printf("%s synth --seconds 10 --seed 3 -o %s --gt %s/gt", ringvit_cmd, scene, dir);
     if (run(cmd, NULL) != 0) return 1;
     g_free(cmd);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ball),
         cmocka_unit_test(test_uridecodebin_equals_analyze),
-        cmocka_unit_test(test_rvsrc_matches_analyze),
+        cmocka_unit_test(test_rvsrc_equals_analyze),
+        cmocka_unit_test(test_rvsrc_scaled),
         cmocka_unit_test(test_overlay_to_video),
         cmocka_unit_test(test_missing_model_fails_clearly),
     };

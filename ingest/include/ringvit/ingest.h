@@ -109,6 +109,8 @@ typedef struct rv_ingest_cfg {
   rv_backend *backend; /* where tokens are made (borrowed); NULL = an internal cpu one */
   int push; /* 1: no decoder; frames come from rv_ingest_push (path names them in messages,
                io, start/end, hwaccel, skip and thumbnails are not used) */
+  int keep_source; /* 1: batches also carry the sampled frames as decoded (batch.source), so
+                      a caller can pass them on unconverted; not in push mode */
 } rv_ingest_cfg;
 
 /* 224x224 letterbox, ImageNet mean/std, patch 16, tubelet 1, batch 8, 2 fps, auto hwaccel
@@ -135,6 +137,11 @@ typedef struct rv_ingest_batch {
   int src_width, src_height;  /* source frame size, pixels */
   rv_tensor thumbs;           /* u8 [n, th, thumb_width, 3] source aspect, host memory; data
                                  NULL when thumb_width == 0 */
+  const rv_image *source;     /* [n] with keep_source, else NULL: frame i as decoded (I420 or
+                                 NV12, BT.601 or BT.709; host planes owned by the ingest,
+                                 valid until the next rv_ingest_next), which push mode scales
+                                 to exactly `frames`; width 0 where the decoder's format has
+                                 no such form (use frames) */
 } rv_ingest_batch;
 
 /* What the input is, known after open. */

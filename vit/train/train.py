@@ -217,6 +217,20 @@ def focal_obj(logit, heat, pos, ign):
     return (lp.sum() + ln.sum()) / max(1, int(pos.sum()))
 
 
+# per track action: a factor on its positives' weight (--act-weights), 1 = as the others
+ACT_WEIGHTS = torch.ones(len(TRACK_ACTIONS))
+
+
+def parse_act_weights(text):
+    w = torch.ones(len(TRACK_ACTIONS))
+    for part in filter(None, text.split(",")):
+        name, _, value = part.partition("=")
+        if name not in TRACK_ACTIONS or not value:
+            raise ValueError(f"--act-weights {part!r}: expected ACTION=FACTOR with ACTION one of {TRACK_ACTIONS}")
+        w[TRACK_ACTIONS.index(name)] = float(value)
+    return w
+
+
 def dense_losses(out, b, n_cls, n_act, emb_dim):
     """out [F, cells, ch] against the batch's targets; returns a dict of scalar losses."""
     L = {}
@@ -232,7 +246,7 @@ def dense_losses(out, b, n_cls, n_act, emb_dim):
             L["iou"] = giou_loss(bx, tb)
         a = o[:, 5 + n_cls:5 + n_cls + n_act]
         ta = b["act"][pos]
-        L["act"] = F.binary_cross_entropy_with_logits(a, ta, pos_weight=torch.full((n_act,), 3.0))
+        L["act"] = F.binary_cross_entropy_with_logits(a, ta, pos_weight=3.0 * ACT_WEIGHTS[:n_act])
         if emb_dim:
             L["emb"] = emb_loss(o[:, 5 + n_cls + n_act:], b["tid"][pos])
     return L
@@ -565,9 +579,15 @@ def main(argv=None):
     ap.add_argument("--mix", default="1,0,0", help="phase A weights of synth, object-rich synth, shape clips")
     ap.add_argument("--augment", action="store_true", help="phase A: mirror and colour jitter")
     ap.add_argument("--iou-loss", action="store_true", help="add a GIoU loss on the decoded boxes")
+    ap.add_argument("--act-weights", default="",
+                    help="ACTION=FACTOR,...: weight those actions' positives more (e.g. loiter=8)")
     args = ap.parse_args(argv)
-    global IOU_LOSS
+    global IOU_LOSS, ACT_WEIGHTS
     IOU_LOSS = args.iou_loss
+    try:
+        ACT_WEIGHTS = parse_act_weights(args.act_weights)
+    except ValueError as e:
+        ap.error(str(e))
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     os.makedirs(args.work, exist_ok=True)
@@ -596,6 +616,8 @@ def main(argv=None):
                  rich_rates=RICH_RATES, rich_every_other=True, min_visibility=MIN_VIS,
                  scene_actions={"crowd": f">= {CROWD_PERSONS} persons in view", "traffic": "a vehicle in view"},
                  trainer="vit/train/train.py", torch=torch.__version__)
+    if args.act_weights:
+        state["act_weights"] = args.act_weights
     if object_seeds or shp_clips:
         state["finetune"] = dict(
             object_seeds=object_seeds, object_seconds=args.object_seconds,

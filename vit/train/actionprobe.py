@@ -1,0 +1,113 @@
+"""What the per-track action head says where the ground truth has an action: the PyTorch
+mirror (model.py) run over a whole held-out scene rendered at the model's rate, once with
+the model's temporal attention and once cut to a W-frame band, and each GT box (visibility
+>= --min-vis) read at the cell under its centre. For each action, the head's probability
+there is summarised for boxes inside one of that action's GT segments, for the same tracks
+outside them, and for every other track: whether the head separates the action at all, and
+whether the long context changes it (the question of issue 8's long-context ablation).
+
+    /usr/bin/python3 vit/train/actionprobe.py --seed 11 --seconds 600 --window 16
+"""
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import model as M  # noqa: E402
+import safetensors_io  # noqa: E402
+import train  # noqa: E402
+
+
+def load(path, window):
+    tensors, meta = safetensors_io.load(path)
+    cfg = json.loads(meta["ringvit"])
+    if window:
+        cfg["temporal_scope"], cfg["temporal_window"] = "band", (window + 1) // 2
+    m = M.RvViT(cfg).eval()
+    m.load_state_dict({k: v.float() for k, v in tensors.items()})
+    return m
+
+
+def action_probs(m, frames, pts):
+    """sigmoid of the dense head's action logits: [frames, cells, actions]."""
+    c = m.c
+    ih, iw = c["image_size"]
+    x = torch.from_numpy(train.letterbox(frames, ih, iw, c["mean"])).float() / 255.0
+    tokens = M.patchify(x, c["mean"], c["std"], c["patch"], c["tubelet"])
+    with torch.no_grad():
+        outs, _ = m(tokens, len(frames), [float(t) * 1e-9 for t in pts])
+    first = 5 + c["num_classes"]
+    return torch.sigmoid(outs["dense"][..., first:first + c["num_track_actions"]]).numpy()
+
+
+def centre_cell(row, geom, grid_w, patch, grid_h):
+    sx, sy, px, py = geom
+    cx, cy = row[1] + row[3] / 2, row[2] + row[4] / 2
+    r = min(max(int((cy * sy + py) // patch), 0), grid_h - 1)
+    c = min(max(int((cx * sx + px) // patch), 0), grid_w - 1)
+    return r * grid_w + c
+
+
+def split(probs, rows, geom, grid, patch, a, min_vis):
+    """Probabilities of action a at GT boxes: in its segments / same tracks outside / others."""
+    gh, gw = grid
+    tracks = {r[0] for fr in rows for r in fr if r[7] >> a & 1}
+    inside, outside, others = [], [], []
+    for f, fr in enumerate(rows):
+        for r in fr:
+            if r[6] < min_vis:
+                continue
+            p = float(probs[f, centre_cell(r, geom, gw, patch, gh), a])
+            (inside if r[7] >> a & 1 else outside if r[0] in tracks else others).append(p)
+    return inside, outside, others
+
+
+def summary(v):
+    if not v:
+        return "-"
+    return f"{np.mean(v):.3f} / {np.median(v):.3f} / {np.percentile(v, 90):.3f} / {np.max(v):.3f} (n {len(v)})"
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--ringvit", default="build/ringvit")
+    ap.add_argument("--model", default="samples/models/rv-demo.safetensors")
+    ap.add_argument("--seed", type=int, default=11, help="a held-out seed (< 1000)")
+    ap.add_argument("--seconds", type=int, default=600)
+    ap.add_argument("--window", type=int, default=16, help="the band the ablation cuts to, frames")
+    ap.add_argument("--actions", default="loiter,left_behind,stand,walk")
+    ap.add_argument("--min-vis", type=float, default=0.3)
+    ap.add_argument("--work", default="/tmp/rv-actionprobe")
+    args = ap.parse_args(argv)
+    if args.seed >= 1000:
+        ap.error("held-out seeds are < 1000")
+    torch.set_num_threads(2)
+    m = load(args.model, 0)
+    c = m.c
+    video, gt = train.render_clip(args.ringvit, args.work, args.seed, args.seconds, c["fps"], False, 1.0)
+    frames, pts = train.read_rgb(video)
+    rows = train.read_gt(gt, len(frames), pts)
+    ih, iw = c["image_size"]
+    rw, rh, px, py = train.letterbox_geom(frames.shape[2], frames.shape[1], iw, ih)
+    geom = (rw / frames.shape[2], rh / frames.shape[1], px, py)
+    grid = (ih // c["patch"], iw // c["patch"])
+    labels = json.loads(safetensors_io.load(args.model)[1]["ringvit"])["labels"]["track_actions"]
+    print(f"seed {args.seed}, {args.seconds} s at {c['fps']:g} fps, {len(frames)} frames; "
+          f"p(action) at GT box centres, mean / median / p90 / max (n boxes)\n")
+    print("| action | temporal attention | in its GT segments | same tracks, outside | other tracks |")
+    print("|---|---|---|---|---|")
+    for name, window in (("global", 0), (f"band{args.window}", args.window)):
+        probs = action_probs(m if not window else load(args.model, window), frames, pts)
+        for a_name in args.actions.split(","):
+            a = labels.index(a_name)
+            cols = [summary(v) for v in split(probs, rows, geom, grid, c["patch"], a, args.min_vis)]
+            print(f"| {a_name} | {name} | " + " | ".join(cols) + " |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -7,15 +7,14 @@
  * "bilinear"], time_embed [false], time_scale [1], cls_token [true], dist_token [false],
  * det_tokens [0], mid_pos_embed [false], ln_eps [1e-6], gelu ["erf"|"tanh"], qkv_bias
  * ["qkv"|"qv"|"none"], final_norm [true], mean, std [ImageNet's], fps [0], num_frames [0],
-head {dense {hidden, emb_dim}, scene {pool, fc_norm, over "frame"|"clip", activation
+ * head {dense {hidden, emb_dim}, scene {pool, fc_norm, over "frame"|"clip", activation
  * "sigmoid"|"softmax"}, set {}}, num_classes, num_track_actions, num_scene_actions
  * (default: the label list lengths), labels {classes, track_actions, scene_actions},
- * head.dense.peak [0], head.dense.class_offset [none: one number per class, |x| <= 16, at most
- * RV_MAX_CLASS_OFFSETS classes], tracking {detect_thresh, high_thresh, low_thresh,
-new_track_thresh,
- * lost_s, action_on, action_off, action_smooth_s, action_min_s, action_gap_s, match_thresh,
- * second_match_thresh, unconfirmed_match_thresh} (scores and cost limits in [0, 1],
- * seconds >= 0; 0 or absent = the pipeline's defaults). */
+ * head.dense.peak [0], head.dense.class_offset [none: one number per class, |x| <= 16, at
+ * most RV_MAX_CLASS_OFFSETS classes], tracking {detect_thresh, high_thresh, low_thresh,
+ * new_track_thresh, lost_s, action_on, action_off, action_smooth_s, action_min_s,
+ * action_gap_s, match_thresh, second_match_thresh, unconfirmed_match_thresh} (scores and
+ * cost limits in [0, 1], seconds >= 0; 0 or absent = the pipeline's defaults). */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -269,6 +268,7 @@ static rv_status get_class_offset(json_t *d, rv_vit_config *c) {
   c->dense_class_offsets = c->num_classes;
   return RV_OK;
 }
+
 static const char *const tracking_keys[] = {"detect_thresh",
                                             "high_thresh",
                                             "low_thresh",

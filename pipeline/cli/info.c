@@ -46,8 +46,8 @@ static void print_calibration(const rv_model *m, const rv_vit_config *c) {
   printf("  %-13s peak rule %s", "decoding", c->dense_peak > 1 ? "" : "off");
   if (c->dense_peak > 1) printf("%dx%d", c->dense_peak, c->dense_peak);
   for (int i = 0; i < c->dense_class_offsets; i++) {
-    const char *l = rv_model_label(m, RV_LABEL_CLASS, i);
     if (c->dense_class_offset[i] == 0) continue;
+    const char *l = rv_model_label(m, RV_LABEL_CLASS, i);
     if (l)
       printf(", %s objectness %+g", l, (double)c->dense_class_offset[i]);
     else

@@ -18,6 +18,7 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import heldout  # noqa: E402
 import model as M  # noqa: E402
 import safetensors_io  # noqa: E402
 import train  # noqa: E402
@@ -27,7 +28,7 @@ def load(path, window):
     tensors, meta = safetensors_io.load(path)
     cfg = json.loads(meta["ringvit"])
     if window:
-        cfg["temporal_scope"], cfg["temporal_window"] = "band", (window + 1) // 2
+        heldout.band_config(cfg, window)
     m = M.RvViT(cfg).eval()
     m.load_state_dict({k: v.float() for k, v in tensors.items()})
     return m
@@ -96,7 +97,7 @@ def main(argv=None):
     rw, rh, px, py = train.letterbox_geom(frames.shape[2], frames.shape[1], iw, ih)
     geom = (rw / frames.shape[2], rh / frames.shape[1], px, py)
     grid = (ih // c["patch"], iw // c["patch"])
-    labels = json.loads(safetensors_io.load(args.model)[1]["ringvit"])["labels"]["track_actions"]
+    labels = c["labels"]["track_actions"]
     print(f"seed {args.seed}, {args.seconds} s at {c['fps']:g} fps, {len(frames)} frames; "
           f"p(action) at GT box centres, mean / median / p90 / max (n boxes)\n")
     print("| action | temporal attention | in its GT segments | same tracks, outside | other tracks |")

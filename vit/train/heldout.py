@@ -74,10 +74,15 @@ def per_label_ap(ev, gt_dir, pred, work):
     return out
 
 
+def band_config(cfg, window):
+    """cfg with the temporal attention cut to a W-frame band (+-W/2 frames)."""
+    cfg["temporal_scope"], cfg["temporal_window"] = "band", (window + 1) // 2
+    return cfg
+
+
 def window_model(model, out, window):
     tensors, meta = safetensors_io.load(model)
-    cfg = json.loads(meta["ringvit"])
-    cfg["temporal_scope"], cfg["temporal_window"] = "band", (window + 1) // 2
+    cfg = band_config(json.loads(meta["ringvit"]), window)
     cfg["name"] = cfg.get("name", "model") + f"-band{window}"
     meta["ringvit"] = json.dumps(cfg)
     safetensors_io.save(out, tensors, meta)

@@ -5,7 +5,9 @@ not only the objects `ringvit synth` draws. Each clip: a source frame size, a ba
 random kind, size and colour moving (bouncing, drifting, circling) at the model's 2 fps;
 boxes are exact (the drawn shape's extent). Nothing here reads any real or test video.
 """
+import json
 import math
+import os
 
 import numpy as np
 
@@ -189,8 +191,6 @@ def write_clip(d, frames, rows, fps=2.0):
     """A clip as d/clip.y4m (YUV4MPEG2 4:4:4, which libavformat reads; no encoder needed)
     and its ground truth as `ringvit synth --gt` writes it: d/gt/gt.txt (MOTChallenge,
     class 4 = object) and d/gt/meta.json."""
-    import json
-    import os
     n, h, w, _ = frames.shape
     os.makedirs(os.path.join(d, "gt"), exist_ok=True)
     with open(os.path.join(d, "clip.y4m"), "wb") as f:

@@ -100,8 +100,8 @@ typedef struct rv_vit_config {
   int emb_dim;
   int dense_peak; /* decoding: k (odd) = a cell is a detection only where its objectness is the
                      largest of its k x k neighbours (CenterNet's peaks); 0 = every cell */
-  /* decoding: added to a cell's objectness logit by its best class, as calibrated on
-   * validation scenes (a class the focal loss left under-confident gets a positive one) */
+  /* decoding: added to a cell's objectness logit by its best class, as calibrated
+   * (vit/train/calibrate.py: a class the focal loss left under-confident gets a positive one) */
   float dense_class_offset[RV_MAX_CLASS_OFFSETS];
   int dense_class_offsets; /* entries set: num_classes, or 0 = none */
   int scene;               /* per-frame (or per-clip) logits */

@@ -24,6 +24,7 @@ struct rv_ingest {
   void *tokens;     /* backend memory */
   uint8_t *thumbs;  /* host [batch, th, tw, 3] */
   rv_image *source; /* [batch] with keep_source: the frames as decoded */
+  int skip_kept;    /* kept frames are not rendered into `frames` (rv_ingest_skip_kept) */
   size_t thumbs_bytes;
   int64_t *pts, *index;
   int dim;             /* 3 * T * P * P */
@@ -258,8 +259,9 @@ static rv_status render_slot(rv_ingest *ing, int i, const rv_placement *p, const
 static rv_status fill_slot(rv_ingest *ing, int i) {
   const rv_ingest_cfg *c = &ing->cfg;
   rv_placement p = {ing->rect_x, ing->rect_y, ing->rect_w, ing->rect_h, ing->batch.geom};
-  rv_status st = render_slot(ing, i, &p, NULL);
-  if (st == RV_OK && c->keep_source) st = rv_source_keep(ing->src, i, &ing->source[i]);
+  rv_status st = c->keep_source ? rv_source_keep(ing->src, i, &ing->source[i]) : RV_OK;
+  if (st == RV_OK && !(ing->skip_kept && ing->source[i].width > 0))
+    st = render_slot(ing, i, &p, NULL);
   if (st == RV_OK && c->thumb_width > 0)
     st = rv_source_render(ing->src, 1, thumb_slot(ing, i), c->thumb_width * 3, c->thumb_width,
                           ing->thumb_h);
@@ -350,6 +352,16 @@ static rv_status complete_batch(rv_ingest *ing, int n) {
 }
 
 static rv_status next_pushed(rv_ingest *ing, const rv_ingest_batch **out);
+
+rv_status rv_ingest_skip_kept(rv_ingest *ing, int skip) {
+  if (!ing) return RV_FAIL(RV_ERR_INVALID, "ingest must not be NULL");
+  if (skip && (!ing->cfg.keep_source || ing->cfg.patch > 0))
+    return RV_FAIL(RV_ERR_INVALID,
+                   "skipping kept frames needs keep_source and no tokens (patch 0): tokens are "
+                   "made from the converted frames");
+  ing->skip_kept = skip != 0;
+  return RV_OK;
+}
 
 rv_status rv_ingest_next(rv_ingest *ing, const rv_ingest_batch **out) {
   if (out) *out = NULL;

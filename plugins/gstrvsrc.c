@@ -164,6 +164,7 @@ static gboolean do_seek(GstBaseSrc *bs, GstSegment *seg) {
   }
   rv_ingest_close(self->ing);
   self->ing = ing;
+  if (self->yuv_ok) rv_ingest_skip_kept(ing, 1);
   self->cfg = c;
   self->batch = NULL;
   self->next = 0;
@@ -211,6 +212,7 @@ static void ask_yuv(GstRvSrc *self, const rv_ingest_batch *b, int i) {
   GstCaps *caps = gst_video_info_to_caps(&vi);
   self->yuv_ok = gst_pad_peer_query_accept_caps(GST_BASE_SRC_PAD(self), caps);
   gst_caps_unref(caps);
+  if (self->yuv_ok) rv_ingest_skip_kept(self->ing, 1); /* RGB only for frames not kept */
 }
 
 /* Caps for frame i, set again when its format, size or colour differ from the last. */

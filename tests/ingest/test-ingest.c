@@ -333,15 +333,23 @@ static void test_frames_only_and_thumbnails(void **state) {
 /* keep_source: each sampled frame also as decoded; pushed back through push mode it scales
  * to exactly the batch's model input (what rvsrc relies on to pass frames on unconverted),
  * tubelet padding repeats the last one, and a 4:4:4 stream has no such form (width 0). */
+/* A clip of `frames` frames at 10 fps and an ingest config that keeps them as decoded:
+ * every frame, side x side, batches of 4, no tokens. Nonzero when `codec` cannot be written. */
+static int keep_cfg(const char *file, const char *codec, int w, int h, int frames, int side,
+                    char *path, size_t size, rv_ingest_cfg *cfg) {
+  if (rv_media_write(rv_media_tmp(file, path, size), codec, w, h, 10, frames, NULL, 0)) return 1;
+  *cfg = rv_media_cfg(path, 0, side, side);
+  cfg->patch = 0;
+  cfg->batch = 4;
+  cfg->keep_source = 1;
+  return 0;
+}
+
 static void check_keep_source(const char *codec, int w, int h, int want_form) {
   char path[256];
-  if (rv_media_write(rv_media_tmp("keep.mkv", path, sizeof path), codec, w, h, 10, 7, NULL, 0))
-    return;
-  rv_ingest_cfg cfg = rv_media_cfg(path, 0, 224, 224);
-  cfg.patch = 0;
-  cfg.batch = 4;
+  rv_ingest_cfg cfg;
+  if (keep_cfg("keep.mkv", codec, w, h, 7, 224, path, sizeof path, &cfg)) return;
   cfg.tubelet = 2; /* 7 frames: the second batch repeats frame 6 */
-  cfg.keep_source = 1;
   rv_ingest_cfg pc = cfg;
   pc.path = "pushed";
   pc.keep_source = 0;
@@ -379,14 +387,52 @@ static void check_keep_source(const char *codec, int w, int h, int want_form) {
   rv_ingest_close(ing);
 }
 
+/* rv_ingest_skip_kept: kept frames are no longer converted into `frames` (their slots keep
+ * what was there: a marker written over the first batch), frames with no kept form still
+ * are; only for keep_source without tokens. */
+static void check_skip_kept(const char *codec, int w, int h, int want_form) {
+  char path[256];
+  rv_ingest_cfg cfg;
+  if (keep_cfg("skipkept.mkv", codec, w, h, 8, 64, path, sizeof path, &cfg)) return;
+  rv_ingest *ing = NULL;
+  const rv_ingest_batch *b;
+  assert_int_equal(rv_ingest_open(&cfg, &ing), RV_OK);
+  assert_int_equal(rv_ingest_next(ing, &b), RV_OK);
+  size_t bytes = (size_t)b->n * 64 * 64 * 3;
+  memset(b->frames.data, 0x5a, bytes); /* the ingest's own buffer, reused for the next batch */
+  assert_int_equal(rv_ingest_skip_kept(ing, 1), RV_OK);
+  assert_int_equal(rv_ingest_next(ing, &b), RV_OK);
+  assert_int_equal(b->n, 4);
+  const uint8_t *px = b->frames.data;
+  size_t marked = 0;
+  for (size_t k = 0; k < bytes; k++)
+    marked += px[k] == 0x5a;
+  assert_int_equal(marked == bytes, want_form); /* untouched only where kept */
+  assert_int_equal(b->source[0].width > 0, want_form);
+  rv_ingest_close(ing);
+  cfg.patch = 16; /* tokens are made from the converted frames */
+  assert_int_equal(rv_ingest_open(&cfg, &ing), RV_OK);
+  assert_int_equal(rv_ingest_skip_kept(ing, 1), RV_ERR_INVALID);
+  rv_ingest_close(ing);
+}
+
 static void test_keep_source(void **state) {
   (void)state;
   check_keep_source("mpeg4", 320, 240, 1);
   check_keep_source("ffv1", 321, 241, 0); /* odd size: the writer picks 4:4:4 */
+  check_skip_kept("mpeg4", 320, 240, 1);
+  check_skip_kept("ffv1", 321, 241, 0);
+  rv_ingest *ing = NULL;
+  rv_ingest_cfg kc = rv_media_cfg("x", 0, 224, 224);
+  kc.push = 1;
+  assert_int_equal(rv_ingest_open(&kc, &ing), RV_OK);
+  assert_int_equal(rv_ingest_skip_kept(ing, 1), RV_ERR_INVALID); /* nothing is kept */
+  assert_int_equal(rv_ingest_skip_kept(ing, 0), RV_OK);
+  rv_ingest_close(ing);
+  assert_int_equal(rv_ingest_skip_kept(NULL, 0), RV_ERR_INVALID);
   rv_ingest_cfg cfg = rv_media_cfg("x", 0, 224, 224);
   cfg.push = 1;
   cfg.keep_source = 1;
-  rv_ingest *ing = NULL;
   assert_int_equal(rv_ingest_open(&cfg, &ing), RV_ERR_UNSUPPORTED);
 }
 

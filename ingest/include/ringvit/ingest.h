@@ -24,8 +24,9 @@
  * after it (0.5 ms tolerance for container rounding), never the same frame twice. The origin
  * is the first frame, or the start time when one is given. What sampling will not take is not
  * decoded where that is lossless: non-reference frames before the next grid time, or after
- * an earlier decoded frame of the same grid cell, are discarded (H.264: their packets are not sent to the decoder; other codecs: skip_frame),
- * and for intra-only codecs unneeded packets are not decoded at all. */
+ * an earlier decoded frame of the same grid cell, are discarded (H.264: their packets are not sent
+ * to the decoder; other codecs: skip_frame), and for intra-only codecs unneeded packets are not
+ * decoded at all. */
 #ifndef RINGVIT_INGEST_H
 #define RINGVIT_INGEST_H
 
@@ -107,8 +108,8 @@ typedef struct rv_ingest_cfg {
   rv_skip_mode skip;
   int thumb_width;     /* > 0: also a source-aspect RGB copy this wide per frame */
   rv_backend *backend; /* where tokens are made (borrowed); NULL = an internal cpu one */
-  int push; /* 1: no decoder; frames come from rv_ingest_push (path names them in messages,
-               io, start/end, hwaccel, skip and thumbnails are not used) */
+  int push;        /* 1: no decoder; frames come from rv_ingest_push (path names them in messages,
+                      io, start/end, hwaccel, skip and thumbnails are not used) */
   int keep_source; /* 1: batches also carry the sampled frames as decoded (batch.source), so
                       a caller can pass them on unconverted; not in push mode */
 } rv_ingest_cfg;
@@ -178,6 +179,11 @@ typedef struct rv_ingest_progress {
 rv_status rv_ingest_open(const rv_ingest_cfg *cfg, rv_ingest **out);
 /* RV_OK with *out set, RV_EOF at the end (then again on every call), < 0 on error. */
 rv_status rv_ingest_next(rv_ingest *ing, const rv_ingest_batch **out);
+/* With keep_source and patch 0, skip = 1: from the next batch on, a frame that was kept
+ * (batch.source[i].width > 0) is not also converted into `frames` (its slot there holds
+ * stale pixels), for a caller that passes the kept frames on; frames with no kept form are
+ * converted as before. RV_ERR_INVALID in any other configuration. */
+rv_status rv_ingest_skip_kept(rv_ingest *ing, int skip);
 void rv_ingest_close(rv_ingest *ing); /* NULL-safe */
 
 /* ---- push mode (cfg.push = 1) ----

@@ -5,7 +5,9 @@
  * one the GT id was matched to in the previous frame that had detections on both sides;
  * the maximum-score assignment gives the matches. An ID switch is a match whose predicted
  * id differs from the GT id's last match, however long ago. MOTA = (TP - FP - IDSW) /
- * (TP + FN), MOTP = mean IoU of the matches.
+ * (TP + FN), MOTP = mean IoU of the matches. Re-entries (not in TrackEval; issue 8's
+ * long-context table): a GT id absent for the gap or longer and back is a re-entry; its
+ * first match after says whether the prediction kept the id it had before leaving.
  *
  * Identity: every (GT id, predicted id) pair counts the frames where their boxes overlap
  * with IoU >= 0.5; the one-to-one id matching maximising the total is IDTP, and
@@ -28,12 +30,43 @@ typedef struct clear_acc {
   int32_t *prev_step; /* predicted id matched in the previous frame, -1 = none */
   int32_t *matched;   /* scratch: this frame's matches */
   double tp, fn, fp, idsw, motp_sum;
+  /* re-entries, when gap > 0 */
+  int64_t gap;
+  int64_t *seen;     /* frame number of the GT id's last row, -1 = none yet */
+  uint8_t *returned; /* re-entered and not matched since */
+  int64_t reentries, same, switched;
 } clear_acc;
+
+/* GT ids of frame t that come back after `gap` frames or more without a row. */
+static void note_returns(const rv_eval_seq *s, clear_acc *c, int64_t t) {
+  for (int64_t k = s->gt_off[t]; k < s->gt_off[t + 1]; k++) {
+    int32_t g = s->gt_id[k];
+    int64_t frame = s->gt_box[k]->frame;
+    if (c->seen[g] >= 0 && frame - c->seen[g] >= c->gap) {
+      c->returned[g] = 1;
+      c->reentries++;
+    }
+    c->seen[g] = frame;
+  }
+}
+
+/* GT id g matched to predicted id p: an ID switch when p is not its last match. */
+static void note_match(clear_acc *c, int32_t g, int32_t p) {
+  int switched = c->last[g] >= 0 && c->last[g] != p;
+  c->idsw += switched;
+  if (c->gap > 0 && c->returned[g] && c->last[g] >= 0) {
+    c->same += !switched;
+    c->switched += switched;
+  }
+  if (c->gap > 0) c->returned[g] = 0;
+  c->last[g] = p;
+}
 
 static rv_status clear_frame(rv_eval_seq *s, clear_acc *c, int64_t t) {
   rv_status st = RV_OK;
   int64_t g0 = s->gt_off[t], ng = s->gt_off[t + 1] - g0;
   int64_t p0 = s->pr_off[t], np = s->pr_off[t + 1] - p0;
+  if (c->gap > 0) note_returns(s, c, t);
   /* frames with one side empty leave prev_step as it was (TrackEval skips them) */
   if (!ng || !np) {
     c->fn += (double)ng;
@@ -54,8 +87,7 @@ static rv_status clear_frame(rv_eval_seq *s, clear_acc *c, int64_t t) {
     c->matched[i] = -1;
     if (j < 0 || !(-s->cost[i * np + j] > RV_EVAL_EPS)) continue;
     int32_t g = s->gt_id[g0 + i], p = s->pr_id[p0 + j];
-    if (c->last[g] >= 0 && c->last[g] != p) c->idsw += 1;
-    c->last[g] = p;
+    note_match(c, g, p);
     c->matched[i] = p;
     c->motp_sum += s->sim[i * np + j];
     n++;
@@ -71,15 +103,20 @@ fail:
   return st;
 }
 
-rv_status rv_eval_clear(rv_eval_seq *s, rv_eval_mot *out) {
+rv_status rv_eval_clear(rv_eval_seq *s, int64_t reentry_gap, rv_eval_mot *out) {
   rv_status st = RV_OK;
   clear_acc c = {0};
-  c.last = malloc(((size_t)s->n_gt_ids + 1) * sizeof *c.last);
-  c.prev_step = malloc(((size_t)s->n_gt_ids + 1) * sizeof *c.prev_step);
+  size_t ids = (size_t)s->n_gt_ids + 1;
+  c.gap = reentry_gap;
+  c.last = malloc(ids * sizeof *c.last);
+  c.prev_step = malloc(ids * sizeof *c.prev_step);
   c.matched = malloc(((size_t)s->max_gt + 1) * sizeof *c.matched);
-  if (!c.last || !c.prev_step || !c.matched) RV_TRY_FAIL(RV_ERR_NOMEM, "CLEAR tables");
+  c.seen = malloc(ids * sizeof *c.seen);
+  c.returned = calloc(ids, 1);
+  if (!c.last || !c.prev_step || !c.matched || !c.seen || !c.returned)
+    RV_TRY_FAIL(RV_ERR_NOMEM, "CLEAR tables");
   for (int32_t g = 0; g < s->n_gt_ids; g++)
-    c.last[g] = c.prev_step[g] = -1;
+    c.last[g] = c.prev_step[g] = -1, c.seen[g] = -1;
   for (int64_t t = 0; t < s->n_frames; t++)
     RV_TRY(clear_frame(s, &c, t));
   out->clr_tp = (int64_t)c.tp;
@@ -88,10 +125,15 @@ rv_status rv_eval_clear(rv_eval_seq *s, rv_eval_mot *out) {
   out->idsw = (int64_t)c.idsw;
   out->mota = (c.tp - c.fp - c.idsw) / fmax(1.0, c.tp + c.fn);
   out->motp = c.motp_sum / fmax(1.0, c.tp);
+  out->reentries = c.reentries;
+  out->reentry_same = c.same;
+  out->reentry_switched = c.switched;
 fail:
   free(c.last);
   free(c.prev_step);
   free(c.matched);
+  free(c.seen);
+  free(c.returned);
   return st;
 }
 

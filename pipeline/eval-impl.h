@@ -52,7 +52,8 @@ rv_status rv_eval_pairs_add(rv_eval_pairs *t, int32_t g, int32_t p, double **val
 
 /* The metrics, each filling its fields of *out. */
 rv_status rv_eval_hota(rv_eval_seq *s, rv_eval_mot *out);
-rv_status rv_eval_clear(rv_eval_seq *s, rv_eval_mot *out);
+/* reentry_gap > 0 also counts re-entries (rv_eval_mot.reentries...). */
+rv_status rv_eval_clear(rv_eval_seq *s, int64_t reentry_gap, rv_eval_mot *out);
 rv_status rv_eval_identity(rv_eval_seq *s, rv_eval_mot *out);
 
 #endif

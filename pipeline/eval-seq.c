@@ -236,10 +236,19 @@ rv_status rv_eval_seq_assign(rv_eval_seq *s, int ng, int np) {
 rv_status rv_eval_tracks(const rv_eval_box *gt, int64_t n_gt, const rv_eval_box *pred,
                          int64_t n_pred, const int64_t *frames, int64_t n_frames,
                          rv_eval_mot *out) {
+  return rv_eval_tracks_ex(gt, n_gt, pred, n_pred, frames, n_frames, NULL, out);
+}
+
+rv_status rv_eval_tracks_ex(const rv_eval_box *gt, int64_t n_gt, const rv_eval_box *pred,
+                            int64_t n_pred, const int64_t *frames, int64_t n_frames,
+                            const rv_eval_track_opts *opts, rv_eval_mot *out) {
   rv_status st = RV_OK;
   rv_eval_seq s;
   if (!out) return RV_FAIL(RV_ERR_INVALID, "out must not be NULL");
   memset(out, 0, sizeof *out);
+  if (opts && opts->reentry_gap < 0)
+    return RV_FAIL(RV_ERR_INVALID, "reentry_gap %lld: frames must be >= 0",
+                   (long long)opts->reentry_gap);
   RV_TRY(rv_eval_seq_init(gt, n_gt, pred, n_pred, frames, n_frames, &s));
   out->gt_dets = s.gt_off[s.n_frames];
   out->pred_dets = s.pr_off[s.n_frames];
@@ -247,7 +256,7 @@ rv_status rv_eval_tracks(const rv_eval_box *gt, int64_t n_gt, const rv_eval_box 
   out->pred_ids = s.n_pr_ids;
   out->frames = s.n_frames;
   st = rv_eval_hota(&s, out);
-  if (st >= 0) st = rv_eval_clear(&s, out);
+  if (st >= 0) st = rv_eval_clear(&s, opts ? opts->reentry_gap : 0, out);
   if (st >= 0) st = rv_eval_identity(&s, out);
   rv_eval_seq_free(&s);
 fail:

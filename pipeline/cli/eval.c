@@ -13,7 +13,7 @@
 #include "cli.h"
 
 static const char *const USAGE =
-    "usage: ringvit eval --gt GT --pred PRED [--json] [--fps F]\n"
+    "usage: ringvit eval --gt GT --pred PRED [--json] [--fps F] [--reentry-gap S]\n"
     "\n"
     "Scores predicted tracks and action segments against ground truth with TrackEval's\n"
     "definitions: HOTA (DetA, AssA, LocA; mean over alpha 0.05..0.95), CLEAR MOTA and MOTP\n"
@@ -24,6 +24,8 @@ static const char *const USAGE =
     "                folder with gt.txt and actions.jsonl (ringvit synth --gt DIR)\n"
     "  --pred PRED   MOTChallenge txt (frame,id,x,y,w,h,...) or JSON Lines (ringvit analyze -o)\n"
     "  --fps F       the GT frame rate (default: meta.json or seqinfo.ini beside gt.txt)\n"
+    "  --reentry-gap S  an id whose GT rows resume after S seconds or more without any is a\n"
+    "                re-entry (default 10; 0: none counted; needs the GT frame rate)\n"
     "  --json        print one JSON object instead of the table\n"
     "  -h, --help    this text\n"
     "\n"
@@ -44,12 +46,16 @@ static const char *const USAGE =
     "false positives there). Action figures are printed when the GT has actions.jsonl and\n"
     "the prediction is JSON Lines.\n"
     "\n"
+    "Re-entries: at a re-entering GT id's first CLEAR match after its return, the predicted\n"
+    "id is the one it last had before leaving (same id) or another (an ID switch, also in\n"
+    "IDSW); returns never matched, or not matched before leaving, are in neither count.\n"
+    "\n"
     "exit codes: 0 ok, 1 bad usage, 2 input error (the message names file and line),\n"
     "3 runtime failure\n";
 
 typedef struct opts {
   const char *gt, *pred;
-  double fps;
+  double fps, reentry_gap_s;
   int json;
 } opts;
 
@@ -71,7 +77,8 @@ static int parse(int argc, char **argv, opts *o) {
       o->json = 1;
       continue;
     }
-    if (strcmp(a, "--gt") && strcmp(a, "--pred") && strcmp(a, "--fps"))
+    if (strcmp(a, "--gt") && strcmp(a, "--pred") && strcmp(a, "--fps") &&
+        strcmp(a, "--reentry-gap"))
       return usage_error("unknown option", a);
     if (i + 1 >= argc) return usage_error("missing value after", a);
     const char *v = argv[++i];
@@ -83,6 +90,13 @@ static int parse(int argc, char **argv, opts *o) {
       o->fps = strtod(v, &end);
       if (errno || end == v || *end || !(o->fps > 0 && o->fps <= 1000))
         return usage_error("--fps needs a rate in (0, 1000], got", v);
+    }
+    if (!strcmp(a, "--reentry-gap")) {
+      char *end;
+      errno = 0;
+      o->reentry_gap_s = strtod(v, &end);
+      if (errno || end == v || *end || !(o->reentry_gap_s >= 0 && o->reentry_gap_s <= 86400))
+        return usage_error("--reentry-gap needs seconds in [0, 86400], got", v);
     }
   }
   if (!o->gt || !o->pred) return usage_error("--gt and --pred are required", NULL);
@@ -96,7 +110,8 @@ static int with_actions(const rv_eval_data *gt, const rv_eval_data *pred, const 
   return gt->has_actions && pred->has_actions && a->n_classes > 0;
 }
 
-static int print_json(const rv_eval_mot *m, const rv_eval_act *a, int actions) {
+/* gap_s > 0: the re-entry figures were counted with that gap. */
+static int print_json(const rv_eval_mot *m, const rv_eval_act *a, int actions, double gap_s) {
   json_t *j =
       json_pack("{s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:I}", "HOTA", pct(m->hota), "DetA", pct(m->det_a),
                 "AssA", pct(m->ass_a), "LocA", pct(m->loc_a), "MOTA", pct(m->mota), "MOTP",
@@ -114,6 +129,12 @@ static int print_json(const rv_eval_mot *m, const rv_eval_act *a, int actions) {
   json_object_update(j, c);
   json_decref(c);
   json_object_set_new(j, "Frames", json_integer((json_int_t)m->frames));
+  if (gap_s > 0) {
+    json_object_set_new(j, "reentry_gap_s", json_real(gap_s));
+    json_object_set_new(j, "reentries", json_integer((json_int_t)m->reentries));
+    json_object_set_new(j, "reentry_same_id", json_integer((json_int_t)m->reentry_same));
+    json_object_set_new(j, "reentry_IDSW", json_integer((json_int_t)m->reentry_switched));
+  }
   if (actions) {
     json_object_set_new(j, "action_mAP_30", json_real(pct(a->map[0])));
     json_object_set_new(j, "action_mAP_50", json_real(pct(a->map[1])));
@@ -131,7 +152,7 @@ static int print_json(const rv_eval_mot *m, const rv_eval_act *a, int actions) {
   return RV_EXIT_OK;
 }
 
-static void print_table(const rv_eval_mot *m, const rv_eval_act *a, int actions) {
+static void print_table(const rv_eval_mot *m, const rv_eval_act *a, int actions, double gap_s) {
   printf("frames %lld   GT: %lld ids, %lld boxes   prediction: %lld ids, %lld boxes\n\n",
          (long long)m->frames, (long long)m->gt_ids, (long long)m->gt_dets, (long long)m->pred_ids,
          (long long)m->pred_dets);
@@ -140,6 +161,11 @@ static void print_table(const rv_eval_mot *m, const rv_eval_act *a, int actions)
   printf("%8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %6lld\n", pct(m->hota), pct(m->det_a),
          pct(m->ass_a), pct(m->loc_a), pct(m->mota), pct(m->motp), pct(m->idf1),
          (long long)m->idsw);
+  if (gap_s > 0)
+    printf("\nre-entries (back after >= %g s without a GT row): %lld; at the first match after: "
+           "same id %lld, another id %lld\n",
+           gap_s, (long long)m->reentries, (long long)m->reentry_same,
+           (long long)m->reentry_switched);
   if (!actions) return;
   printf("\nactions: %d classes, %lld GT segments, %lld predicted\n", a->n_classes,
          (long long)a->gt_segments, (long long)a->pred_segments);
@@ -149,12 +175,13 @@ static void print_table(const rv_eval_mot *m, const rv_eval_act *a, int actions)
 }
 
 static int eval_main(int argc, char **argv) {
-  opts o = {0};
+  opts o = {.reentry_gap_s = 10.0};
   int rc = parse(argc, argv, &o);
   if (rc) return rc < 0 ? RV_EXIT_OK : rc;
   rv_eval_data gt = {0}, pred = {0};
   rv_eval_mot m;
   rv_eval_act a = {0};
+  double gap_s = 0;
   const char *what = "reading the ground truth";
   rv_status st = rv_eval_load_gt(o.gt, &gt);
   if (st >= 0) {
@@ -163,8 +190,11 @@ static int eval_main(int argc, char **argv) {
   }
   if (st >= 0) {
     what = "evaluating tracks";
-    st = rv_eval_tracks(gt.boxes, gt.n_boxes, pred.boxes, pred.n_boxes, pred.frames, pred.n_frames,
-                        &m);
+    double fps = o.fps > 0 ? o.fps : gt.fps;
+    rv_eval_track_opts to = {fps > 0 ? (int64_t)ceil(o.reentry_gap_s * fps) : 0};
+    gap_s = to.reentry_gap > 0 ? o.reentry_gap_s : 0.0;
+    st = rv_eval_tracks_ex(gt.boxes, gt.n_boxes, pred.boxes, pred.n_boxes, pred.frames,
+                           pred.n_frames, &to, &m);
   }
   if (st >= 0 && gt.has_actions && pred.has_actions) {
     what = "evaluating actions";
@@ -174,9 +204,9 @@ static int eval_main(int argc, char **argv) {
     rv_cli_error("eval", st, what);
     rc = rv_cli_exit_code(st);
   } else if (o.json) {
-    rc = print_json(&m, &a, with_actions(&gt, &pred, &a));
+    rc = print_json(&m, &a, with_actions(&gt, &pred, &a), gap_s);
   } else {
-    print_table(&m, &a, with_actions(&gt, &pred, &a));
+    print_table(&m, &a, with_actions(&gt, &pred, &a), gap_s);
   }
   rv_eval_data_free(&gt);
   rv_eval_data_free(&pred);

@@ -96,6 +96,10 @@ static void test_cli_self_mot(void **state) {
   assert_int_equal(json_integer_value(json_object_get(j, "IDSW")), 0);
   assert_true(num(j, "GT_Dets") > 100);
   assert_null(json_object_get(j, "action_mAP_50"));
+  /* re-entries, by default after 10 s away (the GT's rate from meta.json): all keep their id */
+  assert_float_equal(num(j, "reentry_gap_s"), 10, 0);
+  assert_float_equal(num(j, "reentry_same_id"), num(j, "reentries"), 0);
+  assert_float_equal(num(j, "reentry_IDSW"), 0, 0);
   json_decref(j);
 }
 
@@ -205,6 +209,8 @@ static void test_cli_exit_codes(void **state) {
   expect_exit("eval --gt x", 1, "required");
   expect_exit("eval --gt x --pred y --frobnicate", 1, "unknown option");
   expect_exit("eval --gt x --pred y --fps -3", 1, "--fps");
+  expect_exit("eval --gt x --pred y --reentry-gap -1", 1, "--reentry-gap");
+  expect_exit("eval --gt x --pred y --reentry-gap soon", 1, "--reentry-gap");
   expect_exit("eval --gt x --pred", 1, "missing value");
   snprintf(args, sizeof args, "eval --gt '%s' --pred '%s'", gt, path_in("none.txt"));
   expect_exit(args, 2, "none.txt");

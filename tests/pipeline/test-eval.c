@@ -275,6 +275,59 @@ static void test_eval_frames_subset(void **state) {
   assert_float_equal(m.mota, 0.5, TOL);
 }
 
+static int by_frame(const void *a, const void *b) {
+  const rv_eval_box *x = a, *y = b;
+  return (x->frame > y->frame) - (x->frame < y->frame);
+}
+
+/* Appends id's box (one per id, apart from the others) in frames [f0, f1]. */
+static int span(rv_eval_box *b, int n, int64_t id, int f0, int f1) {
+  for (int f = f0; f <= f1; f++)
+    b[n++] = B(f, id, 40.0 * (double)(id % 20), 10, 20, 40);
+  return n;
+}
+
+/* Re-entries with a gap of 10 frames. GT 1: frames 1-3 and 21-23, predicted 7 throughout
+ * (back with the same id). GT 2: frames 1-3 (predicted 8) and 30-31 (predicted 9): a
+ * re-entry with an ID switch. GT 3: frames 1-2 and 5-6 (a gap of 3: no re-entry), predicted
+ * 5. GT 4: frames 1-2 unmatched, back at 25-26 (predicted 10): a re-entry in neither
+ * count. Re-entries 3, same 1, switched 1; the one ID switch overall is GT 2's. */
+static void test_eval_reentries(void **state) {
+  (void)state;
+  rv_eval_box gt[32], pr[32];
+  int ng = 0, np = 0;
+  ng = span(gt, ng, 1, 1, 3), ng = span(gt, ng, 1, 21, 23);
+  ng = span(gt, ng, 2, 1, 3), ng = span(gt, ng, 2, 30, 31);
+  ng = span(gt, ng, 3, 1, 2), ng = span(gt, ng, 3, 5, 6);
+  ng = span(gt, ng, 4, 1, 2), ng = span(gt, ng, 4, 25, 26);
+  np = span(pr, np, 7, 1, 3), np = span(pr, np, 7, 21, 23);
+  np = span(pr, np, 8, 1, 3), np = span(pr, np, 9, 30, 31);
+  np = span(pr, np, 5, 1, 2), np = span(pr, np, 5, 5, 6);
+  np = span(pr, np, 10, 25, 26);
+  for (int k = 0; k < np; k++) /* the same places as the GT ids they follow */
+    pr[k].x = pr[k].id == 7 ? 40 : pr[k].id == 5 ? 120 : pr[k].id == 10 ? 160 : 80;
+  qsort(gt, (size_t)ng, sizeof *gt, by_frame);
+  qsort(pr, (size_t)np, sizeof *pr, by_frame);
+  rv_eval_mot m;
+  rv_eval_track_opts o = {10};
+  assert_int_equal(rv_eval_tracks_ex(gt, ng, pr, np, NULL, -1, &o, &m), RV_OK);
+  assert_int_equal(m.idsw, 1);
+  assert_int_equal(m.reentries, 3);
+  assert_int_equal(m.reentry_same, 1);
+  assert_int_equal(m.reentry_switched, 1);
+  o.reentry_gap = 28; /* every absence is shorter: 18, 27 and 23 frames */
+  assert_int_equal(rv_eval_tracks_ex(gt, ng, pr, np, NULL, -1, &o, &m), RV_OK);
+  assert_int_equal(m.reentries, 0);
+  o.reentry_gap = 18; /* GT 1's absence is 18 frames (3 -> 21): counted */
+  assert_int_equal(rv_eval_tracks_ex(gt, ng, pr, np, NULL, -1, &o, &m), RV_OK);
+  assert_int_equal(m.reentries, 3);
+  m = eval_all(gt, ng, pr, np); /* no options: not counted, the rest the same */
+  assert_int_equal(m.reentries + m.reentry_same + m.reentry_switched, 0);
+  assert_int_equal(m.idsw, 1);
+  o.reentry_gap = -1;
+  assert_int_equal(rv_eval_tracks_ex(gt, ng, pr, np, NULL, -1, &o, &m), RV_ERR_INVALID);
+}
+
 /* IDTP is the best one-to-one id matching of the IoU >= 0.5 frame counts. The evaluator
  * solves each connected part of the id graph on its own; here one dense assignment over
  * all ids (rv_lap_solve, exact) on random crowded tracks must give the same total. */
@@ -485,7 +538,7 @@ int main(void) {
       cmocka_unit_test(test_eval_clear_continuity), cmocka_unit_test(test_eval_frames_subset),
       cmocka_unit_test(test_eval_identity_parts),   cmocka_unit_test(test_eval_bad_arrays),
       cmocka_unit_test(test_eval_read_gt_folder),   cmocka_unit_test(test_eval_read_jsonl),
-      cmocka_unit_test(test_eval_read_errors),
+      cmocka_unit_test(test_eval_read_errors),      cmocka_unit_test(test_eval_reentries),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -106,13 +106,20 @@ def score(args, model, tag, scenes, per_label=True, quiet=False):
     return rows
 
 
+def reentry_cell(r):
+    """`ringvit eval`'s re-entry counts (ids back after >= 10 s away), "-" when it has none."""
+    if "reentries" not in r:
+        return "-"
+    return f"{r['reentry_same_id']} / {r['reentry_IDSW']} ({r['reentries']})"
+
+
 def table(rows):
     labels = sorted({k for r in rows for k in r["per_label"]})
-    head = ["model", "seed", "s", "HOTA", "IDF1", "MOTA", "IDSW", "mAP@0.5"] + [f"AP {l}" for l in labels] + ["x real time"]
+    head = ["model", "seed", "s", "HOTA", "IDF1", "MOTA", "IDSW", "re-entries: same id / switched (of)", "mAP@0.5"] + [f"AP {l}" for l in labels] + ["x real time"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         cells = [r["model"], str(r["seed"]), str(r["seconds"]), f"{r['HOTA']:.1f}", f"{r['IDF1']:.1f}", f"{r['MOTA']:.1f}",
-                 str(r["IDSW"]), f"{r['action_mAP_50'] / 100:.3f}"]
+                 str(r["IDSW"]), reentry_cell(r), f"{r['action_mAP_50'] / 100:.3f}"]
         for l in labels:
             p = r["per_label"].get(l)
             cells.append(f"{p['ap50'] / 100:.3f} ({p['gt']} GT, {p['pred']} pred)" if p else "-")
@@ -152,8 +159,9 @@ def main(argv=None):
 
 def store(model, rows):
     """The held-out figures into the model file's __metadata__["accuracy"]."""
-    keep = ("model", "seed", "seconds", "HOTA", "IDF1", "MOTA", "IDSW", "action_mAP_50")
-    heldout = [dict({k: r[k] for k in keep}, AP50={l: p["ap50"] for l, p in r["per_label"].items()}) for r in rows]
+    keep = ("model", "seed", "seconds", "HOTA", "IDF1", "MOTA", "IDSW", "action_mAP_50", "reentries",
+            "reentry_same_id", "reentry_IDSW")
+    heldout = [dict({k: r[k] for k in keep if k in r}, AP50={l: p["ap50"] for l, p in r["per_label"].items()}) for r in rows]
     tensors, meta = safetensors_io.load(model)
     meta["accuracy"] = json.dumps(dict(heldout=heldout, tool="vit/train/heldout.py", measured=time.strftime("%Y-%m-%d")))
     safetensors_io.save(model, tensors, meta)

@@ -5,6 +5,8 @@
  * HOTA averaged over alpha = 0.05, 0.10, ..., 0.95, CLEAR matching at IoU 0.5 preferring
  * the previous frame's pairs, IDF1 by a global optimal matching of ids at IoU 0.5. The
  * evaluation is class-agnostic (every GT row counts whatever its class column says).
+ * Beyond TrackEval: re-entries (ids that come back after an absence) and whether the
+ * prediction gave them their old id back.
  *
  * Actions: temporal segment detection as in ActivityNet: per class, predictions sorted by
  * score are matched greedily to the unmatched GT segment of the highest tIoU at or above
@@ -79,12 +81,26 @@ typedef struct rv_eval_mot {
   int64_t clr_tp, clr_fn, clr_fp, idsw;
   int64_t idtp, idfn, idfp;
   int64_t gt_dets, pred_dets, gt_ids, pred_ids, frames;
+  /* Re-entries (with rv_eval_track_opts.reentry_gap): a GT id whose rows resume after an
+   * absence of at least that many frames (counted on the evaluated frames' numbers). At its
+   * first CLEAR match after the return, the predicted id is the one it was last matched to
+   * before the absence (same) or another (switched: an ID switch, also counted in idsw);
+   * the rest were not matched before the absence or not after the return. */
+  int64_t reentries, reentry_same, reentry_switched;
 } rv_eval_mot;
+
+typedef struct rv_eval_track_opts {
+  int64_t reentry_gap; /* frames of absence that make a return a re-entry; 0: not counted */
+} rv_eval_track_opts;
 
 /* Boxes in frame order. frames (increasing, n_frames of them) restricts the evaluation to
  * those frames; n_frames = -1 evaluates every frame that has a box. */
 rv_status rv_eval_tracks(const rv_eval_box *gt, int64_t n_gt, const rv_eval_box *pred,
                          int64_t n_pred, const int64_t *frames, int64_t n_frames, rv_eval_mot *out);
+/* The same with options (NULL: as rv_eval_tracks). */
+rv_status rv_eval_tracks_ex(const rv_eval_box *gt, int64_t n_gt, const rv_eval_box *pred,
+                            int64_t n_pred, const int64_t *frames, int64_t n_frames,
+                            const rv_eval_track_opts *opts, rv_eval_mot *out);
 
 enum { RV_EVAL_N_TIOU = 3 };
 extern const double rv_eval_tious[RV_EVAL_N_TIOU]; /* 0.3, 0.5, 0.7 */

@@ -230,6 +230,21 @@ class RvViT(nn.Module):
     def config_json(self):
         return json.dumps(self.c)
 
+    def load_resized(self, sd):
+        """load_state_dict from a model of another input size with the same patch: its learned
+        position table is resampled to this grid (its grid is the factorisation of its row
+        count closest to this one's aspect), as the C engine resamples at run time."""
+        pe = sd.get("pos_embed")
+        n_grid = self.gh0 * self.gw0
+        if pe is not None and pe.shape[0] != self.pos_embed.shape[0]:
+            rows = pe.shape[0] - self.npre - self.ndet
+            gh, gw = min(((h, rows // h) for h in range(1, rows + 1) if rows % h == 0),
+                         key=lambda g: abs(math.log(g[1] / g[0] * self.gh0 / self.gw0)))
+            grid = resample_grid(pe[self.npre:self.npre + rows], gh, gw, self.gh0, self.gw0, self.c["pos_resample"])
+            sd = dict(sd, pos_embed=torch.cat([pe[:self.npre], grid, pe[self.npre + rows:]]))
+            assert sd["pos_embed"].shape[0] == self.npre + n_grid + self.ndet
+        self.load_state_dict(sd)
+
     def _fit_pos(self, table, gh, gw):
         pre, grid, det = table[:self.npre], table[self.npre:self.npre + self.gh0 * self.gw0], table[self.npre + self.gh0 * self.gw0:]
         grid = resample_grid(grid, self.gh0, self.gw0, gh, gw, self.c["pos_resample"])

@@ -579,6 +579,7 @@ def main(argv=None):
     ap.add_argument("--mix", default="1,0,0", help="phase A weights of synth, object-rich synth, shape clips")
     ap.add_argument("--augment", action="store_true", help="phase A: mirror and colour jitter")
     ap.add_argument("--iou-loss", action="store_true", help="add a GIoU loss on the decoded boxes")
+    ap.add_argument("--image-size", help="HxW model input (a multiple of the patch); --resume resamples its positions")
     ap.add_argument("--act-weights", default="",
                     help="ACTION=FACTOR,...: weight those actions' positives more (e.g. loiter=8)")
     args = ap.parse_args(argv)
@@ -588,6 +589,11 @@ def main(argv=None):
         ACT_WEIGHTS = parse_act_weights(args.act_weights)
     except ValueError as e:
         ap.error(str(e))
+    if args.image_size:
+        try:
+            CONFIG["image_size"] = [int(v) for v in args.image_size.lower().split("x")]
+        except ValueError:
+            ap.error(f"--image-size {args.image_size}: expected HxW")
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     os.makedirs(args.work, exist_ok=True)
@@ -629,7 +635,7 @@ def main(argv=None):
             iou_loss=args.iou_loss)
     if args.resume:
         ck = torch.load(args.resume)
-        model.load_state_dict(ck["model"])
+        model.load_resized(ck["model"])
         state.update({k: v for k, v in ck["state"].items() if k.startswith("phase_")})
         state["minutes_before_resume"] = ck["state"].get("minutes", 0) + ck["state"].get("minutes_before_resume", 0)
         prev = ck["state"]  # an earlier fine-tune stage keeps its record

@@ -160,6 +160,7 @@ static rv_status open_heads(rv_pipeline *p) {
   dc.patch = mc->patch;
   dc.max_tokens = mc->set ? mc->det_tokens : 0;
   dc.peak = mc->dense_peak;
+  dc.reach = mc->dense_reach;
   dc.class_offset = mc->dense_class_offsets ? mc->dense_class_offset : NULL;
   dc.score_thresh = p->cfg.threshold > 0    ? p->cfg.threshold
                     : mc->detect_thresh > 0 ? mc->detect_thresh

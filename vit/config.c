@@ -10,7 +10,8 @@
  * head {dense {hidden, emb_dim}, scene {pool, fc_norm, over "frame"|"clip", activation
  * "sigmoid"|"softmax"}, set {}}, num_classes, num_track_actions, num_scene_actions
  * (default: the label list lengths), labels {classes, track_actions, scene_actions},
- * head.dense.peak [0], head.dense.class_offset [none: one number per class, |x| <= 16, at
+ * head.dense.peak [0], head.dense.reach [0: box centres in their own cell; up to 3],
+ * head.dense.class_offset [none: one number per class, |x| <= 16, at
  * most RV_MAX_CLASS_OFFSETS classes], tracking {detect_thresh, high_thresh, low_thresh,
  * new_track_thresh, lost_s, action_on, action_off, action_smooth_s, action_min_s,
  * action_gap_s, match_thresh, second_match_thresh, unconfirmed_match_thresh} (scores and
@@ -243,7 +244,8 @@ fail:
   return st;
 }
 
-static const char *const dense_keys[] = {"hidden", "emb_dim", "peak", "class_offset", NULL};
+static const char *const dense_keys[] = {"hidden",       "emb_dim", "peak",
+                                         "class_offset", "reach",   NULL};
 
 /* head.dense.class_offset: one objectness-logit offset per class (calibration). */
 static rv_status get_class_offset(json_t *d, rv_vit_config *c) {
@@ -304,6 +306,7 @@ static rv_status parse_heads(json_t *root, rv_vit_config *c) {
     RV_TRY(get_int(d, "hidden", 0, &c->dense_hidden));
     RV_TRY(get_int(d, "emb_dim", 0, &c->emb_dim));
     RV_TRY(get_int(d, "peak", 0, &c->dense_peak));
+    RV_TRY(get_int(d, "reach", 0, &c->dense_reach));
     RV_TRY(get_class_offset(d, c));
   }
   if (s) {
@@ -357,6 +360,8 @@ static rv_status validate(const rv_vit_config *c) {
   REQUIRE(!c->dense || c->num_classes >= 1, "config: the dense head needs num_classes >= 1");
   REQUIRE(c->dense_peak == 0 || (c->dense_peak % 2 == 1 && c->dense_peak <= 15),
           "config: head.dense.peak must be 0 or an odd number up to 15, got %d", c->dense_peak);
+  REQUIRE(c->dense_reach >= 0 && c->dense_reach <= 3,
+          "config: head.dense.reach must be 0 to 3 cells, got %d", c->dense_reach);
   REQUIRE(!c->tuning.action_on || !c->tuning.action_off ||
               c->tuning.action_off <= c->tuning.action_on,
           "config: tracking.action_off %g is above action_on %g", (double)c->tuning.action_off,

@@ -61,6 +61,8 @@ static rv_status check_cfg(const rv_det_decoder_cfg *c) {
     return RV_FAIL(RV_ERR_INVALID, "score_thresh and nms_iou must be in [0, 1], max_dets >= 0");
   if (c->peak < 0 || (c->peak > 1 && c->peak % 2 == 0) || c->peak > 15)
     return RV_FAIL(RV_ERR_INVALID, "peak must be 0 or odd up to 15, got %d", c->peak);
+  if (c->reach < 0 || c->reach > 3)
+    return RV_FAIL(RV_ERR_INVALID, "reach must be 0 to 3 cells, got %d", c->reach);
   for (int i = 0; c->class_offset && i < c->n_classes; i++)
     if (!(fabsf(c->class_offset[i]) <= 16.0f))
       return RV_FAIL(RV_ERR_INVALID, "class_offset[%d] must be in [-16, 16]", i);
@@ -215,6 +217,12 @@ static void emit(rv_det_decoder *d, int k, const cand *c) {
   det->label = c->label;
 }
 
+/* The box centre's offset from the cell's corner, in cells (rv_det_decoder_cfg.reach). */
+static float centre_offset(const rv_det_decoder *d, float t) {
+  if (!d->cfg.reach) return sigmoidf(t); /* in the cell: the formula the models were trained on */
+  return 0.5f + (2.0f * (float)d->cfg.reach + 1.0f) * (sigmoidf(t) - 0.5f);
+}
+
 /* One dense cell into a candidate; 0 when it scores below the threshold or has no box. */
 static int dense_cell(const rv_det_decoder *d, const float *ch, int row, int col,
                       const rv_frame_geom *g, cand *c) {
@@ -224,7 +232,8 @@ static int dense_cell(const rv_det_decoder *d, const float *ch, int row, int col
   if (!(c->score >= d->cfg.score_thresh)) return 0;
   const float *bx = ch + 1 + C;
   float P = (float)d->cfg.patch;
-  float cx = ((float)col + sigmoidf(bx[0])) * P, cy = ((float)row + sigmoidf(bx[1])) * P;
+  float cx = ((float)col + centre_offset(d, bx[0])) * P;
+  float cy = ((float)row + centre_offset(d, bx[1])) * P;
   float w = expf(bx[2]) * P, h = expf(bx[3]) * P;
   c->box[0] = cx - 0.5f * w;
   c->box[1] = cy - 0.5f * h;

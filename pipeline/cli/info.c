@@ -45,6 +45,7 @@ static void print_calibration(const rv_model *m, const rv_vit_config *c) {
   if (!c->dense) return;
   printf("  %-13s peak rule %s", "decoding", c->dense_peak > 1 ? "" : "off");
   if (c->dense_peak > 1) printf("%dx%d", c->dense_peak, c->dense_peak);
+  if (c->dense_reach) printf(", box centres up to %d cell(s) beyond their cell", c->dense_reach);
   for (int i = 0; i < c->dense_class_offsets; i++) {
     if (c->dense_class_offset[i] == 0) continue;
     const char *l = rv_model_label(m, RV_LABEL_CLASS, i);

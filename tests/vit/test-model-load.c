@@ -222,7 +222,8 @@ static void test_tracking_keys(void **s) {
   char text[1024];
   rv_vit_config c;
   snprintf(text, sizeof text, "%s%s", base,
-           "\"head\": {\"dense\": {\"peak\": 3, \"class_offset\": [1.25]}}, \"tracking\": "
+           "\"head\": {\"dense\": {\"peak\": 3, \"reach\": 1, \"class_offset\": [1.25]}}, "
+           "\"tracking\": "
            "{\"detect_thresh\": 0.1, "
            "\"high_thresh\": 0.4, \"low_thresh\": 0.15, \"new_track_thresh\": 0.45, "
            "\"lost_s\": 4.5, \"action_on\": 0.7, \"action_off\": 0.3, \"action_gap_s\": 2,"
@@ -230,6 +231,7 @@ static void test_tracking_keys(void **s) {
            " \"second_match_thresh\": 0.7, \"unconfirmed_match_thresh\": 0.95}}");
   assert_int_equal(rv_vit_config_parse(text, &c), RV_OK);
   assert_int_equal(c.dense_peak, 3);
+  assert_int_equal(c.dense_reach, 1);
   assert_true(c.dense_class_offsets == 1 && c.dense_class_offset[0] == 1.25f);
   const rv_track_tuning *t = &c.tuning;
   assert_true(c.detect_thresh == 0.1f && t->high_thresh == 0.4f && t->low_thresh == 0.15f);
@@ -240,12 +242,15 @@ static void test_tracking_keys(void **s) {
               t->unconfirmed_match_thresh == 0.95f);
   snprintf(text, sizeof text, "%s%s", base, "\"head\": {\"dense\": {}}}");
   assert_int_equal(rv_vit_config_parse(text, &c), RV_OK);
-  assert_true(c.dense_peak == 0 && c.detect_thresh == 0 && c.tuning.lost_s == 0);
+  assert_true(c.dense_peak == 0 && c.dense_reach == 0 && c.detect_thresh == 0 &&
+              c.tuning.lost_s == 0);
   assert_int_equal(c.dense_class_offsets, 0);
   static const struct {
     const char *tail, *needle;
   } bad[] = {
       {"\"head\": {\"dense\": {\"peak\": 2}}}", "peak"},
+      {"\"head\": {\"dense\": {\"reach\": 4}}}", "reach"},
+      {"\"head\": {\"dense\": {\"reach\": -1}}}", "reach"},
       {"\"head\": {\"dense\": {\"class_offset\": [1, 2]}}}", "class_offset"},
       {"\"head\": {\"dense\": {\"class_offset\": [\"x\"]}}}", "class_offset"},
       {"\"head\": {\"dense\": {\"class_offset\": [17]}}}", "class_offset"},

@@ -58,6 +58,10 @@ typedef struct rv_det_decoder_cfg {
   /* dense head: [n_classes] logits added to a cell's objectness by its best class before
    * scoring (per-class calibration; copied at init); NULL = none */
   const float *class_offset;
+  /* dense head: how many cells beyond its own a cell's box centre may lie, 0..3: centre =
+   * (col + 1/2 + (reach + 1/2)(2 sigmoid(t) - 1)) P, so 0 is (col + sigmoid(t)) P. A reach
+   * lets every cell near an object carry its box, not only the cell holding its centre. */
+  int reach;
 } rv_det_decoder_cfg;
 
 /* The tracker's score thresholds, association limits and memory, and the action

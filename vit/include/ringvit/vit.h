@@ -104,7 +104,8 @@ typedef struct rv_vit_config {
    * (vit/train/calibrate.py: a class the focal loss left under-confident gets a positive one) */
   float dense_class_offset[RV_MAX_CLASS_OFFSETS];
   int dense_class_offsets; /* entries set: num_classes, or 0 = none */
-  int scene;               /* per-frame (or per-clip) logits */
+  int dense_reach; /* box centres may lie this many cells beyond their cell (rv_det_decoder_cfg) */
+  int scene;       /* per-frame (or per-clip) logits */
   rv_pool scene_pool;
   int scene_fc_norm; /* LayerNorm after pooling (VideoMAE's fc_norm) */
   int scene_clip;    /* 1: one row for the whole call (pooled over every frame) */

@@ -125,8 +125,20 @@ def read_gt(gt_dir, n_frames, pts_ns):
     return rows
 
 
-def make_targets(rows, geom, grid_h, grid_w, patch):
-    """Dense targets of one frame in the decoder's parameterisation (vit/detect.c)."""
+TARGETS = ["heat", "pos", "ign", "cls", "box", "act", "tid", "scene", "boxm"]
+
+
+def centre_target(c, cell, reach):
+    """A box centre (in cells) as the decoder's sigmoid target for `cell` (vit/detect.c):
+    c = cell + 1/2 + (2 reach + 1)(sigmoid - 1/2); reach 0 gives c - cell."""
+    return (c - cell - 0.5) / (2 * reach + 1) + 0.5
+
+
+def make_targets(rows, geom, grid_h, grid_w, patch, reach=0):
+    """Dense targets of one frame in the decoder's parameterisation (vit/detect.c). The cell
+    holding an object's centre is its objectness positive (pos); with a reach, the cells
+    around it whose centres lie inside its box (up to `reach` cells away) also learn its box,
+    class, actions and identity (boxm), since decoding may pick any of them."""
     sx, sy, px, py = geom
     n = grid_h * grid_w
     heat = np.zeros(n, np.float32)  # Gaussian around each centre: eases the negatives nearby
@@ -137,6 +149,8 @@ def make_targets(rows, geom, grid_h, grid_w, patch):
     act = np.zeros((n, len(TRACK_ACTIONS)), np.float32)
     tid = np.zeros(n, np.int64)
     best = np.full(n, np.inf, np.float32)  # distance of the owner to its cell centre
+    boxm = np.zeros(n, bool)
+    kept = []  # (cx, cy, wc, hc, row, col, c, bits, t) of each positive, for the reach pass
     rr, cc = np.mgrid[0:grid_h, 0:grid_w]
     rr, cc = rr.reshape(-1) + 0.5, cc.reshape(-1) + 0.5
     persons, vehicles = 0, 0
@@ -163,12 +177,30 @@ def make_targets(rows, geom, grid_h, grid_w, patch):
         best[k] = dist
         pos[k] = True
         cls[k] = c
-        box[k] = [cx - col, cy - row, math.log(max(wc, 1e-3)), math.log(max(hc, 1e-3))]
+        box[k] = [centre_target(cx, col, reach), centre_target(cy, row, reach),
+                  math.log(max(wc, 1e-3)), math.log(max(hc, 1e-3))]
         act[k] = [(bits >> a) & 1 for a in range(len(TRACK_ACTIONS))]
         tid[k] = t
+        boxm[k] = True
+        kept.append((cx, cy, wc, hc, row, col, c, bits, t))
+    for cx, cy, wc, hc, row, col, c, bits, t in kept if reach else ():
+        for r in range(max(0, row - reach), min(grid_h, row + reach + 1)):
+            for q in range(max(0, col - reach), min(grid_w, col + reach + 1)):
+                k = r * grid_w + q
+                dist = (cx - q - 0.5) ** 2 + (cy - r - 0.5) ** 2
+                inside = abs(q + 0.5 - cx) <= wc / 2 and abs(r + 0.5 - cy) <= hc / 2
+                if pos[k] or not inside or dist >= best[k]:
+                    continue
+                best[k] = dist
+                boxm[k] = True
+                cls[k] = c
+                box[k] = [centre_target(cx, q, reach), centre_target(cy, r, reach),
+                          math.log(max(wc, 1e-3)), math.log(max(hc, 1e-3))]
+                act[k] = [(bits >> a) & 1 for a in range(len(TRACK_ACTIONS))]
+                tid[k] = t
     ign &= ~pos
     scene = np.array([persons >= CROWD_PERSONS, vehicles > 0], np.float32)
-    return heat, pos, ign, cls, box, act, tid, scene
+    return heat, pos, ign, cls, box, act, tid, scene, boxm
 
 
 class Clip:
@@ -181,23 +213,44 @@ class Clip:
         self.seed = seed
         self.frames = letterbox(frames, ih, iw, c["mean"])
         self.times = pts_ns.astype(np.float64) * 1e-9
-        rw, rh, px, py = letterbox_geom(frames.shape[2], frames.shape[1], iw, ih)
-        geom = (rw / frames.shape[2], rh / frames.shape[1], px, py)
-        t = [make_targets(r, geom, ih // p, iw // p, p) for r in rows]
-        names = ["heat", "pos", "ign", "cls", "box", "act", "tid", "scene"]
-        for i, name in enumerate(names):
-            setattr(self, name, torch.from_numpy(np.stack([x[i] for x in t])))
+        self.set_targets(rows, (frames.shape[2], frames.shape[1]), c)
         self.n = len(rows)
+
+    def set_targets(self, rows, src_wh, c):
+        """Targets from per-frame GT rows of a src_wh source letterboxed into c's input."""
+        ih, iw = c["image_size"]
+        p = c["patch"]
+        rw, rh, px, py = letterbox_geom(src_wh[0], src_wh[1], iw, ih)
+        geom = (rw / src_wh[0], rh / src_wh[1], px, py)
+        reach = c.get("head", {}).get("dense", {}).get("reach", 0)
+        t = [make_targets(r, geom, ih // p, iw // p, p, reach) for r in rows]
+        for i, name in enumerate(TARGETS):
+            setattr(self, name, torch.from_numpy(np.stack([x[i] for x in t])))
+        self.reach = reach
+
+
+def retarget(clip, gt_dir):
+    """A cached clip's targets made again from its GT (another reach, or an older cache)."""
+    with open(os.path.join(gt_dir, "meta.json")) as f:
+        meta = json.load(f)
+    pts = np.round(clip.times * 1e9).astype(np.int64)
+    clip.set_targets(read_gt(gt_dir, clip.n, pts), (meta["width"], meta["height"]), M.normalize_config(CONFIG))
 
 
 def load_clip(args, seed, rich, density, extra=(), seconds=None):
     cache = os.path.join(args.work, f"seed-{seed}", "clip.pt")
     if os.path.exists(cache):
         saved = torch.load(cache)
-        if not isinstance(saved, dict):
-            return saved
-        clip = Clip.__new__(Clip)
-        clip.__dict__.update(saved)
+        clip = saved  # an older cache pickled the Clip itself
+        if isinstance(saved, dict):
+            clip = Clip.__new__(Clip)
+            clip.__dict__.update(saved)
+        reach = CONFIG["head"]["dense"].get("reach", 0)
+        if getattr(clip, "reach", 0) != reach or not hasattr(clip, "boxm"):
+            retarget(clip, os.path.join(args.work, f"seed-{seed}", "gt"))
+            tmp = cache + ".tmp"
+            torch.save(vars(clip), tmp)
+            os.replace(tmp, cache)  # replaces a link to another run's cache, not its target
         return clip
     video, gt = render_clip(args.ringvit, args.work, seed, seconds or args.seconds, CONFIG["fps"], rich, density, extra)
     frames, pts = read_rgb(video)
@@ -231,11 +284,11 @@ def parse_act_weights(text):
     return w
 
 
-def dense_losses(out, b, n_cls, n_act, emb_dim):
+def dense_losses(out, b, n_cls, n_act, emb_dim, reach=0):
     """out [F, cells, ch] against the batch's targets; returns a dict of scalar losses."""
     L = {}
     L["obj"] = focal_obj(out[..., 0], b["heat"], b["pos"], b["ign"])
-    pos = b["pos"]
+    pos = b["boxm"]  # the cells that carry a box: the positives, and with a reach their neighbours
     if pos.any():
         o = out[pos]
         L["cls"] = F.binary_cross_entropy_with_logits(o[:, 1:1 + n_cls], F.one_hot(b["cls"][pos], n_cls).float())
@@ -243,7 +296,7 @@ def dense_losses(out, b, n_cls, n_act, emb_dim):
         L["xy"] = F.binary_cross_entropy_with_logits(bx[:, :2], tb[:, :2].clamp(0, 1)) - 0.5  # ~0 when right
         L["wh"] = F.smooth_l1_loss(bx[:, 2:], tb[:, 2:], beta=0.1)
         if IOU_LOSS:
-            L["iou"] = giou_loss(bx, tb)
+            L["iou"] = giou_loss(bx, tb, reach)
         a = o[:, 5 + n_cls:5 + n_cls + n_act]
         ta = b["act"][pos]
         L["act"] = F.binary_cross_entropy_with_logits(a, ta, pos_weight=3.0 * ACT_WEIGHTS[:n_act])
@@ -256,12 +309,15 @@ def cell_boxes(cx, cy, w, h):
     return torch.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], 1)
 
 
-def giou_loss(bx, tb):
+def giou_loss(bx, tb, reach=0):
     """1 - GIoU of the decoded boxes (cell units, the decoder's formula) against the
     targets: the tracker and HOTA score overlap, which the log-size loss alone does not
     weigh by the object's size."""
-    p = cell_boxes(torch.sigmoid(bx[:, 0]), torch.sigmoid(bx[:, 1]), bx[:, 2].clamp(max=6).exp(), bx[:, 3].clamp(max=6).exp())
-    t = cell_boxes(tb[:, 0], tb[:, 1], tb[:, 2].exp(), tb[:, 3].exp())
+    span = 2 * reach + 1
+    centre = lambda s: 0.5 + span * (s - 0.5)  # noqa: E731  (detect.c's centre_offset)
+    p = cell_boxes(centre(torch.sigmoid(bx[:, 0])), centre(torch.sigmoid(bx[:, 1])), bx[:, 2].clamp(max=6).exp(),
+                   bx[:, 3].clamp(max=6).exp())
+    t = cell_boxes(centre(tb[:, 0]), centre(tb[:, 1]), tb[:, 2].exp(), tb[:, 3].exp())
     lt, rb = torch.max(p[:, :2], t[:, :2]), torch.min(p[:, 2:], t[:, 2:])
     inter = (rb - lt).clamp(min=0).prod(1)
     area = lambda b: (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])  # noqa: E731
@@ -292,7 +348,7 @@ IOU_LOSS = False  # --iou-loss
 
 
 def batch_of(clip, idx):
-    return {k: getattr(clip, k)[idx] for k in ("heat", "pos", "ign", "cls", "box", "act", "tid", "scene")}
+    return {k: getattr(clip, k)[idx] for k in TARGETS}
 
 
 def clip_tokens(model, clip, idx, frames=None):
@@ -307,13 +363,13 @@ def augment(frames, b, grid_w, rng):
     sceneries and palettes are otherwise learnt by heart. frames [F, H, W, 3] in [0, 1]."""
     if rng.random() < 0.5:
         frames = frames.flip(2)
-        for k in ("heat", "pos", "ign", "cls", "act", "tid", "box"):
+        for k in ("heat", "pos", "ign", "cls", "act", "tid", "box", "boxm"):
             t = b[k]
             shape = t.shape
             t = t.reshape(shape[0], -1, grid_w, *shape[2:]).flip(2).reshape(shape)
             b[k] = t
         bx = b["box"].clone()
-        bx[..., 0] = torch.where(b["pos"], 1.0 - bx[..., 0], bx[..., 0])
+        bx[..., 0] = torch.where(b["boxm"], 1.0 - bx[..., 0], bx[..., 0])
         b["box"] = bx
     gain = torch.tensor([rng.uniform(0.8, 1.2) for _ in range(3)]) * rng.uniform(0.75, 1.25)
     bias = rng.uniform(-0.08, 0.08)
@@ -327,7 +383,8 @@ def total(L):
 
 def heads_loss(model, outs, b):
     c = model.c
-    L = dense_losses(outs["dense"], b, c["num_classes"], c["num_track_actions"], c["head"]["dense"].get("emb_dim", 0))
+    d = c["head"]["dense"]
+    L = dense_losses(outs["dense"], b, c["num_classes"], c["num_track_actions"], d.get("emb_dim", 0), d.get("reach", 0))
     L["scene"] = F.binary_cross_entropy_with_logits(outs["scene"], b["scene"])
     return L
 
@@ -541,6 +598,20 @@ def write_model(model, path, state):
     os.replace(tmp, path)
 
 
+def with_reach(sd, old, new, n_cls):
+    """A checkpoint's dense head moved to another reach: the centre channels' weights scaled
+    so that near the cell centre (sigmoid's linear part) the decoded centres stay put."""
+    if old == new:
+        return sd
+    sd = dict(sd)
+    f = (2 * old + 1) / (2 * new + 1)
+    for name in ("head.dense.out.weight", "head.dense.out.bias"):
+        t = sd[name].clone()
+        t[1 + n_cls:3 + n_cls] *= f
+        sd[name] = t
+    return sd
+
+
 def parse_seeds(text):
     out = []
     for part in text.split(","):
@@ -579,6 +650,9 @@ def main(argv=None):
     ap.add_argument("--mix", default="1,0,0", help="phase A weights of synth, object-rich synth, shape clips")
     ap.add_argument("--augment", action="store_true", help="phase A: mirror and colour jitter")
     ap.add_argument("--iou-loss", action="store_true", help="add a GIoU loss on the decoded boxes")
+    ap.add_argument("--reach", type=int, default=0,
+                    help="cells beyond its own a cell's box centre may lie (head.dense.reach, 0-3): "
+                         "the cells around an object's centre learn its box too")
     ap.add_argument("--image-size", help="HxW model input (a multiple of the patch); --resume resamples its positions")
     ap.add_argument("--act-weights", default="",
                     help="ACTION=FACTOR,...: weight those actions' positives more (e.g. loiter=8)")
@@ -594,6 +668,10 @@ def main(argv=None):
             CONFIG["image_size"] = [int(v) for v in args.image_size.lower().split("x")]
         except ValueError:
             ap.error(f"--image-size {args.image_size}: expected HxW")
+    if not 0 <= args.reach <= 3:
+        ap.error("--reach must be 0 to 3")
+    if args.reach:
+        CONFIG["head"]["dense"]["reach"] = args.reach
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     os.makedirs(args.work, exist_ok=True)
@@ -624,6 +702,7 @@ def main(argv=None):
                  trainer="vit/train/train.py", torch=torch.__version__)
     if args.act_weights:
         state["act_weights"] = args.act_weights
+    state["reach"] = args.reach
     if object_seeds or shp_clips:
         state["finetune"] = dict(
             object_seeds=object_seeds, object_seconds=args.object_seconds,
@@ -635,7 +714,7 @@ def main(argv=None):
             iou_loss=args.iou_loss)
     if args.resume:
         ck = torch.load(args.resume)
-        model.load_resized(ck["model"])
+        model.load_resized(with_reach(ck["model"], ck["state"].get("reach", 0), args.reach, len(CLASSES)))
         state.update({k: v for k, v in ck["state"].items() if k.startswith("phase_")})
         state["minutes_before_resume"] = ck["state"].get("minutes", 0) + ck["state"].get("minutes_before_resume", 0)
         prev = ck["state"]  # an earlier fine-tune stage keeps its record

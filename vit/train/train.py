@@ -150,7 +150,17 @@ def make_targets(rows, geom, grid_h, grid_w, patch, reach=0):
     tid = np.zeros(n, np.int64)
     best = np.full(n, np.inf, np.float32)  # distance of the owner to its cell centre
     boxm = np.zeros(n, bool)
-    kept = []  # (cx, cy, wc, hc, row, col, c, bits, t) of each positive, for the reach pass
+    kept = []  # (row, col, object) of each positive, for the reach pass
+
+    def own(k, r, q, obj):  # cell k = (r, q) carries obj's box, class, actions and id
+        cx, cy, wc, hc, c, bits, t = obj
+        boxm[k] = True
+        cls[k] = c
+        box[k] = [centre_target(cx, q, reach), centre_target(cy, r, reach),
+                  math.log(max(wc, 1e-3)), math.log(max(hc, 1e-3))]
+        act[k] = [(bits >> a) & 1 for a in range(len(TRACK_ACTIONS))]
+        tid[k] = t
+
     rr, cc = np.mgrid[0:grid_h, 0:grid_w]
     rr, cc = rr.reshape(-1) + 0.5, cc.reshape(-1) + 0.5
     persons, vehicles = 0, 0
@@ -176,14 +186,11 @@ def make_targets(rows, geom, grid_h, grid_w, patch, reach=0):
             continue
         best[k] = dist
         pos[k] = True
-        cls[k] = c
-        box[k] = [centre_target(cx, col, reach), centre_target(cy, row, reach),
-                  math.log(max(wc, 1e-3)), math.log(max(hc, 1e-3))]
-        act[k] = [(bits >> a) & 1 for a in range(len(TRACK_ACTIONS))]
-        tid[k] = t
-        boxm[k] = True
-        kept.append((cx, cy, wc, hc, row, col, c, bits, t))
-    for cx, cy, wc, hc, row, col, c, bits, t in kept if reach else ():
+        obj = (cx, cy, wc, hc, c, bits, t)
+        own(k, row, col, obj)
+        kept.append((row, col, obj))
+    for row, col, obj in kept if reach else ():
+        cx, cy, wc, hc = obj[:4]
         for r in range(max(0, row - reach), min(grid_h, row + reach + 1)):
             for q in range(max(0, col - reach), min(grid_w, col + reach + 1)):
                 k = r * grid_w + q
@@ -192,12 +199,7 @@ def make_targets(rows, geom, grid_h, grid_w, patch, reach=0):
                 if pos[k] or not inside or dist >= best[k]:
                     continue
                 best[k] = dist
-                boxm[k] = True
-                cls[k] = c
-                box[k] = [centre_target(cx, q, reach), centre_target(cy, r, reach),
-                          math.log(max(wc, 1e-3)), math.log(max(hc, 1e-3))]
-                act[k] = [(bits >> a) & 1 for a in range(len(TRACK_ACTIONS))]
-                tid[k] = t
+                own(k, r, q, obj)
     ign &= ~pos
     scene = np.array([persons >= CROWD_PERSONS, vehicles > 0], np.float32)
     return heat, pos, ign, cls, box, act, tid, scene, boxm

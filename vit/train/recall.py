@@ -4,12 +4,16 @@ detections: `rvencoder threshold=0.1 ! rvjsonsink`, no tracker). Each sampled fr
 matched greedily, tallest GT box first, to the unused box of highest IoU (>= --iou) among
 those scoring >= --score. --pairs also prints how much one object's GT boxes overlap from one
 sampled frame to the next (what an IoU association can follow at that sampling rate).
+--cells HxW says, for persons of 50 px and more, whether each predicted box came from the
+model-input cell (of --patch pixels, the source letterboxed into HxW) that holds the GT
+centre or from another cell, with the boxes' overlap and size in each case.
 
     /usr/bin/python3 vit/train/recall.py --gt DIR/gt.txt --pred raw.jsonl --score 0.4 --iou 0.5
 """
 import argparse
 import collections
 import json
+import math
 
 CLASSES = {1: "person", 2: "vehicle", 3: "bag", 4: "object"}  # ringvit synth's gt.txt classes
 
@@ -88,6 +92,39 @@ def pair_overlaps(gt, frames):
     return out
 
 
+def cell_of(x, y, src_wh, in_hw, patch):
+    """The model-input cell (row, col) of source pixel (x, y), letterboxed as the ingest does."""
+    s = min(in_hw[1] / src_wh[0], in_hw[0] / src_wh[1])
+    rw, rh = round(src_wh[0] * s), round(src_wh[1] * s)
+    px, py = (in_hw[1] - rw) // 2, (in_hw[0] - rh) // 2
+    return math.floor((y * rh / src_wh[1] + py) / patch), math.floor((x * rw / src_wh[0] + px) / patch)
+
+
+def cell_report(gt, pred, src_wh, in_hw, patch):
+    """Persons >= 50 px, visibility >= 0.5, and the predicted boxes overlapping them most
+    (IoU > 0.1): from the GT centre's cell or another, with IoU and height ratio."""
+    groups = collections.defaultdict(list)
+    offsets = collections.Counter()
+    centre = lambda b: ((b[0] + b[2]) / 2, (b[1] + b[3]) / 2)  # noqa: E731
+    for frame, boxes in pred.items():
+        persons = [g for g in gt.get(frame, []) if g[1] == 1 and g[2] >= 0.5 and g[0][3] - g[0][1] >= 50]
+        for p in boxes:
+            best = max(persons, key=lambda g: iou(g[0], p), default=None)
+            if best is None or iou(best[0], p) <= 0.1:
+                continue
+            pc, gc = cell_of(*centre(p), src_wh, in_hw, patch), cell_of(*centre(best[0]), src_wh, in_hw, patch)
+            key = "the GT centre's cell" if pc == gc else "another cell"
+            groups[key].append((iou(best[0], p), (p[3] - p[1]) / (best[0][3] - best[0][1])))
+            if pc != gc:
+                offsets[(pc[0] - gc[0], pc[1] - gc[1])] += 1
+    n = sum(len(v) for v in groups.values())
+    print("| persons >= 50 px: box from | share | mean IoU | IoU >= 0.5 | mean height ratio |\n|---|---|---|---|---|")
+    for key, v in sorted(groups.items()):
+        print(f"| {key} | {len(v) / n:.2f} ({len(v)}) | {sum(a for a, _ in v) / len(v):.2f} | "
+              f"{sum(a >= 0.5 for a, _ in v) / len(v):.2f} | {sum(h for _, h in v) / len(v):.2f} |")
+    print("\nother cells, (rows, columns) from the GT centre's:", dict(offsets.most_common(6)))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--gt", required=True, help="gt.txt of `ringvit synth`")
@@ -96,6 +133,9 @@ def main(argv=None):
     ap.add_argument("--score", type=float, default=0.0)
     ap.add_argument("--iou", type=float, default=0.5)
     ap.add_argument("--pairs", action="store_true")
+    ap.add_argument("--cells", help="HxW model input: which cell each person box came from")
+    ap.add_argument("--patch", type=int, default=16)
+    ap.add_argument("--src", default="640x360", help="WxH of the scene")
     args = ap.parse_args(argv)
     gt, pred = read_gt(args.gt), read_pred(args.pred, args.gt_fps, args.score)
     total, hits, false_pos = recall(gt, pred, args.iou)
@@ -110,6 +150,11 @@ def main(argv=None):
         print("\n| class | pairs | IoU < 0.3 | IoU < 0.5 |\n|---|---|---|---|")
         for cls, v in sorted(pair_overlaps(gt, sorted(pred)).items()):
             print(f"| {cls} | {len(v)} | {sum(x < 0.3 for x in v) / len(v):.2f} | {sum(x < 0.5 for x in v) / len(v):.2f} |")
+    if args.cells:
+        print()
+        in_hw = tuple(int(v) for v in args.cells.lower().split("x"))
+        src_wh = tuple(int(v) for v in args.src.lower().split("x"))
+        cell_report(gt, pred, src_wh, in_hw, args.patch)
 
 
 if __name__ == "__main__":

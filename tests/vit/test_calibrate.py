@@ -7,18 +7,12 @@ smaller offset; variant writes head.dense.class_offset only when an offset is se
 """
 import json
 import os
-import sys
 import tempfile
 
-try:
-    import numpy  # noqa: F401  (shapes.py, imported by calibrate.py)
-    import torch
-except ImportError:
-    print("numpy or torch is not installed for this python: skipped")
-    sys.exit(77)
+import train_env  # skips the test without numpy, torch
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(ROOT, "vit", "train"))
+train_env.require("numpy", "torch")
+import torch  # noqa: E402
 import calibrate  # noqa: E402
 import safetensors_io  # noqa: E402
 

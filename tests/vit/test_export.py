@@ -16,15 +16,11 @@ import subprocess
 import sys
 import tempfile
 
-try:
-    import torch
-    import torch.nn.functional as F
-except ImportError:
-    print("torch is not installed for this python: skipped")
-    sys.exit(77)
+import train_env  # skips the test without torch
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(ROOT, "vit", "train"))
+train_env.require("torch")
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 import export  # noqa: E402
 import model as M  # noqa: E402
 

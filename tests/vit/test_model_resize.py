@@ -5,17 +5,11 @@ does), and a table of the same size loads unchanged.
 
     /usr/bin/python3 tests/vit/test_model_resize.py
 """
-import os
-import sys
 
-try:
-    import torch
-except ImportError:
-    print("torch is not installed for this python: skipped")
-    sys.exit(77)
+import train_env  # skips the test without torch
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(ROOT, "vit", "train"))
+train_env.require("torch")
+import torch  # noqa: E402
 import model as M  # noqa: E402
 import train  # noqa: E402
 

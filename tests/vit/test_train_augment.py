@@ -5,18 +5,12 @@ exact boxes and grows with the error.
 
     /usr/bin/python3 tests/vit/test_train_augment.py
 """
-import os
-import sys
 
-try:
-    import numpy as np  # noqa: F401
-    import torch
-except ImportError:
-    print("numpy or torch is not installed for this python: skipped")
-    sys.exit(77)
+import train_env  # skips the test without numpy, torch
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(ROOT, "vit", "train"))
+train_env.require("numpy", "torch")
+import numpy as np  # noqa: E402, F401
+import torch  # noqa: E402
 import train  # noqa: E402
 
 GH, GW, P = 11, 20, 16

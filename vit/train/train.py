@@ -211,7 +211,6 @@ class Clip:
     def __init__(self, seed, frames, pts_ns, rows, cfg):
         c = M.normalize_config(cfg)
         ih, iw = c["image_size"]
-        p = c["patch"]
         self.seed = seed
         self.frames = letterbox(frames, ih, iw, c["mean"])
         self.times = pts_ns.astype(np.float64) * 1e-9

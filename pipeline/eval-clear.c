@@ -54,11 +54,11 @@ static void note_returns(const rv_eval_seq *s, clear_acc *c, int64_t t) {
 static void note_match(clear_acc *c, int32_t g, int32_t p) {
   int switched = c->last[g] >= 0 && c->last[g] != p;
   c->idsw += switched;
-  if (c->gap > 0 && c->returned[g] && c->last[g] >= 0) {
-    c->same += !switched;
+  if (c->returned[g]) { /* set only when re-entries are counted */
+    c->same += c->last[g] >= 0 && !switched;
     c->switched += switched;
+    c->returned[g] = 0;
   }
-  if (c->gap > 0) c->returned[g] = 0;
   c->last[g] = p;
 }
 

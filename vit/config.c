@@ -11,8 +11,8 @@
  * "sigmoid"|"softmax"}, set {}}, num_classes, num_track_actions, num_scene_actions
  * (default: the label list lengths), labels {classes, track_actions, scene_actions},
  * head.dense.peak [0], head.dense.reach [0: box centres in their own cell; up to 3],
- * head.dense.class_offset [none: one number per class, |x| <= 16, at
- * most RV_MAX_CLASS_OFFSETS classes], tracking {detect_thresh, high_thresh, low_thresh,
+ * head.dense.class_offset [none: one number per class, |x| <= 16, at most
+ * RV_MAX_CLASS_OFFSETS classes], tracking {detect_thresh, high_thresh, low_thresh,
  * new_track_thresh, lost_s, action_on, action_off, action_smooth_s, action_min_s,
  * action_gap_s, match_thresh, second_match_thresh, unconfirmed_match_thresh} (scores and
  * cost limits in [0, 1], seconds >= 0; 0 or absent = the pipeline's defaults). */

@@ -6,7 +6,8 @@ those scoring >= --score. --pairs also prints how much one object's GT boxes ove
 sampled frame to the next (what an IoU association can follow at that sampling rate).
 --cells HxW says, for persons of 50 px and more, whether each predicted box came from the
 model-input cell (of --patch pixels, the source letterboxed into HxW) that holds the GT
-centre or from another cell, with the boxes' overlap and size in each case.
+centre or from another cell, with the boxes' overlap and size in each case (it takes the
+letterbox geometry from train.py, so it needs torch).
 
     /usr/bin/python3 vit/train/recall.py --gt DIR/gt.txt --pred raw.jsonl --score 0.4 --iou 0.5
 """
@@ -92,17 +93,18 @@ def pair_overlaps(gt, frames):
     return out
 
 
-def cell_of(x, y, src_wh, in_hw, patch):
-    """The model-input cell (row, col) of source pixel (x, y), letterboxed as the ingest does."""
-    s = min(in_hw[1] / src_wh[0], in_hw[0] / src_wh[1])
-    rw, rh = round(src_wh[0] * s), round(src_wh[1] * s)
-    px, py = (in_hw[1] - rw) // 2, (in_hw[0] - rh) // 2
+def cell_of(x, y, src_wh, geom, patch):
+    """The model-input cell (row, col) of source pixel (x, y); geom = letterbox_geom's (rw, rh,
+    px, py) for the source in the model input."""
+    rw, rh, px, py = geom
     return math.floor((y * rh / src_wh[1] + py) / patch), math.floor((x * rw / src_wh[0] + px) / patch)
 
 
 def cell_report(gt, pred, src_wh, in_hw, patch):
     """Persons >= 50 px, visibility >= 0.5, and the predicted boxes overlapping them most
     (IoU > 0.1): from the GT centre's cell or another, with IoU and height ratio."""
+    from train import letterbox_geom  # the trainer's copy of the ingest's geometry (needs torch)
+    geom = letterbox_geom(src_wh[0], src_wh[1], in_hw[1], in_hw[0])
     groups = collections.defaultdict(list)
     offsets = collections.Counter()
     centre = lambda b: ((b[0] + b[2]) / 2, (b[1] + b[3]) / 2)  # noqa: E731
@@ -112,7 +114,7 @@ def cell_report(gt, pred, src_wh, in_hw, patch):
             best = max(persons, key=lambda g: iou(g[0], p), default=None)
             if best is None or iou(best[0], p) <= 0.1:
                 continue
-            pc, gc = cell_of(*centre(p), src_wh, in_hw, patch), cell_of(*centre(best[0]), src_wh, in_hw, patch)
+            pc, gc = cell_of(*centre(p), src_wh, geom, patch), cell_of(*centre(best[0]), src_wh, geom, patch)
             key = "the GT centre's cell" if pc == gc else "another cell"
             groups[key].append((iou(best[0], p), (p[3] - p[1]) / (best[0][3] - best[0][1])))
             if pc != gc:

@@ -9,7 +9,6 @@ whether the long context changes it (the question of issue 8's long-context abla
     /usr/bin/python3 vit/train/actionprobe.py --seed 11 --seconds 600 --window 16
 """
 import argparse
-import json
 import os
 import sys
 
@@ -20,17 +19,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import heldout  # noqa: E402
 import model as M  # noqa: E402
-import safetensors_io  # noqa: E402
 import train  # noqa: E402
 
 
 def load(path, window):
-    tensors, meta = safetensors_io.load(path)
-    cfg = json.loads(meta["ringvit"])
+    m = M.from_file(path)
     if window:
-        heldout.band_config(cfg, window)
-    m = M.RvViT(cfg).eval()
-    m.load_state_dict({k: v.float() for k, v in tensors.items()})
+        heldout.band_config(m.c, window)  # the scope is read at each forward
     return m
 
 

@@ -18,7 +18,6 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 import goldens  # noqa: E402
 import model as M  # noqa: E402
-import safetensors_io  # noqa: E402
 import train  # noqa: E402
 
 
@@ -30,9 +29,7 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=5, help="synth seed of the clip (not a training seed)")
     a = ap.parse_args(argv)
     torch.set_num_threads(2)
-    tensors, meta = safetensors_io.load(a.model)
-    m = M.RvViT(__import__("json").loads(meta["ringvit"])).eval()
-    m.load_state_dict({k: v.float() for k, v in tensors.items()})
+    m = M.from_file(a.model)
     c = m.c
     ih, iw = c["image_size"]
     with tempfile.TemporaryDirectory() as work:

@@ -194,6 +194,15 @@ def _mlp3(layers, x):
     return layers[2](x)
 
 
+def from_file(path):
+    """The model a safetensors file of ours holds (its config from the metadata), in eval mode."""
+    import safetensors_io  # beside this file
+    tensors, meta = safetensors_io.load(path)
+    m = RvViT(json.loads(meta["ringvit"])).eval()
+    m.load_state_dict({k: v.float() for k, v in tensors.items()})
+    return m
+
+
 class RvViT(nn.Module):
     """Our encoder. forward(tokens, n_frames, times, input_hw) -> (outputs, taps)."""
 

@@ -175,7 +175,7 @@ static const char *const act_names[] = {"sigmoid", "softmax", NULL};
 
 static rv_status parse_dims(json_t *o, rv_vit_config *c) {
   rv_status st = RV_OK;
-  double ratio;
+  double ratio = 0; /* set by get_num; initialised for -O3's maybe-uninitialized */
   RV_TRY(get_pair(o, "image_size", &c->image_h, &c->image_w));
   RV_TRY(get_int(o, "patch", INT32_MIN, &c->patch));
   RV_TRY(get_int(o, "tubelet", 1, &c->tubelet));
@@ -200,7 +200,7 @@ fail:
 static rv_status parse_embed(json_t *o, rv_vit_config *c) {
   rv_status st = RV_OK;
   int e;
-  double x;
+  double x = 0; /* likewise */
   static const float imagenet_mean[3] = {0.485f, 0.456f, 0.406f};
   static const float imagenet_std[3] = {0.229f, 0.224f, 0.225f};
   RV_TRY(get_enum(o, "pos_embed", pos_names, RV_POS_LEARNED, &e));

@@ -56,7 +56,7 @@ def patchify(frames, mean, std, patch, tubelet):
     """frames [F, H, W, 3] floats in 0..1 -> tokens [(F/T)(H/P)(W/P), 3 T P P] ordered
     (frame group, patch row, patch col) with features (channel, t, y, x): rv_patchify."""
     f, h, w, _ = frames.shape
-    x = (frames - torch.tensor(mean)) / torch.tensor(std)
+    x = (frames - torch.tensor(mean, device=frames.device)) / torch.tensor(std, device=frames.device)
     x = x.reshape(f // tubelet, tubelet, h // patch, patch, w // patch, patch, 3)
     x = x.permute(0, 2, 4, 6, 1, 3, 5)  # g, gy, gx, c, t, y, x
     return x.reshape(-1, 3 * tubelet * patch * patch)
@@ -80,13 +80,13 @@ def resample_grid(table, gh, gw, oh, ow, mode):
     return g.permute(0, 2, 3, 1).reshape(oh * ow, -1)
 
 
-def frame_mask(nq, nk, tpf, scope, window):
+def frame_mask(nq, nk, tpf, scope, window, device=None):
     """Bool [nq, nk]: which keys a query may see, by frame distance."""
-    qf = torch.arange(nq) // tpf
-    kf = torch.arange(nk) // tpf
+    qf = torch.arange(nq, device=device) // tpf
+    kf = torch.arange(nk, device=device) // tpf
     d = qf[:, None] - kf[None, :]
     if scope == "global":
-        return torch.ones(nq, nk, dtype=torch.bool)
+        return torch.ones(nq, nk, dtype=torch.bool, device=device)
     if scope == "causal":
         return d >= 0
     if scope == "window":
@@ -275,7 +275,7 @@ class RvViT(nn.Module):
         if self.c["pos_embed"] == "learned":
             x = x + self._fit_pos(self.pos_embed, gh, gw)
         elif self.c["pos_embed"] == "sinusoidal":
-            x = x + sincos(torch.arange(n * seq), d).reshape(n, seq, d)
+            x = x + sincos(torch.arange(n * seq), d).to(x.device).reshape(n, seq, d)
         return x.reshape(n * seq, d), seq
 
     def _pool_mats(self, gh, gw):
@@ -296,7 +296,7 @@ class RvViT(nn.Module):
         c, d = self.c, self.c["width"]
         pooled = c["temporal_tokens"] != "all"
         if pooled:
-            pool, unpool = self._pool_mats(gh, gw)
+            pool, unpool = (m.to(x.device) for m in self._pool_mats(gh, gw))
             xf = x.reshape(n, seq, d)
             t = torch.einsum("kn,fnd->fkd", pool, xf[:, self.npre:self.npre + gh * gw])
             tpf = t.shape[1]
@@ -305,11 +305,11 @@ class RvViT(nn.Module):
         else:
             tpf, s = seq, x
         if c["time_embed"]:
-            te = sincos(torch.as_tensor(times, dtype=torch.float64) * c["time_scale"], d)
+            te = sincos(torch.as_tensor(times, dtype=torch.float64) * c["time_scale"], d).to(s.device)
             s = (s.reshape(n, tpf, d) + te[:, None, :]).reshape(n * tpf, d)
             if pooled:
                 t0 = s.reshape(n, tpf, d)
-        mask = frame_mask(n * tpf, n * tpf, tpf, c["temporal_scope"], c["temporal_window"])
+        mask = frame_mask(n * tpf, n * tpf, tpf, c["temporal_scope"], c["temporal_window"], s.device)
         for i, blk in enumerate(self.temporal):
             s = blk(s, n * tpf, mask)
             taps[f"temporal.{i}"] = s

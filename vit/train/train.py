@@ -18,6 +18,7 @@ Runs on a CPU with Debian's python3-torch (1.13); nothing to download. Steps:
         -o samples/models/rv-demo.safetensors --minutes 60
 """
 import argparse
+import concurrent.futures
 import json
 import math
 import os
@@ -261,6 +262,23 @@ def load_clip(args, seed, rich, density, extra=(), seconds=None):
     return clip
 
 
+def _cache_clip(job):
+    args, spec = job
+    torch.set_num_threads(1)
+    load_clip(args, *spec)  # renders and caches; the parent loads the cache
+
+
+def prepare_clips(args, specs):
+    """Renders and caches the clips that have no cache yet, --jobs at a time (a many-core
+    machine: the GPU machine has 16)."""
+    todo = [s for s in specs if not os.path.exists(os.path.join(args.work, f"seed-{s[0]}", "clip.pt"))]
+    if not todo:
+        return
+    log(f"rendering {len(todo)} clips, {args.jobs} at a time")
+    with concurrent.futures.ProcessPoolExecutor(args.jobs) as pool:
+        list(pool.map(_cache_clip, [(args, s) for s in todo]))
+
+
 # ---- losses ----
 
 def focal_obj(logit, heat, pos, ign):
@@ -268,7 +286,7 @@ def focal_obj(logit, heat, pos, ign):
     p = torch.sigmoid(logit).clamp(1e-4, 1 - 1e-4)
     lp = -((1 - p) ** 2) * torch.log(p) * pos
     ln = -((1 - heat) ** 4) * p ** 2 * torch.log(1 - p) * (~pos & ~ign)
-    return (lp.sum() + ln.sum()) / max(1, int(pos.sum()))
+    return (lp.sum() + ln.sum()) / pos.sum().clamp(min=1)
 
 
 # per track action: a factor on its positives' weight (--act-weights), 1 = as the others
@@ -300,7 +318,7 @@ def dense_losses(out, b, n_cls, n_act, emb_dim, reach=0):
             L["iou"] = giou_loss(bx, tb, reach)
         a = o[:, 5 + n_cls:5 + n_cls + n_act]
         ta = b["act"][pos]
-        L["act"] = F.binary_cross_entropy_with_logits(a, ta, pos_weight=3.0 * ACT_WEIGHTS[:n_act])
+        L["act"] = F.binary_cross_entropy_with_logits(a, ta, pos_weight=3.0 * ACT_WEIGHTS[:n_act].to(a.device))
         if emb_dim:
             L["emb"] = emb_loss(o[:, 5 + n_cls + n_act:], b["tid"][pos])
     return L
@@ -334,7 +352,7 @@ def emb_loss(e, ids, temp=0.1):
         return e.sum() * 0
     e = F.normalize(e, dim=1)
     s = e @ e.t() / temp
-    eye = torch.eye(len(ids), dtype=torch.bool)
+    eye = torch.eye(len(ids), dtype=torch.bool, device=e.device)
     same = (ids[:, None] == ids[None, :]) & ~eye
     has = same.any(1)
     if not has.any():
@@ -348,14 +366,23 @@ WEIGHTS = dict(obj=1.0, cls=1.0, xy=2.0, wh=2.0, iou=2.0, act=1.0, emb=0.2, scen
 IOU_LOSS = False  # --iou-loss
 
 
-def batch_of(clip, idx):
-    return {k: getattr(clip, k)[idx] for k in TARGETS}
+def device_of(model):
+    return next(model.parameters()).device
+
+
+def batch_of(clip, idx, device="cpu"):
+    return {k: getattr(clip, k)[idx].to(device) for k in TARGETS}
+
+
+def clip_frames(clip, idx, device="cpu"):
+    """The window's frames, floats in 0..1 on the device (converted there: a quarter of the copy)."""
+    return torch.from_numpy(clip.frames[idx]).to(device).float() / 255.0
 
 
 def clip_tokens(model, clip, idx, frames=None):
     c = model.c
     if frames is None:
-        frames = torch.from_numpy(clip.frames[idx]).float() / 255.0
+        frames = clip_frames(clip, idx, device_of(model))
     return M.patchify(frames, c["mean"], c["std"], c["patch"], c["tubelet"])
 
 
@@ -372,7 +399,7 @@ def augment(frames, b, grid_w, rng):
         bx = b["box"].clone()
         bx[..., 0] = torch.where(b["boxm"], 1.0 - bx[..., 0], bx[..., 0])
         b["box"] = bx
-    gain = torch.tensor([rng.uniform(0.8, 1.2) for _ in range(3)]) * rng.uniform(0.75, 1.25)
+    gain = torch.tensor([rng.uniform(0.8, 1.2) for _ in range(3)], device=frames.device) * rng.uniform(0.75, 1.25)
     bias = rng.uniform(-0.08, 0.08)
     frames = (frames * gain + bias).clamp(0, 1)
     return frames, b
@@ -521,8 +548,8 @@ def phase_a(model, clips, args, budget, state, save):
             clip = clips.pick(rng)
             stride = rng.choice([1, 1, 2])
             idx = sample_window(clip, args.short * stride, rng)[::stride]
-            b = batch_of(clip, idx)
-            frames = torch.from_numpy(clip.frames[idx]).float() / 255.0
+            b = batch_of(clip, idx, args.device)
+            frames = clip_frames(clip, idx, args.device)
             if args.augment:
                 frames, b = augment(frames, b, model.gw0, rng)
             tok = clip_tokens(model, clip, idx, frames)
@@ -577,7 +604,7 @@ def phase_b(model, clips, args, budget, state, save):
         idx = sample_window(clip, length, rng)
         n, seq, d = len(idx), fx.shape[1], fx.shape[2]
         outs = tail(model, fx[idx].float().reshape(n * seq, d), n, seq, window_times(clip, idx, rng))
-        L = heads_loss(model, outs, batch_of(clip, idx))
+        L = heads_loss(model, outs, batch_of(clip, idx, args.device))
         opt.zero_grad()
         total(L).backward()
         torch.nn.utils.clip_grad_norm_(train_params, 1.0)
@@ -590,7 +617,7 @@ def phase_b(model, clips, args, budget, state, save):
 def write_model(model, path, state):
     """Our safetensors with the config, and the training record as extra metadata keys."""
     cfg = dict(model.c)
-    sd = {k: v.detach().float().contiguous() for k, v in model.state_dict().items()}
+    sd = {k: v.detach().float().cpu().contiguous() for k, v in model.state_dict().items()}
     meta = {"ringvit": json.dumps(cfg), "format": "pt", "training": json.dumps(state)}
     if state.get("accuracy"):
         meta["accuracy"] = json.dumps(state["accuracy"])
@@ -636,6 +663,8 @@ def main(argv=None):
     ap.add_argument("--long-clips", type=int, default=12, help="phase B clips (spatial features cached)")
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--jobs", type=int, default=1, help="clips rendered and cached in parallel")
+    ap.add_argument("--device", default="cpu", help="torch device to train on (cuda on the GPU machine)")
     ap.add_argument("--save-every", type=float, default=5.0, help="minutes between checkpoints")
     ap.add_argument("--resume", help="a checkpoint (.pt) to start from")
     ap.add_argument("--skip-a", action="store_true", help="only phase B (with --resume)")
@@ -682,12 +711,14 @@ def main(argv=None):
     if any(s < 1000 for s in seeds + object_seeds):
         ap.error("training seeds must be >= 1000: seeds below are kept for evaluation")
     budget = Budget(args.minutes)
-    clips = []
     densities = [1.0, 1.5, 2.0, 1.0]
-    for i, s in enumerate(seeds):
-        clips.append(load_clip(args, s, rich=i % 2 == 0, density=densities[i % len(densities)]))
-    obj_clips = [load_clip(args, s, False, 1.0, object_synth_extra(i, args.object_rate), args.object_seconds)
+    specs = [(s, i % 2 == 0, densities[i % len(densities)], (), None) for i, s in enumerate(seeds)]
+    obj_specs = [(s, False, 1.0, object_synth_extra(i, args.object_rate), args.object_seconds)
                  for i, s in enumerate(object_seeds)]
+    if args.jobs > 1:
+        prepare_clips(args, specs + obj_specs)
+    clips = [load_clip(args, *spec) for spec in specs]
+    obj_clips = [load_clip(args, *spec) for spec in obj_specs]
     shp_clips = shape_clips(args, [backdrop_of(c) for c in clips[:8]]) if args.shape_clips else []
     for name, group in (("synth", clips), ("object-rich synth", obj_clips), ("shape", shp_clips)):
         log(f"{len(group)} {name} clips, {sum(c.n for c in group)} frames, "
@@ -724,11 +755,15 @@ def main(argv=None):
             stages = stages + [dict(prev["finetune"], steps=prev.get("phase_ft_steps"))]
         if stages:
             state["finetune_stages"] = stages
+    model.to(args.device)
+    if args.device.startswith("cuda"):
+        torch.backends.cuda.matmul.allow_tf32 = True  # f32 weights (the exported model), TF32 products
+        state["device"] = torch.cuda.get_device_name(torch.device(args.device))
     ckpt = os.path.join(args.work, "checkpoint.pt")
 
     def save():
         state["minutes"] = round(budget.elapsed_min(), 1)
-        torch.save({"model": model.state_dict(), "state": state}, ckpt)
+        torch.save({"model": {k: v.cpu() for k, v in model.state_dict().items()}, "state": state}, ckpt)
         write_model(model, args.out, state)
         log(f"saved {ckpt} and {args.out}")
 

@@ -684,6 +684,9 @@ def main(argv=None):
                     help="cells beyond its own a cell's box centre may lie (head.dense.reach, 0-3): "
                          "the cells around an object's centre learn its box too")
     ap.add_argument("--image-size", help="HxW model input (a multiple of the patch); --resume resamples its positions")
+    ap.add_argument("--width", type=int, help="a new model's width (a multiple of 32: heads of 32, MLP and dense "
+                                              "head hidden scaled with it); the shipped one is 96")
+    ap.add_argument("--spatial-depth", type=int, help="a new model's spatial blocks (the shipped one has 3)")
     ap.add_argument("--act-weights", default="",
                     help="ACTION=FACTOR,...: weight those actions' positives more (e.g. loiter=8)")
     args = ap.parse_args(argv)
@@ -698,6 +701,13 @@ def main(argv=None):
             CONFIG["image_size"] = [int(v) for v in args.image_size.lower().split("x")]
         except ValueError:
             ap.error(f"--image-size {args.image_size}: expected HxW")
+    if args.width:
+        if args.width % 32 or args.width < 32:
+            ap.error("--width must be a positive multiple of 32")
+        CONFIG.update(width=args.width, heads=args.width // 32, mlp_dim=2 * args.width)
+        CONFIG["head"]["dense"]["hidden"] = args.width
+    if args.spatial_depth:
+        CONFIG["spatial_depth"] = args.spatial_depth
     if not 0 <= args.reach <= 3:
         ap.error("--reach must be 0 to 3")
     if args.reach:

@@ -94,6 +94,7 @@ static const struct {
     TUNING("track-match", match_thresh),
     TUNING("track-second-match", second_match_thresh),
     TUNING("track-unconfirmed-match", unconfirmed_match_thresh),
+    TUNING("track-reid", reid_thresh),
     TUNING("action-on", action_on),
     TUNING("action-off", action_off),
     TUNING("action-smooth-s", action_smooth_s),

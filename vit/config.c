@@ -14,8 +14,9 @@
  * head.dense.class_offset [none: one number per class, |x| <= 16, at most
  * RV_MAX_CLASS_OFFSETS classes], tracking {detect_thresh, high_thresh, low_thresh,
  * new_track_thresh, lost_s, action_on, action_off, action_smooth_s, action_min_s,
- * action_gap_s, match_thresh, second_match_thresh, unconfirmed_match_thresh} (scores and
- * cost limits in [0, 1], seconds >= 0; 0 or absent = the pipeline's defaults). */
+ * action_gap_s, match_thresh, second_match_thresh, unconfirmed_match_thresh, reid_thresh}
+ * (scores, cost limits and the re-identification distance in [0, 1], seconds >= 0; 0 or
+ * absent = the pipeline's defaults). */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -284,6 +285,7 @@ static const char *const tracking_keys[] = {"detect_thresh",
                                             "match_thresh",
                                             "second_match_thresh",
                                             "unconfirmed_match_thresh",
+                                            "reid_thresh",
                                             NULL};
 static const char *const scene_keys[] = {"pool", "fc_norm", "over", "activation", NULL};
 static const char *const head_keys[] = {"dense", "scene", "set", NULL};
@@ -399,6 +401,7 @@ static rv_status parse_tracking(json_t *root, rv_vit_config *c) {
   RV_TRY(get_score(t, "match_thresh", &c->tuning.match_thresh));
   RV_TRY(get_score(t, "second_match_thresh", &c->tuning.second_match_thresh));
   RV_TRY(get_score(t, "unconfirmed_match_thresh", &c->tuning.unconfirmed_match_thresh));
+  RV_TRY(get_score(t, "reid_thresh", &c->tuning.reid_thresh));
   static const char *const secs[] = {"lost_s", "action_smooth_s", "action_min_s", "action_gap_s"};
   double *dst[] = {&c->tuning.lost_s, &c->tuning.action_smooth_s, &c->tuning.action_min_s,
                    &c->tuning.action_gap_s};

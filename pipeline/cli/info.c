@@ -62,6 +62,9 @@ static void print_calibration(const rv_model *m, const rv_vit_config *c) {
         "tracking", (double)c->detect_thresh, (double)t->high_thresh, (double)t->low_thresh,
         (double)t->new_track_thresh, t->lost_s, (double)t->match_thresh,
         (double)t->second_match_thresh, (double)t->unconfirmed_match_thresh);
+  if (t->reid_thresh)
+    printf("  %-13s re-identification by appearance within half cosine distance %g\n", "",
+           (double)t->reid_thresh);
 }
 
 static void print_vit(const rv_model *m, const rv_vit_config *c) {

@@ -225,6 +225,47 @@ static void test_tracking_tuning(void **state) {
   assert_null(t);
 }
 
+/* Whether one object seen 2 s at 2 fps, gone 10 s (past the 1 s a lost track is kept),
+ * back elsewhere with an embedding at half cosine distance 0.1 from the first one's, gets
+ * its id back. */
+static int reid_after_gap(const rv_track_tuning *tuning) {
+  rv_tracking_cfg cfg = {0};
+  cfg.fps = 2;
+  cfg.use_appearance = 1;
+  cfg.tuning = *tuning;
+  rv_tracking *t = NULL;
+  assert_int_equal(rv_tracking_init(&cfg, &t), RV_OK);
+  float before[2] = {1.0f, 0.0f}, after[2] = {0.8f, 0.6f}; /* cos 0.8: (1 - 0.8) / 2 = 0.1 */
+  uint64_t first = 0, last = 0;
+  for (int f = 0; f < 28; f++) {
+    int seen = f < 4 || f >= 24;
+    rv_detection d = f < 4 ? box(100 + 4.0f * f, 200, 40, 100, 0.9f) : box(500, 300, 40, 100, 0.9f);
+    d.emb = f < 4 ? before : after;
+    d.emb_dim = 2;
+    uint64_t id = id_at_2fps(t, f, d, seen);
+    if (f == 3) first = id;
+    if (f == 27) last = id;
+  }
+  rv_tracking_free(t);
+  assert_true(first != 0 && last != 0);
+  return last == first;
+}
+
+/* A model's re-identification limit reaches the tracker: within the default 0.15 the object
+ * gets its old id back; a model calibrated to 0.05 (its embedding tells people apart less
+ * well) gives it a new one. */
+static void test_tracking_reid_limit(void **state) {
+  (void)state;
+  assert_true(reid_after_gap(&(rv_track_tuning){0}));
+  assert_false(reid_after_gap(&(rv_track_tuning){.reid_thresh = 0.05f}));
+  rv_tracking *t = NULL;
+  rv_tracking_cfg cfg = {0};
+  cfg.use_appearance = 1;
+  cfg.tuning.reid_thresh = 1.5f;
+  assert_int_equal(rv_tracking_init(&cfg, &t), RV_ERR_INVALID);
+  assert_null(t);
+}
+
 /* One frame of 20 spurious boxes: none is shown, the real object keeps id 1, and the ids
  * they consumed are never handed out again. */
 static void test_track_false_positive_burst(void **state) {
@@ -484,6 +525,7 @@ int main(void) {
       cmocka_unit_test(test_track_bound_and_errors),
       cmocka_unit_test(test_track_hour_bounded),
       cmocka_unit_test(test_tracking_tuning),
+      cmocka_unit_test(test_tracking_reid_limit),
       cmocka_unit_test(test_tracking_match_limits),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

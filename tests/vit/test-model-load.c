@@ -228,7 +228,8 @@ static void test_tracking_keys(void **s) {
            "\"high_thresh\": 0.4, \"low_thresh\": 0.15, \"new_track_thresh\": 0.45, "
            "\"lost_s\": 4.5, \"action_on\": 0.7, \"action_off\": 0.3, \"action_gap_s\": 2,"
            " \"action_min_s\": 1.5, \"action_smooth_s\": 0.25, \"match_thresh\": 0.9,"
-           " \"second_match_thresh\": 0.7, \"unconfirmed_match_thresh\": 0.95}}");
+           " \"second_match_thresh\": 0.7, \"unconfirmed_match_thresh\": 0.95,"
+           " \"reid_thresh\": 0.05}}");
   assert_int_equal(rv_vit_config_parse(text, &c), RV_OK);
   assert_int_equal(c.dense_peak, 3);
   assert_int_equal(c.dense_reach, 1);
@@ -239,7 +240,7 @@ static void test_tracking_keys(void **s) {
   assert_true(t->action_on == 0.7f && t->action_off == 0.3f && t->action_gap_s == 2 &&
               t->action_min_s == 1.5 && t->action_smooth_s == 0.25);
   assert_true(t->match_thresh == 0.9f && t->second_match_thresh == 0.7f &&
-              t->unconfirmed_match_thresh == 0.95f);
+              t->unconfirmed_match_thresh == 0.95f && t->reid_thresh == 0.05f);
   snprintf(text, sizeof text, "%s%s", base, "\"head\": {\"dense\": {}}}");
   assert_int_equal(rv_vit_config_parse(text, &c), RV_OK);
   assert_true(c.dense_peak == 0 && c.dense_reach == 0 && c.detect_thresh == 0 &&
@@ -259,6 +260,7 @@ static void test_tracking_keys(void **s) {
       {"\"tracking\": {\"lost_s\": -1}}", "lost_s"},
       {"\"tracking\": {\"unconfirmed_match_thresh\": 1.2}}", "unconfirmed_match_thresh"},
       {"\"tracking\": {\"match_thresh\": -0.1}}", "match_thresh"},
+      {"\"tracking\": {\"reid_thresh\": 1.5}}", "reid_thresh"},
       {"\"tracking\": {\"high_thresh\": 0.2, \"low_thresh\": 0.3}}", "low_thresh"},
       {"\"tracking\": {\"buffer\": 3}}", "buffer"},
       {"\"tracking\": {\"action_on\": 0.3, \"action_off\": 0.5}}", "action_off"},

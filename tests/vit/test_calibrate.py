@@ -1,10 +1,13 @@
 """The calibrator's per-class objectness stage (vit/train/calibrate.py): one_class keeps
 exactly one class's GT rows and predicted objects; pick_class_offset takes the best class
 HOTA among the offsets that keep the validation HOTA within the allowed loss, ties to the
-smaller offset; variant writes head.dense.class_offset only when an offset is set.
+smaller offset; variant writes head.dense.class_offset only when an offset is set. The
+re-identification stage: its trials carry the chosen keys, variant writes the limit into
+"tracking", and run_trials weights scenes by their seconds when asked.
 
     /usr/bin/python3 tests/vit/test_calibrate.py
 """
+import argparse
 import json
 import os
 import tempfile
@@ -67,12 +70,38 @@ def check_variant(d):
     assert float(tensors["head.dense.out.bias"][0]) == -1.0
 
 
+def check_reid(d):
+    args = argparse.Namespace(reid="0.15,0.03", work=d, model=os.path.join(d, "m.safetensors"))
+    best = dict({k: 0.5 for k in calibrate.TRACKER_KEYS if k != "reid_thresh"}, shift=-1.0, peak=3, HOTA=40)
+    trials = list(calibrate.reid_grid(args, best))
+    assert [t["reid_thresh"] for t in trials] == [0.15, 0.03] and all(t["shift"] == -1.0 for t in trials)
+    assert all("HOTA" not in t for t in trials)
+    _, meta = calibrate.variant(args.model, trials[1])
+    assert json.loads(meta["ringvit"])["tracking"]["reid_thresh"] == 0.03
+    seen = []
+
+    def score(_args, path, tag, scenes, per_label, quiet):  # a 180-s scene at 40, an 1800-s one at 20
+        seen.append(json.loads(safetensors_io.load(path)[1]["ringvit"])["tracking"]["reid_thresh"])
+        return [dict(seconds=s, HOTA=h, MOTA=0, IDF1=0, action_mAP_50=0) for (_, s), h in zip(scenes, (40, 20))]
+    real, calibrate.heldout.score = calibrate.heldout.score, score
+    try:
+        scenes = [(901, 180), (905, 1800)]
+        plain = calibrate.run_trials(args, iter([dict(trials[0])]), scenes, "t")
+        weighted = calibrate.run_trials(args, iter([dict(trials[1])]), scenes, "t", by_seconds=True)
+    finally:
+        calibrate.heldout.score = real
+    assert seen == [0.15, 0.03], seen
+    assert plain[0]["HOTA"] == 30.0 and weighted[0]["HOTA"] == round((40 * 180 + 20 * 1800) / 1980, 2), weighted
+
+
 def main():
     with tempfile.TemporaryDirectory() as d:
         check_one_class(d)
         check_variant(d)
+        check_reid(d)
     check_pick()
-    print("calibrate: one_class, pick_class_offset and variant's class_offset as specified")
+    print("calibrate: one_class, pick_class_offset, variant's class_offset and reid_thresh, "
+          "run_trials' weighting as specified")
 
 
 if __name__ == "__main__":

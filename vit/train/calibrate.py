@@ -14,10 +14,14 @@ validation scenes hold few objects, and the ones `ringvit synth` draws the model
 persons or bags, so the shift above is set by persons while the class meant for any other
 moving thing stays under-confident) scored by that class's HOTA alone on held-out procedural
 shape clips (shapes.py, a seed training never used), keeping the best whose validation-scene
-HOTA is within --class-hota-loss of no offset; then, with those,
-tries the action segmenter's hysteresis and merge gap (action_on, action_off, action_gap_s:
+HOTA is within --class-hota-loss of no offset; then, with those, tries limits of the
+tracker's re-identification by appearance alone (reid_thresh: a lost or removed track takes
+a new detection anywhere whose embedding is this close) on the validation scenes plus a long
+one (--reid-scenes: an embedding that tells people apart badly hands one id to many people,
+which a 180-s scene barely shows), keeping the best mean HOTA weighted by each scene's
+seconds; then, with those, tries the action segmenter's hysteresis and merge gap (action_on, action_off, action_gap_s:
 they change the segments, not the tracks) and keeps the best mean action mAP@0.5. Writes the
-model with the chosen settings and the three trial tables in its metadata.
+model with the chosen settings and the four trial tables in its metadata.
 
     /usr/bin/python3 vit/train/calibrate.py --model /tmp/rv-train/rv-demo.safetensors \\
         -o samples/models/rv-demo.safetensors
@@ -38,7 +42,7 @@ import shapes  # noqa: E402
 
 
 TRACKER_KEYS = ("detect_thresh", "high_thresh", "low_thresh", "new_track_thresh", "lost_s",
-                "match_thresh", "second_match_thresh", "unconfirmed_match_thresh")
+                "match_thresh", "second_match_thresh", "unconfirmed_match_thresh", "reid_thresh")
 TRACKING_KEYS = TRACKER_KEYS + ("action_on", "action_off", "action_gap_s")
 
 
@@ -84,20 +88,27 @@ def class_grid(args, best, n_classes, index):
         yield dict(detection_keys(best), class_offset=[off if i == index else 0.0 for i in range(n_classes)])
 
 
+def reid_grid(args, best):
+    for limit in (float(x) for x in args.reid.split(",")):
+        yield dict(detection_keys(best), reid_thresh=limit)
+
+
 def action_grid(args, best):
     for pair, gap in itertools.product(args.action_on_off.split(","), [float(x) for x in args.action_gap.split(",")]):
         on, off = (float(x) for x in pair.split("/"))
         yield dict(detection_keys(best), action_on=on, action_off=off, action_gap_s=gap)
 
 
-def run_trials(args, trials_iter, scenes, tag):
+def run_trials(args, trials_iter, scenes, tag, by_seconds=False):
+    """Each trial's mean figures over the scenes (weighted by their seconds if asked)."""
     trials = []
     path = os.path.join(args.work, "trial.safetensors")
     for i, trial in enumerate(trials_iter):
         safetensors_io.save(path, *variant(args.model, trial))
         rows = heldout.score(args, path, f"{tag}{i}", scenes, per_label=False, quiet=True)
+        weights = [r["seconds"] if by_seconds else 1 for r in rows]
         for key in ("HOTA", "MOTA", "IDF1", "action_mAP_50"):
-            trial[key] = round(sum(r[key] for r in rows) / len(rows), 2)
+            trial[key] = round(sum(w * r[key] for w, r in zip(weights, rows)) / sum(weights), 2)
         trials.append(trial)
         print(json.dumps(trial), flush=True)
     return trials
@@ -187,6 +198,9 @@ def main(argv=None):
     ap.add_argument("--class-seed", type=int, default=901, help="shapes.py seed of those clips (training used 1..3)")
     ap.add_argument("--class-hota-loss", type=float, default=0.5,
                     help="validation HOTA an offset may cost against none")
+    ap.add_argument("--reid", default="0.15,0.08,0.05,0.03,0.01",
+                    help="re-identification limits tried (half cosine distance; 0.15 is the tracker's default)")
+    ap.add_argument("--reid-scenes", default="905:1800", help="long validation seed:seconds added for them")
     ap.add_argument("--action-on-off", default="0.6/0.4,0.5/0.3,0.4/0.2,0.7/0.5",
                     help="action_on/action_off pairs (the first is the segmenter's default)")
     ap.add_argument("--action-gap", default="0.5,2,5", help="action_gap_s values (seconds)")
@@ -194,7 +208,8 @@ def main(argv=None):
     args = ap.parse_args(argv)
     args.eval = args.eval or args.ringvit
     scenes = [tuple(int(x) for x in s.split(":")) for s in args.scenes.split(",")]
-    if any(not 900 <= seed < 1000 for seed, _ in scenes):
+    reid_scenes = scenes + [tuple(int(x) for x in s.split(":")) for s in filter(None, args.reid_scenes.split(","))]
+    if any(not 900 <= seed < 1000 for seed, _ in reid_scenes):
         ap.error("validation seeds are 900..999")
     if float(args.class_offsets.split(",")[0]) != 0:
         ap.error("--class-offsets must start with 0 (the reference the others are held to)")
@@ -208,14 +223,18 @@ def main(argv=None):
     class_trials = run_class_trials(args, class_grid(args, best, len(classes), index), scenes,
                                     shape_clips(args), index)
     best = pick_class_offset(class_trials, index, args.class_hota_loss)
+    reid_trials = run_trials(args, reid_grid(args, best), reid_scenes, "reid", by_seconds=True)
+    best = max(reid_trials, key=lambda t: t["HOTA"])
     action_trials = run_trials(args, action_grid(args, best), scenes, "action")
     best = max(action_trials, key=lambda t: t["action_mAP_50"])
     tensors, meta = variant(args.model, best)
     class_validation = dict(clips=args.class_clips, frames=args.class_frames, seed=args.class_seed, tool="vit/train/shapes.py",
                             hota_loss=args.class_hota_loss)
-    meta["calibration"] = json.dumps(dict(validation=scenes, class_validation=class_validation, chosen=best,
-                                          trials=trials, class_trials=class_trials, action_trials=action_trials,
-                                          tool="vit/train/calibrate.py"))
+    reid_validation = dict(scenes=reid_scenes, weighting="mean over scenes weighted by their seconds")
+    meta["calibration"] = json.dumps(dict(validation=scenes, class_validation=class_validation,
+                                          reid_validation=reid_validation, chosen=best, trials=trials,
+                                          class_trials=class_trials, reid_trials=reid_trials,
+                                          action_trials=action_trials, tool="vit/train/calibrate.py"))
     safetensors_io.save(args.out, tensors, meta)
     print(f"{args.out}: {json.dumps(best)}")
 

@@ -77,6 +77,10 @@ typedef struct rv_track_tuning {
   float action_on, action_off;
   double action_smooth_s, action_min_s, action_gap_s;
   float match_thresh, second_match_thresh, unconfirmed_match_thresh; /* cost limits */
+  /* re-identification by appearance alone (rv_tracker_cfg.reid_thresh; 0 = 0.15): a weak
+   * embedding gives every person nearly the same vector, and a loose limit then hands one
+   * id to many people over a long video */
+  float reid_thresh;
 } rv_track_tuning;
 
 typedef struct rv_det_decoder rv_det_decoder;

@@ -130,7 +130,7 @@ def from_timm(sd, heads=None, image_size=None):
         _block(out, i, "spatial", f"{s}.norm1", sd[f"{s}.attn.qkv.weight"], sd.get(f"{s}.attn.qkv.bias"),
                f"{s}.attn.proj", f"{s}.norm2", f"{s}.mlp.fc1", f"{s}.mlp.fc2", sd)
         sd.used.add(f"{s}.attn.qkv.bias")
-    if f"blocks.0.attn.qkv.bias" not in sd:
+    if "blocks.0.attn.qkv.bias" not in sd:
         cfg["qkv_bias"] = "none"
     if "head.weight" in sd and sd["head.weight"].numel():
         _scene(out, cfg, sd["head.weight"], sd["head.bias"], "mean" if avg else "cls", activation="softmax",

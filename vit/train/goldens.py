@@ -18,7 +18,6 @@ outputs ("out.dense", ...), with the input size and frame count in its metadata.
 Weights are random (seeded), scaled so activations stay O(1) and every path matters, and
 rounded to bf16: the model files store bf16 and the references run on those exact values.
 """
-import json
 import os
 import sys
 

@@ -56,12 +56,12 @@ static void print_calibration(const rv_model *m, const rv_vit_config *c) {
   }
   printf("\n");
   const rv_track_tuning *t = &c->tuning;
-  if (c->detect_thresh || t->high_thresh || t->new_track_thresh || t->lost_s)
-    printf(
-        "  %-13s detect %g, high %g, low %g, new track %g, lost %g s, cost limits %g / %g / %g\n",
-        "tracking", (double)c->detect_thresh, (double)t->high_thresh, (double)t->low_thresh,
-        (double)t->new_track_thresh, t->lost_s, (double)t->match_thresh,
-        (double)t->second_match_thresh, (double)t->unconfirmed_match_thresh);
+  if (!(c->detect_thresh || t->high_thresh || t->new_track_thresh || t->lost_s || t->reid_thresh))
+    return;
+  printf("  %-13s detect %g, high %g, low %g, new track %g, lost %g s, cost limits %g / %g / %g\n",
+         "tracking", (double)c->detect_thresh, (double)t->high_thresh, (double)t->low_thresh,
+         (double)t->new_track_thresh, t->lost_s, (double)t->match_thresh,
+         (double)t->second_match_thresh, (double)t->unconfirmed_match_thresh);
   if (t->reid_thresh)
     printf("  %-13s re-identification by appearance within half cosine distance %g\n", "",
            (double)t->reid_thresh);

@@ -19,8 +19,9 @@ tracker's re-identification by appearance alone (reid_thresh: a lost or removed 
 a new detection anywhere whose embedding is this close) on the validation scenes plus a long
 one (--reid-scenes: an embedding that tells people apart badly hands one id to many people,
 which a 180-s scene barely shows), keeping the best mean HOTA weighted by each scene's
-seconds; then, with those, tries the action segmenter's hysteresis and merge gap (action_on, action_off, action_gap_s:
-they change the segments, not the tracks) and keeps the best mean action mAP@0.5. Writes the
+seconds; then, with those, tries the action segmenter's hysteresis and merge gap
+(action_on, action_off, action_gap_s: they change the segments, not the tracks) and keeps
+the best mean action mAP@0.5. Writes the
 model with the chosen settings and the four trial tables in its metadata.
 
     /usr/bin/python3 vit/train/calibrate.py --model /tmp/rv-train/rv-demo.safetensors \\

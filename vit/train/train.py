@@ -239,8 +239,12 @@ def retarget(clip, gt_dir):
     clip.set_targets(read_gt(gt_dir, clip.n, pts), (meta["width"], meta["height"]), M.normalize_config(CONFIG))
 
 
+def clip_cache(args, seed):
+    return os.path.join(args.work, f"seed-{seed}", "clip.pt")
+
+
 def load_clip(args, seed, rich, density, extra=(), seconds=None):
-    cache = os.path.join(args.work, f"seed-{seed}", "clip.pt")
+    cache = clip_cache(args, seed)
     if os.path.exists(cache):
         saved = torch.load(cache)
         clip = saved  # an older cache pickled the Clip itself
@@ -271,7 +275,7 @@ def _cache_clip(job):
 def prepare_clips(args, specs):
     """Renders and caches the clips that have no cache yet, --jobs at a time (a many-core
     machine: the GPU machine has 16)."""
-    todo = [s for s in specs if not os.path.exists(os.path.join(args.work, f"seed-{s[0]}", "clip.pt"))]
+    todo = [s for s in specs if not os.path.exists(clip_cache(args, s[0]))]
     if not todo:
         return
     log(f"rendering {len(todo)} clips, {args.jobs} at a time")

@@ -322,7 +322,10 @@ def dense_losses(out, b, n_cls, n_act, emb_dim, reach=0):
             L["iou"] = giou_loss(bx, tb, reach)
         a = o[:, 5 + n_cls:5 + n_cls + n_act]
         ta = b["act"][pos]
-        L["act"] = F.binary_cross_entropy_with_logits(a, ta, pos_weight=3.0 * ACT_WEIGHTS[:n_act].to(a.device))
+        known = b["known"][:, None, :n_act].expand(-1, pos.shape[1], -1)[pos]
+        bce = F.binary_cross_entropy_with_logits(a, ta, pos_weight=3.0 * ACT_WEIGHTS[:n_act].to(a.device),
+                                                 reduction="none")
+        L["act"] = (bce * known).sum() / known.sum().clamp(min=1)
         if emb_dim:
             L["emb"] = emb_loss(o[:, 5 + n_cls + n_act:], b["tid"][pos])
     return L
@@ -374,8 +377,28 @@ def device_of(model):
     return next(model.parameters()).device
 
 
+# loiter and left_behind hold after 60 s of history (pipeline/synth.c: RV_SYNTH_LOITER_S,
+# RV_SYNTH_LEFT_BEHIND_S): in a window's first 60 s its frames cannot tell them either way
+HISTORY_ACTIONS = ("loiter", "left_behind")
+HISTORY_S = 60.0
+
+
+def judgeable(times):
+    """[F, actions] floats: 1 where a window with these frame times shows enough history to
+    tell the action's label, 0 where the label rests on what happened before the window.
+    Training those labels anyway taught "a person who stays around", not the 60 s."""
+    t = torch.as_tensor(times, dtype=torch.float64)
+    seen = (t - t[0] >= HISTORY_S - 1e-6).float()
+    known = torch.ones(len(t), len(TRACK_ACTIONS))
+    for name in HISTORY_ACTIONS:
+        known[:, TRACK_ACTIONS.index(name)] = seen
+    return known
+
+
 def batch_of(clip, idx, device="cpu"):
-    return {k: getattr(clip, k)[idx].to(device) for k in TARGETS}
+    b = {k: getattr(clip, k)[idx].to(device) for k in TARGETS}
+    b["known"] = judgeable(clip.times[idx.numpy()]).to(device)
+    return b
 
 
 def clip_frames(clip, idx, device="cpu"):
@@ -748,6 +771,7 @@ def main(argv=None):
                  trainer="vit/train/train.py", torch=torch.__version__)
     if args.act_weights:
         state["act_weights"] = args.act_weights
+    state["history_actions"] = f"{', '.join(HISTORY_ACTIONS)} trained only from {HISTORY_S:g} s into a window"
     state["reach"] = args.reach
     if object_seeds or shp_clips:
         state["finetune"] = dict(

@@ -7,6 +7,9 @@ outside them, and for every other track: whether the head separates the action a
 whether the long context changes it (the question of issue 8's long-context ablation).
 
     /usr/bin/python3 vit/train/actionprobe.py --seed 11 --seconds 600 --window 16
+
+--train-clip asks the same of a training clip (is it fitted at all?): loiter's probability
+for loitering people against standing people who do not loiter yet, and the AUC between.
 """
 import argparse
 import os
@@ -63,6 +66,28 @@ def split(probs, rows, geom, grid, patch, a, min_vis):
     return inside, outside, others
 
 
+def fit_on_training_clip(m, path, window):
+    """loiter against standing-but-not-loitering at a training clip's judged positive cells
+    (train.judgeable: 60 s into the clip): does the head fit what it was trained on?"""
+    clip = train.Clip.__new__(train.Clip)
+    clip.__dict__.update(torch.load(path))
+    c = m.c
+    x = torch.from_numpy(clip.frames).float() / 255.0
+    with torch.no_grad():
+        outs, _ = m(M.patchify(x, c["mean"], c["std"], c["patch"], c["tubelet"]), clip.n, clip.times.tolist())
+    first = 5 + c["num_classes"]
+    labels = c["labels"]["track_actions"]
+    lo, st = labels.index("loiter"), labels.index("stand")
+    cells = clip.pos & (train.judgeable(clip.times)[:, lo] > 0)[:, None]
+    p = torch.sigmoid(outs["dense"][..., first + lo])[cells]
+    is_lo = clip.act[..., lo][cells] > 0
+    is_st = (clip.act[..., st][cells] > 0) & ~is_lo
+    a, b = p[is_lo], p[is_st]
+    auc = float((a[:, None] > b[None, :]).float().mean()) if len(a) and len(b) else float("nan")
+    print(f"| {'global' if not window else f'band{window}'} | {summary(a.tolist())} | "
+          f"{summary(b.tolist())} | {auc:.3f} |", flush=True)
+
+
 def summary(v):
     if not v:
         return "-"
@@ -79,10 +104,17 @@ def main(argv=None):
     ap.add_argument("--actions", default="loiter,left_behind,stand,walk")
     ap.add_argument("--min-vis", type=float, default=0.3)
     ap.add_argument("--work", default="/tmp/rv-actionprobe")
+    ap.add_argument("--train-clip", help="instead: a training clip's cache (WORK/seed-N/clip.pt of "
+                                         "train.py), loiter against standing people there")
     args = ap.parse_args(argv)
     if args.seed >= 1000:
         ap.error("held-out seeds are < 1000")
     torch.set_num_threads(2)
+    if args.train_clip:
+        print("| attention | p(loiter), loitering | p(loiter), standing, not loitering | AUC |\n|---|---|---|---|")
+        for window in (0, args.window):
+            fit_on_training_clip(load(args.model, window), args.train_clip, window)
+        return
     m = load(args.model, 0)
     c = m.c
     video, gt = train.render_clip(args.ringvit, args.work, args.seed, args.seconds, c["fps"], False, 1.0)

@@ -32,16 +32,23 @@ def load(path, window):
     return m
 
 
-def action_probs(m, frames, pts):
-    """sigmoid of the dense head's action logits: [frames, cells, actions]."""
+def head_action_probs(m, boxed, times):
+    """sigmoid of the dense head's action logits [frames, cells, actions] for frames already
+    letterboxed into the model input (uint8 [F, H, W, 3]) at `times` (seconds)."""
     c = m.c
-    ih, iw = c["image_size"]
-    x = torch.from_numpy(train.letterbox(frames, ih, iw, c["mean"])).float() / 255.0
+    x = torch.from_numpy(boxed).float() / 255.0
     tokens = M.patchify(x, c["mean"], c["std"], c["patch"], c["tubelet"])
     with torch.no_grad():
-        outs, _ = m(tokens, len(frames), [float(t) * 1e-9 for t in pts])
+        outs, _ = m(tokens, len(boxed), list(times))
     first = 5 + c["num_classes"]
-    return torch.sigmoid(outs["dense"][..., first:first + c["num_track_actions"]]).numpy()
+    return torch.sigmoid(outs["dense"][..., first:first + c["num_track_actions"]])
+
+
+def action_probs(m, frames, pts):
+    """head_action_probs of source frames with their pts (ns), as a numpy array."""
+    ih, iw = m.c["image_size"]
+    boxed = train.letterbox(frames, ih, iw, m.c["mean"])
+    return head_action_probs(m, boxed, [float(t) * 1e-9 for t in pts]).numpy()
 
 
 def centre_cell(row, geom, grid_w, patch, grid_h):
@@ -66,20 +73,13 @@ def split(probs, rows, geom, grid, patch, a, min_vis):
     return inside, outside, others
 
 
-def fit_on_training_clip(m, path, window):
+def fit_on_training_clip(m, clip, window):
     """loiter against standing-but-not-loitering at a training clip's judged positive cells
     (train.judgeable: 60 s into the clip): does the head fit what it was trained on?"""
-    clip = train.Clip.__new__(train.Clip)
-    clip.__dict__.update(torch.load(path))
-    c = m.c
-    x = torch.from_numpy(clip.frames).float() / 255.0
-    with torch.no_grad():
-        outs, _ = m(M.patchify(x, c["mean"], c["std"], c["patch"], c["tubelet"]), clip.n, clip.times.tolist())
-    first = 5 + c["num_classes"]
-    labels = c["labels"]["track_actions"]
+    labels = m.c["labels"]["track_actions"]
     lo, st = labels.index("loiter"), labels.index("stand")
     cells = clip.pos & (train.judgeable(clip.times)[:, lo] > 0)[:, None]
-    p = torch.sigmoid(outs["dense"][..., first + lo])[cells]
+    p = head_action_probs(m, clip.frames, clip.times.tolist())[..., lo][cells]
     is_lo = clip.act[..., lo][cells] > 0
     is_st = (clip.act[..., st][cells] > 0) & ~is_lo
     a, b = p[is_lo], p[is_st]
@@ -112,8 +112,9 @@ def main(argv=None):
     torch.set_num_threads(2)
     if args.train_clip:
         print("| attention | p(loiter), loitering | p(loiter), standing, not loitering | AUC |\n|---|---|---|---|")
+        clip = train.read_clip_cache(args.train_clip)
         for window in (0, args.window):
-            fit_on_training_clip(load(args.model, window), args.train_clip, window)
+            fit_on_training_clip(load(args.model, window), clip, window)
         return
     m = load(args.model, 0)
     c = m.c

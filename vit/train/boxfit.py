@@ -19,10 +19,7 @@ import train  # noqa: E402
 
 
 def load_targets(path):
-    import __main__
-    __main__.Clip = train.Clip  # older caches pickled the Clip itself
-    d = torch.load(path)
-    return d if isinstance(d, dict) else vars(d)
+    return vars(train.read_clip_cache(path))
 
 
 def boxes(b, cells, gw, reach):

@@ -243,14 +243,24 @@ def clip_cache(args, seed):
     return os.path.join(args.work, f"seed-{seed}", "clip.pt")
 
 
+def read_clip_cache(path):
+    """The Clip a cache file holds (a plain dict of its fields; an older cache pickled the
+    Clip itself, which unpickles only where __main__ has a Clip)."""
+    import __main__
+    if not hasattr(__main__, "Clip"):
+        __main__.Clip = Clip
+    saved = torch.load(path)
+    if not isinstance(saved, dict):
+        return saved
+    clip = Clip.__new__(Clip)
+    clip.__dict__.update(saved)
+    return clip
+
+
 def load_clip(args, seed, rich, density, extra=(), seconds=None):
     cache = clip_cache(args, seed)
     if os.path.exists(cache):
-        saved = torch.load(cache)
-        clip = saved  # an older cache pickled the Clip itself
-        if isinstance(saved, dict):
-            clip = Clip.__new__(Clip)
-            clip.__dict__.update(saved)
+        clip = read_clip_cache(cache)
         reach = CONFIG["head"]["dense"].get("reach", 0)
         if getattr(clip, "reach", 0) != reach or not hasattr(clip, "boxm"):
             retarget(clip, os.path.join(args.work, f"seed-{seed}", "gt"))

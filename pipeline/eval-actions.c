@@ -4,7 +4,9 @@
  * taken), else a false positive. AP is the area under the precision-recall curve with
  * precision made monotone (VOC 2011 interpolation); mAP is the mean over the GT classes.
  * F1@0.5 pools the counts of all classes; predictions of classes the GT lacks are false
- * positives there (mAP ignores them, as ActivityNet does). */
+ * positives there (mAP ignores them, as ActivityNet does). GT segments marked ignore
+ * (rv_eval_dont_care) are VOC's "difficult" ones: a prediction whose best match at the
+ * threshold is one of them is left out of the ranking, and they are never missed. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,7 +57,10 @@ static double interpolated_ap(const unsigned char *tp, int64_t n, int64_t n_gt) 
 }
 
 /* Greedy matching of one class's predictions (in score order, ord[0..np)) at `thr`;
- * tp[k] receives 1 for a true positive. */
+ * tp[k] receives 1 for a true positive, 0 for a false positive, DONT_CARE where the best
+ * match is an ignored GT segment (those may take any number of predictions). */
+enum { DONT_CARE = 2 };
+
 static void match_class(const rv_eval_segment *gt, const int64_t *gi, int64_t ng,
                         const rv_eval_segment *pred, const by_score *ord, int64_t np, double thr,
                         unsigned char *used, unsigned char *tp) {
@@ -63,14 +68,27 @@ static void match_class(const rv_eval_segment *gt, const int64_t *gi, int64_t ng
   for (int64_t k = 0; k < np; k++) {
     const rv_eval_segment *p = &pred[ord[k].index];
     int64_t best = -1;
-    double best_iou = -1;
+    double best_iou = -1, hidden_iou = -1;
     for (int64_t i = 0; i < ng; i++) {
       double iou = rv_eval_tiou(p->start_ns, p->end_ns, gt[gi[i]].start_ns, gt[gi[i]].end_ns);
-      if (!used[i] && iou >= thr && iou > best_iou) best = i, best_iou = iou;
+      if (iou < thr) continue;
+      if (gt[gi[i]].ignore) {
+        if (iou > hidden_iou) hidden_iou = iou;
+      } else if (!used[i] && iou > best_iou) {
+        best = i, best_iou = iou;
+      }
     }
-    tp[k] = best >= 0;
-    if (best >= 0) used[best] = 1;
+    tp[k] = hidden_iou > best_iou ? DONT_CARE : best >= 0;
+    if (tp[k] == 1) used[best] = 1;
   }
+}
+
+/* Removes the DONT_CARE marks from tp[0..n); returns how many remain. */
+static int64_t drop_dont_care(unsigned char *tp, int64_t n) {
+  int64_t w = 0;
+  for (int64_t k = 0; k < n; k++)
+    if (tp[k] != DONT_CARE) tp[w++] = tp[k];
+  return w;
 }
 
 typedef struct class_work {
@@ -79,22 +97,29 @@ typedef struct class_work {
   unsigned char *used, *tp;
 } class_work;
 
-/* AP at every threshold for the class of gt[first]; TP count at 0.5 into *tp50. */
-static void eval_class(const rv_eval_segment *gt, int64_t n_gt, const rv_eval_segment *pred,
-                       int64_t n_pred, int64_t first, class_work *w, double *ap, int64_t *tp50) {
-  int64_t ng = 0, np = 0;
+/* AP at every threshold for the class of gt[first]; counts at 0.5 into out. Returns 0 when
+ * every GT segment of the class is ignored: the class has no AP then. */
+static int eval_class(const rv_eval_segment *gt, int64_t n_gt, const rv_eval_segment *pred,
+                      int64_t n_pred, int64_t first, class_work *w, double *ap, rv_eval_act *out) {
+  int64_t ng = 0, np = 0, counted = 0;
   for (int64_t i = 0; i < n_gt; i++)
-    if (same_class(&gt[i], &gt[first])) w->gi[ng++] = i;
+    if (same_class(&gt[i], &gt[first])) {
+      w->gi[ng++] = i;
+      counted += !gt[i].ignore;
+    }
   for (int64_t k = 0; k < n_pred; k++)
     if (same_class(&pred[k], &gt[first])) w->ord[np++] = (by_score){pred[k].score, k};
   qsort(w->ord, (size_t)np, sizeof *w->ord, cmp_score);
   for (int t = 0; t < RV_EVAL_N_TIOU; t++) {
     match_class(gt, w->gi, ng, pred, w->ord, np, rv_eval_tious[t], w->used, w->tp);
-    ap[t] = interpolated_ap(w->tp, np, ng);
-    if (rv_eval_tious[t] == 0.5)
-      for (int64_t k = 0; k < np; k++)
-        *tp50 += w->tp[k];
+    int64_t ranked = drop_dont_care(w->tp, np);
+    ap[t] = counted ? interpolated_ap(w->tp, ranked, counted) : 0.0;
+    if (rv_eval_tious[t] != 0.5) continue;
+    out->pred_ignored_50 += np - ranked;
+    for (int64_t k = 0; k < ranked; k++)
+      out->tp_50 += w->tp[k];
   }
+  return counted > 0;
 }
 
 static rv_status check_segments(const rv_eval_segment *s, int64_t n, const char *what) {
@@ -126,17 +151,20 @@ rv_status rv_eval_actions(const rv_eval_segment *gt, int64_t n_gt, const rv_eval
       seen = same_class(&gt[j], &gt[i]);
     if (seen) continue; /* the class was evaluated at its first segment */
     double ap[RV_EVAL_N_TIOU];
-    eval_class(gt, n_gt, pred, n_pred, i, &w, ap, &out->tp_50);
+    if (!eval_class(gt, n_gt, pred, n_pred, i, &w, ap, out)) continue;
     for (int t = 0; t < RV_EVAL_N_TIOU; t++)
       out->map[t] += ap[t];
     out->n_classes++;
   }
   for (int t = 0; t < RV_EVAL_N_TIOU && out->n_classes; t++)
     out->map[t] /= out->n_classes;
+  for (int64_t i = 0; i < n_gt; i++)
+    out->gt_ignored += gt[i].ignore != 0;
   out->gt_segments = n_gt;
   out->pred_segments = n_pred;
-  out->fn_50 = n_gt - out->tp_50;
-  out->fp_50 = n_pred - out->tp_50; /* includes the classes the GT lacks */
+  out->fn_50 = n_gt - out->gt_ignored - out->tp_50;
+  /* includes the classes the GT lacks */
+  out->fp_50 = n_pred - out->pred_ignored_50 - out->tp_50;
   int64_t denom = 2 * out->tp_50 + out->fp_50 + out->fn_50;
   out->f1_50 = denom ? 2.0 * (double)out->tp_50 / (double)denom : 0.0;
 fail:

@@ -29,6 +29,8 @@ typedef struct rv_eval_seq {
 rv_status rv_eval_seq_init(const rv_eval_box *gt, int64_t n_gt, const rv_eval_box *pred,
                            int64_t n_pred, const int64_t *frames, int64_t n_frames, rv_eval_seq *s);
 void rv_eval_seq_free(rv_eval_seq *s);
+/* IoU of two (x, y, w, h) boxes in double precision (0 when either is empty). */
+double rv_eval_box_iou(const rv_eval_box *a, const rv_eval_box *b);
 /* s->sim[i * n_pred_in_frame + j] = IoU of frame t's GT box i and predicted box j. */
 void rv_eval_seq_similarity(rv_eval_seq *s, int64_t t);
 /* Maximum-score full assignment of frame t (s->cost holds minus the score, ng x np):

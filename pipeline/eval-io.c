@@ -151,18 +151,20 @@ static int mot_field(char **s, double *v) {
 
 static int integral(double v) { return v == floor(v) && fabs(v) < 9e15; }
 
-/* Parses one row; *keep = 0 for GT rows whose 7th column is 0. */
+/* Parses one row; *keep = 0 for GT rows whose 7th column is 0. A GT row's 9th column is its
+ * visibility (MOT16/17) when it lies in [0, 1]; MOT15 puts a world coordinate, -1, there. */
 static rv_status mot_row(const reader *r, char *s, int is_gt, rv_eval_box *b, int *keep) {
-  double v[7];
+  double v[9];
   int n = 0;
-  while (n < 7 && *s && mot_field(&s, &v[n]))
+  while (n < 9 && *s && mot_field(&s, &v[n]))
     n++;
   if (n < 6 || (n < 7 && *s))
     return BAD_LINE(r, "expected frame,id,x,y,w,h[,conf,...]: bad number in column %d", n + 1);
   if (!integral(v[0]) || v[0] < 1) return BAD_LINE(r, "frame %g is not an integer >= 1", v[0]);
   if (!integral(v[1])) return BAD_LINE(r, "id %g is not an integer", v[1]);
   if (v[4] < 0 || v[5] < 0) return BAD_LINE(r, "negative box size %g x %g", v[4], v[5]);
-  *b = (rv_eval_box){(int64_t)v[0], (int64_t)v[1], v[2], v[3], v[4], v[5]};
+  double vis = is_gt && n >= 9 && v[8] >= 0 && v[8] <= 1 ? v[8] : 1.0;
+  *b = (rv_eval_box){(int64_t)v[0], (int64_t)v[1], v[2], v[3], v[4], v[5], vis};
   *keep = !(is_gt && n >= 7 && v[6] == 0);
   return RV_OK;
 }
@@ -210,7 +212,9 @@ static rv_status action_line(reader *r, json_t *j) {
                          !track,
                          json_integer_value(start),
                          json_integer_value(end),
-                         score ? json_number_value(score) : 1.0};
+                         score ? json_number_value(score) : 1.0,
+                         track ? json_integer_value(track) : 0,
+                         0};
   if (strlen(json_string_value(label)) >= sizeof seg.label)
     return BAD_LINE(r, "label longer than %d bytes", RV_EVAL_LABEL_MAX - 1);
   strcpy(seg.label, json_string_value(label));
@@ -241,7 +245,8 @@ static rv_status object_box(const reader *r, json_t *o, int64_t frame, int w, in
                      v[0] * w + 1,
                      v[1] * h + 1,
                      (v[2] - v[0]) * w,
-                     (v[3] - v[1]) * h};
+                     (v[3] - v[1]) * h,
+                     1.0};
   return RV_OK;
 }
 

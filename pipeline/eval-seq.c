@@ -212,7 +212,7 @@ fail:
 
 /* IoU in double precision on (x, y, w, h) boxes: TrackEval computes in float64, and the
  * metrics compare it with thresholds (0.5, the alphas) to within 2^-52. */
-static double box_iou(const rv_eval_box *a, const rv_eval_box *b) {
+double rv_eval_box_iou(const rv_eval_box *a, const rv_eval_box *b) {
   double iw = fmin(a->x + a->w, b->x + b->w) - fmax(a->x, b->x);
   double ih = fmin(a->y + a->h, b->y + b->h) - fmax(a->y, b->y);
   double inter = iw > 0 && ih > 0 ? iw * ih : 0.0;
@@ -226,7 +226,7 @@ void rv_eval_seq_similarity(rv_eval_seq *s, int64_t t) {
   int64_t p0 = s->pr_off[t], np = s->pr_off[t + 1] - p0;
   for (int64_t i = 0; i < ng; i++)
     for (int64_t j = 0; j < np; j++)
-      s->sim[i * np + j] = box_iou(s->gt_box[g0 + i], s->pr_box[p0 + j]);
+      s->sim[i * np + j] = rv_eval_box_iou(s->gt_box[g0 + i], s->pr_box[p0 + j]);
 }
 
 rv_status rv_eval_seq_assign(rv_eval_seq *s, int ng, int np) {

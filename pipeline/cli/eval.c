@@ -13,7 +13,7 @@
 #include "cli.h"
 
 static const char *const USAGE =
-    "usage: ringvit eval --gt GT --pred PRED [--json] [--fps F] [--reentry-gap S]\n"
+    "usage: ringvit eval --gt GT --pred PRED [--json] [--fps F] [--reentry-gap S] [--min-vis V]\n"
     "\n"
     "Scores predicted tracks and action segments against ground truth with TrackEval's\n"
     "definitions: HOTA (DetA, AssA, LocA; mean over alpha 0.05..0.95), CLEAR MOTA and MOTP\n"
@@ -26,6 +26,11 @@ static const char *const USAGE =
     "  --fps F       the GT frame rate (default: meta.json or seqinfo.ini beside gt.txt)\n"
     "  --reentry-gap S  an id whose GT rows resume after S seconds or more without any is a\n"
     "                re-entry (default 10; 0: none counted; needs the GT frame rate)\n"
+    "  --min-vis V   don't care about what the camera cannot see: GT rows less visible than\n"
+    "                V (9th column) leave the evaluation with the predicted boxes matched to\n"
+    "                them, and GT action segments whose track is nowhere that visible within\n"
+    "                the segment neither count as missed nor make false positives (default 0:\n"
+    "                every GT row counts, as TrackEval does)\n"
     "  --json        print one JSON object instead of the table\n"
     "  -h, --help    this text\n"
     "\n"
@@ -38,7 +43,9 @@ static const char *const USAGE =
     "frames are ignored.\n"
     "\n"
     "Tracks are compared class-agnostic, and without MOT17's distractor handling: a\n"
-    "prediction on an ignored GT row (7th column 0) counts as a false positive. An object\n"
+    "prediction on an ignored GT row (7th column 0) counts as a false positive. With\n"
+    "--min-vis, a frame's predicted boxes are matched one-to-one to all its GT rows (IoU\n"
+    "0.5, optimal), and those matched to a row below V are left out. An object\n"
     "without an id (-1 in MOT txt) is an id of its own. Actions: a class is a label with\n"
     "its kind (scene-level when the event has no track_id, else per-track); segments are\n"
     "matched by label and time only, track ids are not compared. mAP averages the classes\n"
@@ -55,14 +62,32 @@ static const char *const USAGE =
 
 typedef struct opts {
   const char *gt, *pred;
-  double fps, reentry_gap_s;
+  double fps, reentry_gap_s, min_vis;
   int json;
 } opts;
+
+/* What was measured, for the printers. */
+typedef struct result {
+  rv_eval_mot m;
+  rv_eval_act a;
+  rv_eval_dont_care_counts dc;
+  int actions;    /* the action figures are defined */
+  double gap_s;   /* > 0: the re-entry figures were counted with that gap */
+  double min_vis; /* > 0: don't care below that visibility */
+} result;
 
 static int usage_error(const char *what, const char *arg) {
   fprintf(stderr, "ringvit eval: %s%s%s\n(ringvit eval --help for the options)\n", what,
           arg ? " " : "", arg ? arg : "");
   return RV_EXIT_USAGE;
+}
+
+/* A whole string as a finite number. */
+static int number(const char *v, double *out) {
+  char *end;
+  errno = 0;
+  *out = strtod(v, &end);
+  return !errno && end != v && !*end && isfinite(*out);
 }
 
 /* RV_EXIT_OK when parsed; -1 after --help; else the exit code. */
@@ -78,26 +103,19 @@ static int parse(int argc, char **argv, opts *o) {
       continue;
     }
     if (strcmp(a, "--gt") && strcmp(a, "--pred") && strcmp(a, "--fps") &&
-        strcmp(a, "--reentry-gap"))
+        strcmp(a, "--reentry-gap") && strcmp(a, "--min-vis"))
       return usage_error("unknown option", a);
     if (i + 1 >= argc) return usage_error("missing value after", a);
     const char *v = argv[++i];
     if (!strcmp(a, "--gt")) o->gt = v;
     if (!strcmp(a, "--pred")) o->pred = v;
-    if (!strcmp(a, "--fps")) {
-      char *end;
-      errno = 0;
-      o->fps = strtod(v, &end);
-      if (errno || end == v || *end || !(o->fps > 0 && o->fps <= 1000))
-        return usage_error("--fps needs a rate in (0, 1000], got", v);
-    }
-    if (!strcmp(a, "--reentry-gap")) {
-      char *end;
-      errno = 0;
-      o->reentry_gap_s = strtod(v, &end);
-      if (errno || end == v || *end || !(o->reentry_gap_s >= 0 && o->reentry_gap_s <= 86400))
-        return usage_error("--reentry-gap needs seconds in [0, 86400], got", v);
-    }
+    if (!strcmp(a, "--fps") && !(number(v, &o->fps) && o->fps > 0 && o->fps <= 1000))
+      return usage_error("--fps needs a rate in (0, 1000], got", v);
+    if (!strcmp(a, "--reentry-gap") &&
+        !(number(v, &o->reentry_gap_s) && o->reentry_gap_s >= 0 && o->reentry_gap_s <= 86400))
+      return usage_error("--reentry-gap needs seconds in [0, 86400], got", v);
+    if (!strcmp(a, "--min-vis") && !(number(v, &o->min_vis) && o->min_vis >= 0 && o->min_vis <= 1))
+      return usage_error("--min-vis needs a visibility in [0, 1], got", v);
   }
   if (!o->gt || !o->pred) return usage_error("--gt and --pred are required", NULL);
   return RV_EXIT_OK;
@@ -106,12 +124,40 @@ static int parse(int argc, char **argv, opts *o) {
 /* Percent rounded to 3 decimals, as TrackEval's tables show them. */
 static double pct(double x) { return round(x * 100000.0) / 1000.0; }
 
-static int with_actions(const rv_eval_data *gt, const rv_eval_data *pred, const rv_eval_act *a) {
-  return gt->has_actions && pred->has_actions && a->n_classes > 0;
+static void set_int(json_t *j, const char *key, int64_t v) {
+  json_object_set_new(j, key, json_integer((json_int_t)v));
 }
 
-/* gap_s > 0: the re-entry figures were counted with that gap. */
-static int print_json(const rv_eval_mot *m, const rv_eval_act *a, int actions, double gap_s) {
+static void json_extras(json_t *j, const result *r) {
+  const rv_eval_mot *m = &r->m;
+  const rv_eval_act *a = &r->a;
+  set_int(j, "Frames", m->frames);
+  if (r->gap_s > 0) {
+    json_object_set_new(j, "reentry_gap_s", json_real(r->gap_s));
+    set_int(j, "reentries", m->reentries);
+    set_int(j, "reentry_same_id", m->reentry_same);
+    set_int(j, "reentry_IDSW", m->reentry_switched);
+  }
+  if (r->min_vis > 0) {
+    json_object_set_new(j, "min_vis", json_real(r->min_vis));
+    set_int(j, "dont_care_GT_boxes", r->dc.gt_boxes);
+    set_int(j, "dont_care_boxes", r->dc.pred_boxes);
+    set_int(j, "dont_care_GT_segments", r->dc.gt_segments);
+  }
+  if (r->actions) {
+    json_object_set_new(j, "action_mAP_30", json_real(pct(a->map[0])));
+    json_object_set_new(j, "action_mAP_50", json_real(pct(a->map[1])));
+    json_object_set_new(j, "action_mAP_70", json_real(pct(a->map[2])));
+    json_object_set_new(j, "action_F1_50", json_real(pct(a->f1_50)));
+    json_object_set_new(j, "action_classes", json_integer(a->n_classes));
+    set_int(j, "action_GT_segments", a->gt_segments);
+    set_int(j, "action_segments", a->pred_segments);
+    if (r->min_vis > 0) set_int(j, "action_dont_care_segments_50", a->pred_ignored_50);
+  }
+}
+
+static int print_json(const result *r) {
+  const rv_eval_mot *m = &r->m;
   json_t *j =
       json_pack("{s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:I}", "HOTA", pct(m->hota), "DetA", pct(m->det_a),
                 "AssA", pct(m->ass_a), "LocA", pct(m->loc_a), "MOTA", pct(m->mota), "MOTP",
@@ -128,22 +174,7 @@ static int print_json(const rv_eval_mot *m, const rv_eval_act *a, int actions, d
   }
   json_object_update(j, c);
   json_decref(c);
-  json_object_set_new(j, "Frames", json_integer((json_int_t)m->frames));
-  if (gap_s > 0) {
-    json_object_set_new(j, "reentry_gap_s", json_real(gap_s));
-    json_object_set_new(j, "reentries", json_integer((json_int_t)m->reentries));
-    json_object_set_new(j, "reentry_same_id", json_integer((json_int_t)m->reentry_same));
-    json_object_set_new(j, "reentry_IDSW", json_integer((json_int_t)m->reentry_switched));
-  }
-  if (actions) {
-    json_object_set_new(j, "action_mAP_30", json_real(pct(a->map[0])));
-    json_object_set_new(j, "action_mAP_50", json_real(pct(a->map[1])));
-    json_object_set_new(j, "action_mAP_70", json_real(pct(a->map[2])));
-    json_object_set_new(j, "action_F1_50", json_real(pct(a->f1_50)));
-    json_object_set_new(j, "action_classes", json_integer(a->n_classes));
-    json_object_set_new(j, "action_GT_segments", json_integer((json_int_t)a->gt_segments));
-    json_object_set_new(j, "action_segments", json_integer((json_int_t)a->pred_segments));
-  }
+  json_extras(j, r);
   char *s = json_dumps(j, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
   json_decref(j);
   if (!s) return RV_EXIT_RUNTIME;
@@ -152,21 +183,28 @@ static int print_json(const rv_eval_mot *m, const rv_eval_act *a, int actions, d
   return RV_EXIT_OK;
 }
 
-static void print_table(const rv_eval_mot *m, const rv_eval_act *a, int actions, double gap_s) {
-  printf("frames %lld   GT: %lld ids, %lld boxes   prediction: %lld ids, %lld boxes\n\n",
+static void print_table(const result *r) {
+  const rv_eval_mot *m = &r->m;
+  const rv_eval_act *a = &r->a;
+  printf("frames %lld   GT: %lld ids, %lld boxes   prediction: %lld ids, %lld boxes\n",
          (long long)m->frames, (long long)m->gt_ids, (long long)m->gt_dets, (long long)m->pred_ids,
          (long long)m->pred_dets);
-  printf("%8s %8s %8s %8s %8s %8s %8s %6s\n", "HOTA", "DetA", "AssA", "LocA", "MOTA", "MOTP",
+  if (r->min_vis > 0)
+    printf("don't care (GT visibility < %g): %lld GT boxes, %lld predicted boxes on them, "
+           "%lld GT action segments\n",
+           r->min_vis, (long long)r->dc.gt_boxes, (long long)r->dc.pred_boxes,
+           (long long)r->dc.gt_segments);
+  printf("\n%8s %8s %8s %8s %8s %8s %8s %6s\n", "HOTA", "DetA", "AssA", "LocA", "MOTA", "MOTP",
          "IDF1", "IDSW");
   printf("%8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %6lld\n", pct(m->hota), pct(m->det_a),
          pct(m->ass_a), pct(m->loc_a), pct(m->mota), pct(m->motp), pct(m->idf1),
          (long long)m->idsw);
-  if (gap_s > 0)
+  if (r->gap_s > 0)
     printf("\nre-entries (back after >= %g s without a GT row): %lld; at the first match after: "
            "same id %lld, another id %lld\n",
-           gap_s, (long long)m->reentries, (long long)m->reentry_same,
+           r->gap_s, (long long)m->reentries, (long long)m->reentry_same,
            (long long)m->reentry_switched);
-  if (!actions) return;
+  if (!r->actions) return;
   printf("\nactions: %d classes, %lld GT segments, %lld predicted\n", a->n_classes,
          (long long)a->gt_segments, (long long)a->pred_segments);
   printf("%8s %8s %8s %8s\n", "mAP@0.3", "mAP@0.5", "mAP@0.7", "F1@0.5");
@@ -174,39 +212,47 @@ static void print_table(const rv_eval_mot *m, const rv_eval_act *a, int actions,
          pct(a->f1_50));
 }
 
+/* Tracks and actions of the loaded data into *r; the step that failed into *what. */
+static rv_status evaluate(const opts *o, rv_eval_data *gt, rv_eval_data *pred, result *r,
+                          const char **what) {
+  rv_status st = RV_OK;
+  if (o->fps > 0) gt->fps = o->fps;
+  *what = "leaving out what the camera cannot see";
+  RV_TRY(rv_eval_dont_care(gt, pred, o->min_vis, &r->dc));
+  r->min_vis = o->min_vis;
+  *what = "evaluating tracks";
+  rv_eval_track_opts to = {gt->fps > 0 ? (int64_t)ceil(o->reentry_gap_s * gt->fps) : 0};
+  r->gap_s = to.reentry_gap > 0 ? o->reentry_gap_s : 0.0;
+  RV_TRY(rv_eval_tracks_ex(gt->boxes, gt->n_boxes, pred->boxes, pred->n_boxes, pred->frames,
+                           pred->n_frames, &to, &r->m));
+  if (!gt->has_actions || !pred->has_actions) goto fail;
+  *what = "evaluating actions";
+  RV_TRY(rv_eval_actions(gt->segments, gt->n_segments, pred->segments, pred->n_segments, &r->a));
+  r->actions = r->a.n_classes > 0;
+fail:
+  return st;
+}
+
 static int eval_main(int argc, char **argv) {
   opts o = {.reentry_gap_s = 10.0};
   int rc = parse(argc, argv, &o);
   if (rc) return rc < 0 ? RV_EXIT_OK : rc;
   rv_eval_data gt = {0}, pred = {0};
-  rv_eval_mot m;
-  rv_eval_act a = {0};
-  double gap_s = 0;
+  result r = {0};
   const char *what = "reading the ground truth";
   rv_status st = rv_eval_load_gt(o.gt, &gt);
   if (st >= 0) {
     what = "reading the prediction";
     st = rv_eval_load_pred(o.pred, o.fps > 0 ? o.fps : gt.fps, &pred);
   }
-  if (st >= 0) {
-    what = "evaluating tracks";
-    double fps = o.fps > 0 ? o.fps : gt.fps;
-    rv_eval_track_opts to = {fps > 0 ? (int64_t)ceil(o.reentry_gap_s * fps) : 0};
-    gap_s = to.reentry_gap > 0 ? o.reentry_gap_s : 0.0;
-    st = rv_eval_tracks_ex(gt.boxes, gt.n_boxes, pred.boxes, pred.n_boxes, pred.frames,
-                           pred.n_frames, &to, &m);
-  }
-  if (st >= 0 && gt.has_actions && pred.has_actions) {
-    what = "evaluating actions";
-    st = rv_eval_actions(gt.segments, gt.n_segments, pred.segments, pred.n_segments, &a);
-  }
+  if (st >= 0) st = evaluate(&o, &gt, &pred, &r, &what);
   if (st < 0) {
     rv_cli_error("eval", st, what);
     rc = rv_cli_exit_code(st);
   } else if (o.json) {
-    rc = print_json(&m, &a, with_actions(&gt, &pred, &a), gap_s);
+    rc = print_json(&r);
   } else {
-    print_table(&m, &a, with_actions(&gt, &pred, &a), gap_s);
+    print_table(&r);
   }
   rv_eval_data_free(&gt);
   rv_eval_data_free(&pred);

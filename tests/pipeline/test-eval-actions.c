@@ -10,7 +10,7 @@
 #define TOL 1e-12
 
 static rv_eval_segment S(const char *label, int scene, int64_t start, int64_t end, double score) {
-  rv_eval_segment s = {{0}, scene, start, end, score};
+  rv_eval_segment s = {{0}, scene, start, end, score, 0, 0};
   strcpy(s.label, label);
   return s;
 }

@@ -211,6 +211,8 @@ static void test_cli_exit_codes(void **state) {
   expect_exit("eval --gt x --pred y --fps -3", 1, "--fps");
   expect_exit("eval --gt x --pred y --reentry-gap -1", 1, "--reentry-gap");
   expect_exit("eval --gt x --pred y --reentry-gap soon", 1, "--reentry-gap");
+  expect_exit("eval --gt x --pred y --min-vis 1.5", 1, "--min-vis");
+  expect_exit("eval --gt x --pred y --min-vis nan", 1, "--min-vis");
   expect_exit("eval --gt x --pred", 1, "missing value");
   snprintf(args, sizeof args, "eval --gt '%s' --pred '%s'", gt, path_in("none.txt"));
   expect_exit(args, 2, "none.txt");

@@ -17,7 +17,7 @@
 enum { A50 = 9, A70 = 13 }; /* alpha indices: 0.05 + 0.05 a */
 
 static rv_eval_box B(int64_t frame, int64_t id, double x, double y, double w, double h) {
-  rv_eval_box b = {frame, id, x, y, w, h};
+  rv_eval_box b = {frame, id, x, y, w, h, 1.0};
   return b;
 }
 

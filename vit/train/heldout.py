@@ -9,6 +9,8 @@ the speed of analyze.
 
 --window W also scores the same model with its temporal stage cut to a band of W frames
 (each frame attends to the frames less than W/2 away: the long-context ablation).
+--min-vis V scores with `ringvit eval --min-vis V`: GT rows less visible than V, the
+predictions on them and the action segments of tracks nowhere that visible are left out.
 """
 import argparse
 import json
@@ -44,11 +46,12 @@ def analyze(rv, model, video, out):
     return time.time() - t0, r.stderr.strip().splitlines()[-1:] if r.stderr else []
 
 
-def evaluate(ev, gt, pred):
-    return json.loads(run([ev, "eval", "--gt", gt, "--pred", pred, "--json"]).stdout)
+def evaluate(ev, gt, pred, min_vis=0.0):
+    extra = ["--min-vis", str(min_vis)] if min_vis > 0 else []
+    return json.loads(run([ev, "eval", "--gt", gt, "--pred", pred, "--json"] + extra).stdout)
 
 
-def per_label_ap(ev, gt_dir, pred, work):
+def per_label_ap(ev, gt_dir, pred, work, min_vis=0.0):
     """AP@0.5 of each GT label: eval's mAP over GT and prediction reduced to that label."""
     with open(os.path.join(gt_dir, "actions.jsonl")) as f:
         gt_rows = [json.loads(line) for line in f if line.strip()]
@@ -69,8 +72,10 @@ def per_label_ap(ev, gt_dir, pred, work):
                 if obj.get("event") == "action" and obj.get("label") != label:
                     continue
                 f.write(line + "\n")
-        r = evaluate(ev, d, p)
-        out[label] = dict(ap50=r["action_mAP_50"], gt=r["action_GT_segments"], pred=r["action_segments"])
+        r = evaluate(ev, d, p, min_vis)
+        # None: every GT segment of the label was left out as unseen (--min-vis)
+        out[label] = dict(ap50=r.get("action_mAP_50"), gt=r.get("action_GT_segments", 0) - r.get("dont_care_GT_segments", 0),
+                          pred=r.get("action_segments", 0))
     return out
 
 
@@ -95,9 +100,10 @@ def score(args, model, tag, scenes, per_label=True, quiet=False):
         d, video = render(args.ringvit, args.work, seed, seconds)
         out = os.path.join(d, tag)
         wall, last = analyze(args.ringvit, model, video, out)
-        m = evaluate(args.eval, os.path.join(d, "gt"), out + ".jsonl")
+        m = evaluate(args.eval, os.path.join(d, "gt"), out + ".jsonl", args.min_vis)
         if per_label:
-            m["per_label"] = per_label_ap(args.eval, os.path.join(d, "gt"), out + ".jsonl", os.path.join(d, tag + "-labels"))
+            m["per_label"] = per_label_ap(args.eval, os.path.join(d, "gt"), out + ".jsonl", os.path.join(d, tag + "-labels"),
+                                          args.min_vis)
         m.update(seed=seed, seconds=seconds, model=tag, analyze_s=round(wall, 2), x_real_time=round(seconds / wall, 1),
                  analyze_summary=last)
         rows.append(m)
@@ -122,7 +128,10 @@ def table(rows):
                  str(r["IDSW"]), reentry_cell(r), f"{r['action_mAP_50'] / 100:.3f}"]
         for l in labels:
             p = r["per_label"].get(l)
-            cells.append(f"{p['ap50'] / 100:.3f} ({p['gt']} GT, {p['pred']} pred)" if p else "-")
+            if not p or p["ap50"] is None:
+                cells.append("-" if not p else f"unseen ({p['pred']} pred)")
+            else:
+                cells.append(f"{p['ap50'] / 100:.3f} ({p['gt']} GT, {p['pred']} pred)")
         cells.append(f"{r['x_real_time']}")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -135,6 +144,8 @@ def main(argv=None):
     ap.add_argument("--model", default="samples/models/rv-demo.safetensors")
     ap.add_argument("--scenes", default="7:120,11:600", help="seed:seconds,...; seeds must be < 1000")
     ap.add_argument("--window", type=int, default=0, help="also score the model cut to a W-frame band")
+    ap.add_argument("--min-vis", type=float, default=0.0,
+                    help="ringvit eval --min-vis: leave out what is less visible than this (default 0: all counts)")
     ap.add_argument("--work", default="/tmp/rv-heldout")
     ap.add_argument("--json", help="write every row here too")
     ap.add_argument("--store", action="store_true",

@@ -32,6 +32,7 @@ typedef struct rv_eval_box {
   int64_t frame;     /* 1-based frame number */
   int64_t id;        /* track id; < 0 = untracked: the box is an id of its own */
   double x, y, w, h; /* left, top (1-based pixels, as MOTChallenge), width, height */
+  double vis;        /* GT visibility in [0, 1] (MOTChallenge's 9th column); 1 when not given */
 } rv_eval_box;
 
 enum { RV_EVAL_LABEL_MAX = 64 };
@@ -41,6 +42,8 @@ typedef struct rv_eval_segment {
   int scene; /* 1: scene-level (no track_id), 0: per-track */
   int64_t start_ns, end_ns;
   double score;
+  int64_t track_id; /* per-track segments whose file names the track; else 0 */
+  int ignore;       /* GT only, set by rv_eval_dont_care: matching it is neither TP nor FP */
 } rv_eval_segment;
 
 /* What a ground-truth or prediction file holds. */
@@ -109,12 +112,30 @@ typedef struct rv_eval_act {
   double map[RV_EVAL_N_TIOU]; /* mean AP over the GT classes, at rv_eval_tious */
   double f1_50;               /* F1 at tIoU 0.5 over all segments (pooled counts) */
   int64_t tp_50, fp_50, fn_50;
-  int n_classes; /* classes in the GT; 0: no figure is defined */
+  int n_classes; /* classes in the GT (with a segment not ignored); 0: no figure is defined */
   int64_t gt_segments, pred_segments;
+  /* don't care (rv_eval_dont_care): GT segments ignored, predictions at tIoU 0.5 that
+   * matched one of them and counted neither as TP nor FP */
+  int64_t gt_ignored, pred_ignored_50;
 } rv_eval_act;
 
 rv_status rv_eval_actions(const rv_eval_segment *gt, int64_t n_gt, const rv_eval_segment *pred,
                           int64_t n_pred, rv_eval_act *out);
+
+/* Don't care, for a camera that cannot see everything the ground truth knows (KITTI's
+ * DontCare, TrackEval's distractor preprocessing): GT boxes less visible than min_vis leave
+ * the evaluation, and with them the predicted boxes an optimal one-to-one matching of their
+ * frame (IoU >= 0.5, over every GT box of the frame) pairs with one of them; a per-track GT
+ * action segment whose track is less visible than min_vis in every GT row within the
+ * segment is marked ignore (rv_eval_actions: a prediction whose best match it is counts
+ * neither as TP nor as FP, and the GT segment is not a miss). Needs gt->fps when the GT has
+ * segments. min_vis = 0 changes nothing. Counts of what was left out go to *out. */
+typedef struct rv_eval_dont_care_counts {
+  int64_t gt_boxes, pred_boxes, gt_segments;
+} rv_eval_dont_care_counts;
+
+rv_status rv_eval_dont_care(rv_eval_data *gt, rv_eval_data *pred, double min_vis,
+                            rv_eval_dont_care_counts *out);
 
 /* tIoU of two segments (0 when either is empty). */
 double rv_eval_tiou(int64_t s1, int64_t e1, int64_t s2, int64_t e2);

@@ -66,16 +66,20 @@ def per_label_ap(ev, gt_dir, pred, work, min_vis=0.0):
         with open(os.path.join(d, "actions.jsonl"), "w") as f:
             f.writelines(json.dumps(r) + "\n" for r in gt_rows if r["label"] == label)
         p = os.path.join(work, f"only-{label}.jsonl")
+        n_pred = 0
         with open(p, "w") as f:
             for line in pred_lines:
                 obj = json.loads(line)
                 if obj.get("event") == "action" and obj.get("label") != label:
                     continue
+                n_pred += obj.get("event") == "action"
                 f.write(line + "\n")
         r = evaluate(ev, d, p, min_vis)
-        # None: every GT segment of the label was left out as unseen (--min-vis)
-        out[label] = dict(ap50=r.get("action_mAP_50"), gt=r.get("action_GT_segments", 0) - r.get("dont_care_GT_segments", 0),
-                          pred=r.get("action_segments", 0))
+        if "action_mAP_50" not in r:  # every GT segment of the label left out as unseen (--min-vis)
+            out[label] = dict(ap50=None, gt=0, pred=n_pred)
+            continue
+        out[label] = dict(ap50=r["action_mAP_50"], gt=r["action_GT_segments"] - r.get("dont_care_GT_segments", 0),
+                          pred=r["action_segments"])
     return out
 
 
@@ -100,10 +104,11 @@ def score(args, model, tag, scenes, per_label=True, quiet=False):
         d, video = render(args.ringvit, args.work, seed, seconds)
         out = os.path.join(d, tag)
         wall, last = analyze(args.ringvit, model, video, out)
-        m = evaluate(args.eval, os.path.join(d, "gt"), out + ".jsonl", args.min_vis)
+        min_vis = getattr(args, "min_vis", 0.0)  # calibrate.py's arguments have none
+        m = evaluate(args.eval, os.path.join(d, "gt"), out + ".jsonl", min_vis)
         if per_label:
             m["per_label"] = per_label_ap(args.eval, os.path.join(d, "gt"), out + ".jsonl", os.path.join(d, tag + "-labels"),
-                                          args.min_vis)
+                                          min_vis)
         m.update(seed=seed, seconds=seconds, model=tag, analyze_s=round(wall, 2), x_real_time=round(seconds / wall, 1),
                  analyze_summary=last)
         rows.append(m)

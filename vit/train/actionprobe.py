@@ -83,9 +83,25 @@ def fit_on_training_clip(m, clip, window):
     is_lo = clip.act[..., lo][cells] > 0
     is_st = (clip.act[..., st][cells] > 0) & ~is_lo
     a, b = p[is_lo], p[is_st]
-    auc = float((a[:, None] > b[None, :]).float().mean()) if len(a) and len(b) else float("nan")
     print(f"| {'global' if not window else f'band{window}'} | {summary(a.tolist())} | "
-          f"{summary(b.tolist())} | {auc:.3f} |", flush=True)
+          f"{summary(b.tolist())} | {auc(p[is_lo | is_st], is_lo[is_lo | is_st]):.3f} |", flush=True)
+
+
+def auc(scores, labels):
+    """The probability that a positive scores above a negative (ties count half): the
+    Mann-Whitney statistic from average ranks. nan without both kinds."""
+    s = np.asarray(scores, dtype=np.float64).reshape(-1)
+    y = np.asarray(labels).reshape(-1) > 0.5
+    n_pos, n_neg = int(y.sum()), int((~y).sum())
+    if not n_pos or not n_neg:
+        return float("nan")
+    order = np.argsort(s, kind="mergesort")
+    ranks = np.empty(len(s))
+    ranks[order] = np.arange(1, len(s) + 1)
+    _, first, counts = np.unique(s[order], return_index=True, return_counts=True)
+    for f, c in zip(first[counts > 1], counts[counts > 1]):  # ties share their mean rank
+        ranks[order[f:f + c]] = f + (c + 1) / 2
+    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
 def summary(v):

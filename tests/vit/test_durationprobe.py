@@ -1,0 +1,77 @@
+"""vit/train/durationprobe.py: the causal decayed average is the weighted mean it claims
+(no look ahead), and on made-up clips where loitering and merely standing people look the
+same at every frame (only how long they have been there differs) the linear probe separates
+them with the decayed averages and not without; actionprobe.auc against pairwise counting.
+
+    /usr/bin/python3 tests/vit/test_durationprobe.py
+"""
+import math
+import random
+
+import train_env  # skips the test without numpy, torch
+
+train_env.require("numpy", "torch")
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import actionprobe  # noqa: E402
+import durationprobe  # noqa: E402
+
+REGIONS, DIM, FRAMES, FPS = 15, 6, 480, 2.0
+
+
+def test_decayed():
+    rng = np.random.default_rng(1)
+    v = torch.from_numpy(rng.normal(size=(40, 3)))
+    t = np.cumsum(rng.uniform(0.2, 2.0, size=40)).tolist()
+    got = durationprobe.decayed(v, t, 7.0)
+    for f in (0, 1, 17, 39):
+        w = torch.tensor([math.exp(-(t[f] - t[g]) / 7.0) for g in range(f + 1)], dtype=v.dtype)
+        want = (w[:, None] * v[:f + 1]).sum(0) / w.sum()
+        assert torch.allclose(got[f], want, atol=1e-9), (f, got[f], want)
+
+
+def fake_clip(rng):
+    """One person per region arrives at a random time and stays: the region token is the
+    same 'person here' vector from then on (with noise), the cell feature too; the label is
+    loiter once the person has been there 60 s."""
+    times = torch.arange(FRAMES, dtype=torch.float64) / FPS
+    person = torch.ones(DIM)
+    region = torch.randn(FRAMES, REGIONS, DIM) * 0.1
+    cells, labels = [], []
+    for r in range(REGIONS):
+        arrive = rng.randrange(0, FRAMES - 40)
+        region[arrive:, r] += person
+        for f in range(arrive, FRAMES):
+            cells.append((f, r, r))
+            labels.append(int(times[f] - times[arrive] >= 60.0))
+    n = len(cells)
+    return dict(region=region.half(), times=times, cells=torch.tensor(cells), label=torch.tensor(labels),
+                cellfeat=(person + 0.1 * torch.randn(n, DIM)).half())
+
+
+def test_linear_probe_needs_history():
+    rng = random.Random(3)
+    torch.manual_seed(3)
+    data = {s: fake_clip(rng) for s in range(8)}
+    fit, test = list(range(6)), [6, 7]
+    _, _, now_auc, _, _ = durationprobe.logistic_auc(data, fit, test, ("cell", "now"), [30.0, 120.0])
+    _, _, hist_auc, n, pos = durationprobe.logistic_auc(data, fit, test, ("cell", "now", "decayed"), [30.0, 120.0])
+    assert 0 < pos < n
+    assert now_auc < 0.65, now_auc
+    assert hist_auc > 0.9, hist_auc
+
+
+def test_auc():
+    rng = np.random.default_rng(2)
+    s, y = np.round(rng.normal(size=300), 1), rng.random(300) < 0.3  # with ties
+    pairs = (s[y][:, None] > s[~y][None, :]).mean() + 0.5 * (s[y][:, None] == s[~y][None, :]).mean()
+    assert abs(actionprobe.auc(s, y) - pairs) < 1e-12
+    assert actionprobe.auc([0.1, 0.9], [0, 1]) == 1.0
+    assert math.isnan(actionprobe.auc([0.1, 0.9], [1, 1]))
+
+
+if __name__ == "__main__":
+    test_decayed()
+    test_auc()
+    test_linear_probe_needs_history()
+    print("durationprobe: decayed average, AUC, the probe needs history: ok")

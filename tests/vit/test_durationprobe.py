@@ -1,5 +1,5 @@
 """vit/train/durationprobe.py: the causal decayed average is the weighted mean it claims
-(no look ahead), and on made-up clips where loitering and merely standing people look the
+(no look ahead), the decay scope's bias, and on made-up clips where loitering and merely standing people look the
 same at every frame (only how long they have been there differs) the linear probe separates
 them with the decayed averages and not without; actionprobe.auc against pairwise counting.
 
@@ -61,6 +61,24 @@ def test_linear_probe_needs_history():
     assert hist_auc > 0.9, hist_auc
 
 
+def test_decay_bias():
+    """Heads with a time constant: causal, -age/tau; the rest global; a zero bias is global
+    attention, and the patched attention is put back."""
+    import model as M
+    times, k = [0.0, 0.5, 2.0], 2
+    b = durationprobe.decay_bias(times, k, [30.0], 3)
+    assert b.shape == (3, 6, 6)
+    assert b[0, 5, 0] == -2.0 / 30.0 and b[0, 2, 3] == -0.0 and math.isinf(b[0, 0, 2])
+    assert (b[1:] == 0).all()
+    q, kk, v = (torch.randn(6, 3, 4, dtype=torch.float32) for _ in range(3))
+    want = M.attention(q, kk, v, torch.ones(6, 6, dtype=torch.bool))
+    saved = M.attention
+    with durationprobe.decay_attention():
+        got = M.attention(q, kk, v, torch.zeros(3, 6, 6))
+    assert M.attention is saved
+    assert torch.allclose(got, want, atol=1e-6)
+
+
 def test_auc():
     rng = np.random.default_rng(2)
     s, y = np.round(rng.normal(size=300), 1), rng.random(300) < 0.3  # with ties
@@ -73,5 +91,6 @@ def test_auc():
 if __name__ == "__main__":
     test_decayed()
     test_auc()
+    test_decay_bias()
     test_linear_probe_needs_history()
     print("durationprobe: decayed average, AUC, the probe needs history: ok")

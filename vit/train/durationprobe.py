@@ -13,7 +13,9 @@ AUC (0.5 = chance) on clips held back from fitting (--test):
           is a duration signal there for a readout that can average over time?
   fit     the model's own temporal blocks, final norm and dense head fitted on loiter alone
           with a temporal scope (global, causal, window W frames, band W): does attention
-          find it, and how fast?
+          find it, and how fast? --scope decay asks what the C engine cannot run yet: the
+          first heads causal with a bias -age/tau on each key (ALiBi in seconds, --decay
+          taus), the others global.
 
     /usr/bin/python3 vit/train/durationprobe.py --clips /tmp/rv-h1 --seeds 1201-1216 linear
     /usr/bin/python3 vit/train/durationprobe.py --clips /tmp/rv-h1 --seeds 1201-1216 \
@@ -133,8 +135,8 @@ class TemporalFit:
     """The model's temporal stage, final norm and dense head's loiter output, on the cached
     region tokens: the forward of model._temporal for pooled tokens, the readout of _heads."""
 
-    def __init__(self, m, scope, window):
-        self.m, self.scope, self.window = m, scope, window
+    def __init__(self, m, scope, window, decay=()):
+        self.m, self.scope, self.window, self.decay = m, scope, window, decay
         self.loiter = 5 + m.c["num_classes"] + train.TRACK_ACTIONS.index("loiter")
         m.c["temporal_scope"], m.c["temporal_window"] = scope, window
         self.params = [p for n, p in m.named_parameters() if n.startswith(("temporal.", "norm.", "head.dense"))]
@@ -149,6 +151,12 @@ class TemporalFit:
             te = M.sincos(torch.as_tensor(times, dtype=torch.float64) * m.c["time_scale"], dim)
             x = x + te[:, None, :]
         t0, x = x, x.reshape(n * k, dim)
+        if self.scope == "decay":
+            with decay_attention():
+                bias = decay_bias(times, k, self.decay, m.c["heads"])
+                for blk in m.temporal:
+                    x = blk(x, n * k, bias)
+            return x.reshape(n, k, dim) - t0
         mask = M.frame_mask(n * k, n * k, k, self.scope, self.window)
         for blk in m.temporal:
             x = blk(x, n * k, mask)
@@ -183,8 +191,34 @@ class TemporalFit:
         return actionprobe.auc(torch.cat(scores), torch.cat(labels))
 
 
+def decay_bias(times, tokens_per_frame, taus, heads):
+    """[heads, N, N] additive attention bias: head h < len(taus) sees only earlier keys, each
+    weighed down by exp(-age / taus[h]); the other heads see everything."""
+    t = torch.as_tensor(times, dtype=torch.float32).repeat_interleave(tokens_per_frame)
+    age = t[:, None] - t[None, :]
+    bias = torch.zeros(heads, len(t), len(t))
+    for h, tau in enumerate(taus[:heads]):
+        bias[h] = torch.where(age >= 0, -age / tau, torch.tensor(float("-inf")))
+    return bias
+
+
+class decay_attention:
+    """Within the block, model.attention takes a float bias [heads, N, M] instead of a mask."""
+
+    def __enter__(self):
+        self.saved = M.attention
+
+        def biased(q, k, v, bias=None):
+            s = torch.einsum("nhd,mhd->hnm", q, k) / math.sqrt(q.shape[-1]) + bias
+            return torch.einsum("hnm,mhd->nhd", torch.softmax(s, dim=-1), v).reshape(q.shape[0], -1)
+        M.attention = biased
+
+    def __exit__(self, *exc):
+        M.attention = self.saved
+
+
 def fit(m, data, fit_seeds, test_seeds, args):
-    tf = TemporalFit(m, args.scope, args.window)
+    tf = TemporalFit(m, args.scope, args.window, [float(v) for v in args.decay.split(",")])
     opt = torch.optim.AdamW(tf.params, lr=args.lr, weight_decay=0.05)
     rng = random.Random(1)
     print("| steps | s | loss | AUC, fitting clips | AUC, test clips |\n|---|---|---|---|---|")
@@ -223,7 +257,8 @@ def main(argv=None):
     lin = sub.add_parser("linear")
     lin.add_argument("--taus", default="10,30,60,120,240", help="decay time constants, seconds")
     fp = sub.add_parser("fit")
-    fp.add_argument("--scope", default="global", choices=["global", "causal", "window", "band"])
+    fp.add_argument("--scope", default="global", choices=["global", "causal", "window", "band", "decay"])
+    fp.add_argument("--decay", default="30,90", help="--scope decay: the first heads' time constants, seconds")
     fp.add_argument("--window", type=int, default=0, help="frames, for window and band")
     fp.add_argument("--steps", type=int, default=600)
     fp.add_argument("--length", type=int, default=240, help="frames per fitting window")

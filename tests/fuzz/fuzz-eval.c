@@ -1,5 +1,6 @@
 /* libFuzzer target: the readers of `ringvit eval` (MOTChallenge txt, JSON Lines with frames
- * and actions, actions.jsonl) and the metrics on whatever they accept. Any input must be
+ * and actions, actions.jsonl) and the metrics on whatever they accept, also after leaving
+ * out what is less visible than 0.3 (rv_eval_dont_care). Any input must be
  * accepted or refused with an error, never crash, hang or leak. The readers take paths, so
  * each input goes through one temporary file. */
 #include <stddef.h>
@@ -18,6 +19,18 @@ static void evaluate(const rv_eval_data *gt, const rv_eval_data *pred) {
   (void)rv_eval_tracks(gt->boxes, gt->n_boxes, pred->boxes, pred->n_boxes, pred->frames,
                        pred->n_frames, &m);
   (void)rv_eval_actions(gt->segments, gt->n_segments, pred->segments, pred->n_segments, &a);
+}
+
+/* The file as GT and as prediction, --min-vis 0.3 between them, the metrics after. */
+static void dont_care(const char *path) {
+  rv_eval_data gt = {0}, pred = {0};
+  rv_eval_dont_care_counts c;
+  if (rv_eval_load_gt(path, &gt) == RV_OK && rv_eval_load_pred(path, 10, &pred) == RV_OK) {
+    gt.fps = 10;
+    if (rv_eval_dont_care(&gt, &pred, 0.3, &c) == RV_OK) evaluate(&gt, &pred);
+  }
+  rv_eval_data_free(&gt);
+  rv_eval_data_free(&pred);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -43,6 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     evaluate(&gt, &p);
     rv_eval_data_free(&gt);
   }
+  dont_care(path);
   unlink(path);
   return 0;
 }

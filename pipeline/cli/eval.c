@@ -225,10 +225,11 @@ static rv_status evaluate(const opts *o, rv_eval_data *gt, rv_eval_data *pred, r
   r->gap_s = to.reentry_gap > 0 ? o->reentry_gap_s : 0.0;
   RV_TRY(rv_eval_tracks_ex(gt->boxes, gt->n_boxes, pred->boxes, pred->n_boxes, pred->frames,
                            pred->n_frames, &to, &r->m));
-  if (!gt->has_actions || !pred->has_actions) goto fail;
-  *what = "evaluating actions";
-  RV_TRY(rv_eval_actions(gt->segments, gt->n_segments, pred->segments, pred->n_segments, &r->a));
-  r->actions = r->a.n_classes > 0;
+  if (gt->has_actions && pred->has_actions) {
+    *what = "evaluating actions";
+    RV_TRY(rv_eval_actions(gt->segments, gt->n_segments, pred->segments, pred->n_segments, &r->a));
+    r->actions = r->a.n_classes > 0;
+  }
 fail:
   return st;
 }

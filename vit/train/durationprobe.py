@@ -22,6 +22,7 @@ AUC (0.5 = chance) on clips held back from fitting (--test):
         fit --scope window --window 120 --steps 600
 """
 import argparse
+import contextlib
 import math
 import os
 import random
@@ -43,15 +44,9 @@ import train  # noqa: E402
 def clip_inputs(m, clip):
     """The temporal stage's input for one clip: region tokens [F, regions, D] (half), times,
     and for each standing person's centre cell: (frame, cell, region), loiter label, feature."""
-    gh, gw, npch = m.gh0, m.gw0, m.gh0 * m.gw0
-    pool, unpool = m._pool_mats(gh, gw)
-    feats = []
-    with torch.no_grad():
-        for s in range(0, clip.n, 64):
-            idx = torch.arange(s, min(clip.n, s + 64))
-            x, seq = train.spatial_features(m, train.clip_tokens(m, clip, idx), len(idx))
-            feats.append(x.reshape(len(idx), seq, -1)[:, m.npre:m.npre + npch])
-    f = torch.cat(feats)
+    npch = m.gh0 * m.gw0
+    pool, unpool = m._pool_mats(m.gh0, m.gw0)
+    f = train.clip_spatial_features(m, clip, chunk=64)[:, m.npre:m.npre + npch]
     labels = train.TRACK_ACTIONS
     loiter = clip.pos & (clip.act[..., labels.index("loiter")] > 0.5)
     standing = clip.pos & (clip.act[..., labels.index("stand")] > 0.5) & ~loiter
@@ -144,23 +139,14 @@ class TemporalFit:
             p.requires_grad_(n.startswith(("temporal.", "norm.", "head.dense")))
 
     def region_delta(self, d, s, e, times):
-        m, dim = self.m, self.m.c["width"]
+        """What the temporal stage adds to each region token of frames [s, e): [n, k, D]."""
         x = d["region"][s:e].float()
-        n, k, _ = x.shape
-        if m.c["time_embed"]:
-            te = M.sincos(torch.as_tensor(times, dtype=torch.float64) * m.c["time_scale"], dim)
-            x = x + te[:, None, :]
-        t0, x = x, x.reshape(n * k, dim)
-        if self.scope == "decay":
-            with decay_attention():
-                bias = decay_bias(times, k, self.decay, m.c["heads"])
-                for blk in m.temporal:
-                    x = blk(x, n * k, bias)
-            return x.reshape(n, k, dim) - t0
-        mask = M.frame_mask(n * k, n * k, k, self.scope, self.window)
-        for blk in m.temporal:
-            x = blk(x, n * k, mask)
-        return x.reshape(n, k, dim) - t0
+        n, k, dim = x.shape
+        decay = self.scope == "decay"
+        mask = decay_bias(times, k, self.decay, self.m.c["heads"]) if decay else None
+        with decay_attention() if decay else contextlib.nullcontext():
+            x0, x = self.m.temporal_tokens(x.reshape(n * k, dim), n, k, times, {}, mask)
+        return (x - x0).reshape(n, k, dim)
 
     def logits(self, d, s, e, times, judged_from):
         """Loiter logits and labels of d's cells in frames [judged_from, e) of window [s, e)."""
@@ -169,8 +155,7 @@ class TemporalFit:
         f, _, r = d["cells"].T
         sel = (f >= judged_from) & (f < e)
         x = m.norm(d["cellfeat"][sel].float() + delta[f[sel] - s, r[sel]])
-        z = F.gelu(m.head.dense.hidden(x), approximate="tanh" if m.c["gelu"] == "tanh" else "none")
-        return m.head.dense.out(z)[:, self.loiter], d["label"][sel].float()
+        return m.dense_head(x)[:, self.loiter], d["label"][sel].float()
 
     def auc(self, data, seeds, length):
         """AUC over every judged cell of the clips, each scored once, in windows of `length`

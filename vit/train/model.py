@@ -300,25 +300,38 @@ class RvViT(nn.Module):
             xf = x.reshape(n, seq, d)
             t = torch.einsum("kn,fnd->fkd", pool, xf[:, self.npre:self.npre + gh * gw])
             tpf = t.shape[1]
-            t0 = t
             s = t.reshape(n * tpf, d)
         else:
             tpf, s = seq, x
-        if c["time_embed"]:
-            te = sincos(torch.as_tensor(times, dtype=torch.float64) * c["time_scale"], d).to(s.device)
-            s = (s.reshape(n, tpf, d) + te[:, None, :]).reshape(n * tpf, d)
-            if pooled:
-                t0 = s.reshape(n, tpf, d)
-        mask = frame_mask(n * tpf, n * tpf, tpf, c["temporal_scope"], c["temporal_window"], s.device)
-        for i, blk in enumerate(self.temporal):
-            s = blk(s, n * tpf, mask)
-            taps[f"temporal.{i}"] = s
+        t0, s = self.temporal_tokens(s, n, tpf, times, taps)
         if not pooled:
             return s
-        delta = torch.einsum("nk,fkd->fnd", unpool, s.reshape(n, tpf, d) - t0)
+        delta = torch.einsum("nk,fkd->fnd", unpool, (s - t0).reshape(n, tpf, d))
         xf = x.reshape(n, seq, d).clone()
         xf[:, self.npre:self.npre + gh * gw] += delta
         return xf.reshape(n * seq, d)
+
+    def temporal_tokens(self, s, n, tpf, times, taps, mask=None):
+        """The temporal blocks over s [n * tpf, D] (tpf tokens per frame, frames at `times`
+        seconds): returns (their input with the timestamp embedding, their output). mask:
+        the model's scope when None, else what each block's attention takes."""
+        c, d = self.c, self.c["width"]
+        if c["time_embed"]:
+            te = sincos(torch.as_tensor(times, dtype=torch.float64) * c["time_scale"], d).to(s.device)
+            s = (s.reshape(n, tpf, d) + te[:, None, :]).reshape(n * tpf, d)
+        if mask is None:
+            mask = frame_mask(n * tpf, n * tpf, tpf, c["temporal_scope"], c["temporal_window"], s.device)
+        s0 = s
+        for i, blk in enumerate(self.temporal):
+            s = blk(s, n * tpf, mask)
+            taps[f"temporal.{i}"] = s
+        return s0, s
+
+    def dense_head(self, z):
+        """The dense head's outputs for features z [..., D] (after the final norm)."""
+        if self.c["head"]["dense"].get("hidden", 0):
+            z = F.gelu(self.head.dense.hidden(z), approximate="tanh" if self.c["gelu"] == "tanh" else "none")
+        return self.head.dense.out(z)
 
     def forward(self, tokens, n, times=None, input_hw=None):
         c, d = self.c, self.c["width"]
@@ -347,10 +360,7 @@ class RvViT(nn.Module):
         h = c.get("head", {})
         patches = x[:, self.npre:self.npre + gh * gw]
         if "dense" in h:
-            z = patches
-            if h["dense"].get("hidden", 0):
-                z = F.gelu(self.head.dense.hidden(z), approximate="tanh" if c["gelu"] == "tanh" else "none")
-            out["dense"] = self.head.dense.out(z)
+            out["dense"] = self.dense_head(patches)
         if "scene" in h:
             s = h["scene"]
             if s.get("pool", "cls") == "cls":

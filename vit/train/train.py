@@ -464,6 +464,17 @@ def spatial_features(model, tokens, n):
     return x, seq
 
 
+def clip_spatial_features(model, clip, chunk=32):
+    """The spatial stage over a whole clip, [frames, seq, D] floats (no gradient)."""
+    xs = []
+    with torch.no_grad():
+        for s in range(0, clip.n, chunk):
+            idx = torch.arange(s, min(clip.n, s + chunk))
+            x, seq = spatial_features(model, clip_tokens(model, clip, idx), len(idx))
+            xs.append(x.reshape(len(idx), seq, -1))
+    return torch.cat(xs)
+
+
 def tail(model, x, n, seq, times):
     gh, gw = model.gh0, model.gw0
     x = model._temporal(x, n, seq, gh, gw, times, {})
@@ -611,16 +622,10 @@ def phase_b(model, clips, args, budget, state, save):
     def rich(clip):
         return int(clip.act[..., TRACK_ACTIONS.index("loiter")].any()) + int(clip.act[..., TRACK_ACTIONS.index("left_behind")].any())
     clips = sorted(clips, key=rich, reverse=True)[:args.long_clips]
-    with torch.no_grad():
-        for clip in clips:
-            xs = []
-            for s in range(0, clip.n, 32):
-                idx = torch.arange(s, min(clip.n, s + 32))
-                x, seq = spatial_features(model, clip_tokens(model, clip, idx), len(idx))
-                xs.append(x.reshape(len(idx), seq, -1).half())
-            feats.append(torch.cat(xs))
-            if budget.left() < 120:
-                break
+    for clip in clips:
+        feats.append(clip_spatial_features(model, clip).half())
+        if budget.left() < 120:
+            break
     log(f"B: cached spatial features of {len(feats)} clips")
     train_params = [p for n, p in model.named_parameters()
                     if n.startswith(("temporal.", "norm.", "head."))]

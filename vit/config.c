@@ -3,7 +3,7 @@
  * Keys (defaults in brackets): arch ["vit"], name, image_size (int or [h, w]), patch,
  * tubelet [1], width, heads, mlp_dim or mlp_ratio [4], spatial_depth, temporal_depth [0],
  * temporal_tokens ["all" or [kh, kw]], temporal_scope ["global"|"causal"|"window"|"band"],
- * temporal_window, pos_embed ["learned"|"sinusoidal"|"none"], pos_resample ["bicubic"|
+ * temporal_window, temporal_keys ["all_regions"|"own_region"], pos_embed ["learned"|"sinusoidal"|"none"], pos_resample ["bicubic"|
  * "bilinear"], time_embed [false], time_scale [1], cls_token [true], dist_token [false],
  * det_tokens [0], mid_pos_embed [false], ln_eps [1e-6], gelu ["erf"|"tanh"], qkv_bias
  * ["qkv"|"qv"|"none"], final_norm [true], mean, std [ImageNet's], fps [0], num_frames [0],
@@ -38,6 +38,7 @@ static const char *const top_keys[] = {"arch",
                                        "temporal_tokens",
                                        "temporal_scope",
                                        "temporal_window",
+                                       "temporal_keys",
                                        "pos_embed",
                                        "pos_resample",
                                        "time_embed",
@@ -166,6 +167,7 @@ static rv_status get_pair(json_t *o, const char *key, int *a, int *b) {
 }
 
 static const char *const scope_names[] = {"global", "causal", "window", "band", NULL};
+static const char *const keys_names[] = {"all_regions", "own_region", NULL};
 static const char *const pos_names[] = {"none", "learned", "sinusoidal", NULL};
 static const char *const resample_names[] = {"bicubic", "bilinear", NULL};
 static const char *const gelu_names[] = {"none", "erf", "tanh", NULL};
@@ -193,6 +195,8 @@ static rv_status parse_dims(json_t *o, rv_vit_config *c) {
   RV_TRY(get_enum(o, "temporal_scope", scope_names, 0, &e));
   c->temporal_scope = (rv_scope)e;
   RV_TRY(get_int(o, "temporal_window", 0, &c->temporal_window));
+  RV_TRY(get_enum(o, "temporal_keys", keys_names, 0, &e));
+  c->temporal_own_region = e == 1;
   RV_TRY(get_int(o, "num_frames", 0, &c->num_frames));
 fail:
   return st;
@@ -349,6 +353,8 @@ static rv_status validate(const rv_vit_config *c) {
   REQUIRE((c->temporal_scope != RV_SCOPE_WINDOW && c->temporal_scope != RV_SCOPE_BAND) ||
               c->temporal_window >= 1,
           "config: temporal_window must be >= 1 for a window scope");
+  REQUIRE(!c->temporal_own_region || c->temporal_depth > 0,
+          "config: temporal_keys \"own_region\" without temporal blocks");
   REQUIRE(!c->temporal_pool_h || c->temporal_depth > 0,
           "config: temporal_tokens pooled without temporal blocks");
   REQUIRE(!c->mid_pos_embed || (c->pos_embed == RV_POS_LEARNED && c->spatial_depth >= 2),

@@ -27,6 +27,8 @@ struct rv_vit {
   int npre, ndet, seq; /* prefix tokens, det tokens, tokens of one frame's sequence */
   int tin, d, heads, hd;
   int pooled, tpf; /* temporal tokens pooled to a grid; tokens per frame in the temporal stage */
+  int fold;        /* temporal attention's tokens per key position: tpf for "own_region" (a
+                      frame's tokens become one position with tpf x heads heads), else 1 */
   int max_batch, max_frames;
   int64_t n_frames; /* pushed since the last finish, on every rank */
   /* frames this rank keeps (offline): spread = ranks > 1; own = its frames of a full

@@ -211,6 +211,7 @@ static void derive_sizes(rv_vit *v, const rv_vit_cfg *cfg) {
   v->hd = c->width / c->heads;
   v->pooled = c->temporal_pool_h > 0;
   v->tpf = v->pooled ? c->temporal_pool_h * c->temporal_pool_w : v->seq;
+  v->fold = c->temporal_own_region ? v->tpf : 1;
   v->max_batch = cfg->max_batch;
   v->max_frames = cfg->max_frames;
   v->comm = cfg->comm;
@@ -339,7 +340,7 @@ static rv_status init_runtime(rv_vit *v) {
   RV_TRY(carve_all(v, &real));
   fill_constants(v);
   if (v->c->temporal_depth > 0) {
-    rv_ring_cfg rc = {v->be, v->comm, v->heads, v->hd, share_rows(v)};
+    rv_ring_cfg rc = {v->be, v->comm, v->fold * v->heads, v->hd, share_rows(v) / v->fold};
     RV_TRY(rv_ring_init(&rc, &v->ring));
   }
   v->times = calloc((size_t)v->cap, sizeof(double));
@@ -419,6 +420,19 @@ static rv_tensor heads_view(const rv_tensor *t2, int64_t r0, int64_t n, int head
   return rv_tensor_3d(rv_tensor_row(t2, r0), RV_F32, n, heads, hd);
 }
 
+/* The temporal attention's q, k or v over `rows` token rows, and its output: [rows, H, hd]
+ * views, or folded ([rows / tpf, tpf x H, hd]: a frame's tokens are one key position
+ * whose heads never mix) from the contiguous q, k, v that qkv_folded wrote. */
+static rv_tensor temporal_part(const rv_vit *v, int64_t rows, int which) {
+  if (v->fold == 1) return qkv_part(v, 0, rows, which);
+  float *base = (float *)v->qkv.data + (size_t)which * (size_t)(rows * v->d);
+  return rv_tensor_3d(base, RV_F32, rows / v->fold, v->fold * v->heads, v->hd);
+}
+
+static rv_tensor temporal_out(const rv_vit *v, int64_t rows) {
+  return heads_view(&v->attn, 0, rows / v->fold, v->fold * v->heads, v->hd);
+}
+
 /* Attention inside each frame: one call per frame of `seq` tokens. */
 static rv_status attend_frames(rv_vit *v, int64_t rows) {
   rv_status st = RV_OK;
@@ -444,9 +458,9 @@ static rv_status attend_sequence(rv_vit *v, int64_t rows) {
   seq->scale = 1.0f / sqrtf((float)v->hd);
   seq->mask = scope_mask[c->temporal_scope];
   seq->window = c->temporal_window;
-  seq->tokens_per_frame = v->tpf;
-  rv_tensor q = qkv_part(v, 0, rows, 0), k = qkv_part(v, 0, rows, 1), vv = qkv_part(v, 0, rows, 2);
-  rv_tensor o = heads_view(&v->attn, 0, rows, v->heads, v->hd);
+  seq->tokens_per_frame = v->tpf / v->fold;
+  rv_tensor q = temporal_part(v, rows, 0), k = temporal_part(v, rows, 1),
+            vv = temporal_part(v, rows, 2), o = temporal_out(v, rows);
   return rv_ring_attention(v->ring, &q, &k, &vv, seq, &o);
 }
 
@@ -454,8 +468,8 @@ static rv_status attend_sequence(rv_vit *v, int64_t rows) {
 static rv_status attend_cache(rv_vit *v, int64_t rows, int layer) {
   rv_status st = RV_OK;
   const rv_vit_config *c = v->c;
-  rv_tensor q = qkv_part(v, 0, rows, 0), k = qkv_part(v, 0, rows, 1), vv = qkv_part(v, 0, rows, 2);
-  rv_tensor o = heads_view(&v->attn, 0, rows, v->heads, v->hd);
+  rv_tensor q = temporal_part(v, rows, 0), k = temporal_part(v, rows, 1),
+            vv = temporal_part(v, rows, 2), o = temporal_out(v, rows);
   int32_t window = c->temporal_scope == RV_SCOPE_WINDOW ? c->temporal_window : 0;
   RV_TRY(rv_kvcache_append(v->cache, layer, &k, &vv));
   RV_TRY(rv_kvcache_attend(v->cache, layer, &q, 1.0f / sqrtf((float)v->hd), window, &o));
@@ -475,6 +489,22 @@ static rv_status attend(rv_vit *v, int64_t rows, attn_mode mode, int layer) {
   return attend_cache(v, rows, layer);
 }
 
+/* q, k and v of `rows` rows of h, each contiguous [rows, D] one after the other in the qkv
+ * buffer (its [rows, 3D] holds the same), for the folded temporal attention's views. */
+static rv_status qkv_folded(rv_vit *v, const rv_block_w *w, const rv_tensor *h, int64_t rows) {
+  rv_status st = RV_OK;
+  for (int i = 0; i < 3; i++) {
+    rv_lin l = {rv_rows(&w->qkv_w, (int64_t)i * v->d, v->d),
+                w->has_qkv_b ? rv_rows(&w->qkv_b, (int64_t)i * v->d, v->d) : (rv_tensor){0}};
+    rv_tensor out = rv_tensor_2d((float *)v->qkv.data + (size_t)i * (size_t)(rows * v->d), RV_F32,
+                                 rows, v->d);
+    out.mem = v->qkv.mem;
+    RV_TRY(rv_vit_linear(v, h, &l, &out, RV_ACT_NONE, 0.0f));
+  }
+fail:
+  return st;
+}
+
 /* x += proj(attn(ln1 x)); x += fc2(gelu(fc1(ln2 x))), over `rows` rows of x. */
 static rv_status block(rv_vit *v, const rv_block_w *w, rv_tensor *x, int64_t rows, attn_mode mode,
                        int layer) {
@@ -485,7 +515,10 @@ static rv_status block(rv_vit *v, const rv_block_w *w, rv_tensor *x, int64_t row
   rv_lin lqkv = {w->qkv_w, w->has_qkv_b ? w->qkv_b : (rv_tensor){0}};
   rv_lin lproj = {w->proj_w, w->proj_b}, l1 = {w->fc1_w, w->fc1_b}, l2 = {w->fc2_w, w->fc2_b};
   RV_TRY(rv_layernorm(v->be, x, &w->n1w, &w->n1b, c->ln_eps, &h));
-  RV_TRY(rv_vit_linear(v, &h, &lqkv, &qkv, RV_ACT_NONE, 0.0f));
+  if (mode != ATTN_FRAMES && v->fold > 1)
+    RV_TRY(qkv_folded(v, w, &h, rows));
+  else
+    RV_TRY(rv_vit_linear(v, &h, &lqkv, &qkv, RV_ACT_NONE, 0.0f));
   RV_TRY(attend(v, rows, mode, layer));
   RV_TRY(rv_vit_linear(v, &attn, &lproj, x, RV_ACT_NONE, 1.0f));
   RV_TRY(rv_layernorm(v->be, x, &w->n2w, &w->n2b, c->ln_eps, &h));
@@ -659,11 +692,12 @@ static void take_share(rv_vit *v, attn_mode mode, int64_t rows) {
   rv_vit_span span[2];
   memset(&v->tseq, 0, sizeof v->tseq);
   v->tseq.nseg = 1;
-  v->tseq.seg[0].len = rows;
+  v->tseq.seg[0].len = rows / v->fold;
   if (!v->spread || mode != ATTN_RING) return;
   v->tseq.nseg = cut_share(&v->own, v->n_frames, span);
-  for (int i = 0; i < v->tseq.nseg; i++)
-    v->tseq.seg[i] = (rv_ring_segment){span[i].first * v->tpf, span[i].count * v->tpf};
+  for (int i = 0; i < v->tseq.nseg; i++) /* in the attention's key positions */
+    v->tseq.seg[i] = (rv_ring_segment){span[i].first * v->tpf / v->fold,
+                                       span[i].count * v->tpf / v->fold};
 }
 
 static rv_status temporal_stage(rv_vit *v, attn_mode mode) {
@@ -743,8 +777,8 @@ rv_status rv_vit_stream_init(rv_vit *v, int64_t history_frames) {
   if (v->c == &v->banded)
     return RV_FAIL(RV_ERR_INVALID, "a temporal band is for offline encoding, not stream mode");
   if (v->c->temporal_depth > 0) {
-    rv_kvcache_cfg kc = {v->be, v->comm, v->c->temporal_depth, v->heads,
-                         v->hd, v->tpf, history_frames};
+    rv_kvcache_cfg kc = {v->be,   v->comm,           v->c->temporal_depth, v->fold * v->heads,
+                         v->hd,   v->tpf / v->fold, history_frames};
     rv_status st = rv_kvcache_init(&kc, &v->cache);
     if (st < 0) return st;
   }

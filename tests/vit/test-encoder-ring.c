@@ -211,6 +211,8 @@ static const enc_case cases[] = {
     {"mirror-videomae", 4, 0}, /* global, sinusoidal, one clip of 8 video frames */
     {"mirror-yolos", 2, 0},    /* fewer frames than ranks */
     {"mirror-st", 6, 1},       /* stream: KV cache sharded across ranks */
+    {"mirror-own", 7, 0},      /* own-region keys: a frame is one key position of 6 x heads */
+    {"mirror-own", 6, 1},      /* the same, stream */
 };
 
 /* The one-rank run of a case on this thread, into *one. */

@@ -264,6 +264,12 @@ static void test_stream_window_evicts(void **s) {
   stream_equals_offline("mirror-st", 40, 48, 5, 2, times); /* window 2, history of 2 frames */
 }
 
+static void test_stream_own_region(void **s) {
+  (void)s;
+  static const double times[7] = {0.0, 0.4, 1.1, 1.5, 2.0, 2.2, 3.0};
+  stream_equals_offline("mirror-own", 40, 48, 7, 3, times); /* window 3, own-region keys */
+}
+
 static void test_stream_reset_and_misuse(void **s) {
   (void)s;
   fixture f = {0};
@@ -305,6 +311,7 @@ int main(void) {
       cmocka_unit_test(test_seed_model_is_not_a_vit),
       cmocka_unit_test(test_stream_causal),
       cmocka_unit_test(test_stream_window_evicts),
+      cmocka_unit_test(test_stream_own_region),
       cmocka_unit_test(test_stream_reset_and_misuse),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -184,6 +184,11 @@ static void test_mirror_st(void **s) {
   (void)s;
   both("mirror-st");
 }
+/* temporal tokens that attend only to their own region's history (heads folded per region) */
+static void test_mirror_own_region(void **s) {
+  (void)s;
+  both("mirror-own");
+}
 static void test_mirror_videomae(void **s) {
   (void)s;
   both("mirror-videomae");
@@ -216,6 +221,7 @@ GPU_MADE(test_hf_yolos, "hf-yolos")
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_torchvision),     cmocka_unit_test(test_mirror_st),
+      cmocka_unit_test(test_mirror_own_region),
       cmocka_unit_test(test_mirror_videomae), cmocka_unit_test(test_mirror_yolos),
       cmocka_unit_test(test_timm_vit),        cmocka_unit_test(test_timm_avg),
       cmocka_unit_test(test_hf_vit),          cmocka_unit_test(test_hf_videomae),

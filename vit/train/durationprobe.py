@@ -130,8 +130,10 @@ class TemporalFit:
     """The model's temporal stage, final norm and dense head's loiter output, on the cached
     region tokens: the forward of model._temporal for pooled tokens, the readout of _heads."""
 
-    def __init__(self, m, scope, window, decay=()):
+    def __init__(self, m, scope, window, decay=(), own_region=False):
         self.m, self.scope, self.window, self.decay = m, scope, window, decay
+        self.own_region = own_region
+        m.c["temporal_keys"] = "own_region" if own_region and scope != "decay" else "all_regions"
         self.loiter = 5 + m.c["num_classes"] + train.TRACK_ACTIONS.index("loiter")
         m.c["temporal_scope"], m.c["temporal_window"] = scope, window
         self.params = [p for n, p in m.named_parameters() if n.startswith(("temporal.", "norm.", "head.dense"))]
@@ -144,6 +146,8 @@ class TemporalFit:
         n, k, dim = x.shape
         decay = self.scope == "decay"
         mask = decay_bias(times, k, self.decay, self.m.c["heads"]) if decay else None
+        if self.own_region and decay:  # the model's own_region folds regions into heads instead
+            mask = mask.masked_fill(~region_mask(n, k)[None], float("-inf"))
         with decay_attention() if decay else contextlib.nullcontext():
             x0, x = self.m.temporal_tokens(x.reshape(n * k, dim), n, k, times, {}, mask)
         return (x - x0).reshape(n, k, dim)
@@ -176,6 +180,13 @@ class TemporalFit:
         return actionprobe.auc(torch.cat(scores), torch.cat(labels))
 
 
+def region_mask(n, tokens_per_frame):
+    """Bool [N, N]: a token sees only the tokens of its own region (TimeSformer's time
+    attention), so that a head's plain average over its keys is that region's history."""
+    r = torch.arange(n * tokens_per_frame) % tokens_per_frame
+    return r[:, None] == r[None, :]
+
+
 def decay_bias(times, tokens_per_frame, taus, heads):
     """[heads, N, N] additive attention bias: head h < len(taus) sees only earlier keys, each
     weighed down by exp(-age / taus[h]); the other heads see everything."""
@@ -203,7 +214,8 @@ class decay_attention:
 
 
 def fit(m, data, fit_seeds, test_seeds, args):
-    tf = TemporalFit(m, args.scope, args.window, [float(v) for v in args.decay.split(",")])
+    tf = TemporalFit(m, args.scope, args.window, [float(v) for v in args.decay.split(",")],
+                     args.regions == "own")
     opt = torch.optim.AdamW(tf.params, lr=args.lr, weight_decay=0.05)
     rng = random.Random(1)
     print("| steps | s | loss | AUC, fitting clips | AUC, test clips |\n|---|---|---|---|---|")
@@ -245,6 +257,8 @@ def main(argv=None):
     fp.add_argument("--scope", default="global", choices=["global", "causal", "window", "band", "decay"])
     fp.add_argument("--decay", default="30,90", help="--scope decay: the first heads' time constants, seconds")
     fp.add_argument("--window", type=int, default=0, help="frames, for window and band")
+    fp.add_argument("--regions", default="all", choices=["all", "own"],
+                    help="own: each region token attends only to its own region's tokens")
     fp.add_argument("--steps", type=int, default=600)
     fp.add_argument("--length", type=int, default=240, help="frames per fitting window")
     fp.add_argument("--lr", type=float, default=1e-3)

@@ -110,6 +110,11 @@ MIRROR_ST = dict(
     labels={"classes": ["person", "vehicle"], "track_actions": ["walk", "run"],
             "scene_actions": ["crowd", "empty", "traffic"]})
 
+# each temporal token attends only to its own region's history (heads folded per region),
+# q and v biases (sliced per part), a causal window of 3 frames
+MIRROR_OWN = dict(MIRROR_ST, name="mirror-own", temporal_keys="own_region", temporal_window=3,
+                  qkv_bias="qv", temporal_tokens=[2, 3], image_size=[32, 48])
+
 MIRROR_VIDEOMAE = dict(
     name="mirror-videomae", image_size=32, patch=8, tubelet=2, width=32, heads=4, mlp_dim=48,
     spatial_depth=0, temporal_depth=2, cls_token=False, pos_embed="sinusoidal", qkv_bias="qv",
@@ -149,6 +154,7 @@ def main():
     run_mirror("mirror-yolos", MIRROR_YOLOS, out_dir, gen, 3, (24, 40))
     case_seed(out_dir, gen, "seed-proj", 12, 32, 4, 4, 2, 16, 2, 16)
     case_seed(out_dir, gen, "seed-short", 16, 16, 2, 2, 1, 8, 3, 4)
+    run_mirror("mirror-own", MIRROR_OWN, out_dir, gen, 7, (40, 48), [0.0, 0.4, 1.1, 1.5, 2.0, 2.2, 3.0])
     total = sum(os.path.getsize(os.path.join(out_dir, f)) for f in os.listdir(out_dir))
     print(f"{out_dir}: {len(os.listdir(out_dir))} files, {total} bytes")
 

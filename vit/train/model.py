@@ -29,6 +29,7 @@ def normalize_config(cfg):
     c.setdefault("temporal_tokens", "all")
     c.setdefault("temporal_scope", "global")
     c.setdefault("temporal_window", 0)
+    c.setdefault("temporal_keys", "all_regions")
     c.setdefault("pos_embed", "learned")
     c.setdefault("pos_resample", "bicubic")
     c.setdefault("time_embed", False)
@@ -141,8 +142,11 @@ class Block(nn.Module):
         self.mlp = Mlp(d, c["mlp_dim"])
         self.gelu = "tanh" if c["gelu"] == "tanh" else "none"
 
-    def forward(self, x, seq, mask=None):
-        """x [rows, D]; attention within consecutive groups of `seq` rows (mask [seq, seq])."""
+    def forward(self, x, seq, mask=None, fold=1):
+        """x [rows, D]; attention within consecutive groups of `seq` rows (mask [seq, seq]).
+        fold > 1: each run of `fold` rows (a frame's regions) is one key position with fold x
+        heads, so a row attends only to the rows at its own place in the other runs (mask
+        [seq / fold, seq / fold]): each region's history, as the C engine's "own_region"."""
         h = self.norm1(x)
         qkv = F.linear(h, self.attn.qkv.weight, self.attn.qkv_bias())
         d = x.shape[1]
@@ -150,8 +154,8 @@ class Block(nn.Module):
         outs = []
         for r0 in range(0, x.shape[0], seq):
             part = qkv[r0:r0 + seq]
-            q, k, v = (part[:, i * d:(i + 1) * d].reshape(-1, self.heads, hd) for i in range(3))
-            outs.append(attention(q, k, v, mask))
+            q, k, v = (part[:, i * d:(i + 1) * d].reshape(-1, fold * self.heads, hd) for i in range(3))
+            outs.append(attention(q, k, v, mask).reshape(-1, d))
         x = x + self.attn.proj(torch.cat(outs))
         h = F.gelu(self.mlp.fc1(self.norm2(x)), approximate=self.gelu)
         return x + self.mlp.fc2(h)
@@ -319,11 +323,13 @@ class RvViT(nn.Module):
         if c["time_embed"]:
             te = sincos(torch.as_tensor(times, dtype=torch.float64) * c["time_scale"], d).to(s.device)
             s = (s.reshape(n, tpf, d) + te[:, None, :]).reshape(n * tpf, d)
+        fold = tpf if c["temporal_keys"] == "own_region" else 1
         if mask is None:
-            mask = frame_mask(n * tpf, n * tpf, tpf, c["temporal_scope"], c["temporal_window"], s.device)
+            nk = n * tpf // fold
+            mask = frame_mask(nk, nk, tpf // fold, c["temporal_scope"], c["temporal_window"], s.device)
         s0 = s
         for i, blk in enumerate(self.temporal):
-            s = blk(s, n * tpf, mask)
+            s = blk(s, n * tpf, mask, fold)
             taps[f"temporal.{i}"] = s
         return s0, s
 

@@ -728,6 +728,9 @@ def main(argv=None):
     ap.add_argument("--image-size", help="HxW model input (a multiple of the patch); --resume resamples its positions")
     ap.add_argument("--width", type=int, help="a new model's width (a multiple of 32: heads of 32, MLP and dense "
                                               "head hidden scaled with it); the shipped one is 96")
+    ap.add_argument("--temporal-keys", choices=["all_regions", "own_region"],
+                    help="what a temporal token attends to: every region of the frames in scope (the "
+                         "shipped model), or its own region's history only (a resumed model switches)")
     ap.add_argument("--spatial-depth", type=int, help="a new model's spatial blocks (the shipped one has 3)")
     ap.add_argument("--act-weights", default="",
                     help="ACTION=FACTOR,...: weight those actions' positives more (e.g. loiter=8)")
@@ -750,6 +753,8 @@ def main(argv=None):
         CONFIG["head"]["dense"]["hidden"] = args.width
     if args.spatial_depth:
         CONFIG["spatial_depth"] = args.spatial_depth
+    if args.temporal_keys:
+        CONFIG["temporal_keys"] = args.temporal_keys
     if not 0 <= args.reach <= 3:
         ap.error("--reach must be 0 to 3")
     if args.reach:

@@ -81,6 +81,10 @@ typedef struct rv_vit_config {
                                            stage; 0 = every token of the frame enters it */
   rv_scope temporal_scope;
   int temporal_window; /* frames, for WINDOW and BAND */
+  /* 1: a temporal token attends only to the tokens at its own place (its region, or its
+   * patch when unpooled) in the frames its scope allows: TimeSformer's time attention, in
+   * which a head's average over its keys is that region's history; 0: to every token */
+  int temporal_own_region;
   rv_pos_kind pos_embed;
   rv_resample pos_resample;
   int time_embed;   /* 1: sin/cos of the frame's timestamp enters the temporal stage */

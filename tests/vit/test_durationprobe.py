@@ -1,7 +1,8 @@
 """vit/train/durationprobe.py: the causal decayed average is the weighted mean it claims
 (no look ahead), the decay scope's bias, and on made-up clips where loitering and merely standing people look the
 same at every frame (only how long they have been there differs) the linear probe separates
-them with the decayed averages and not without; actionprobe.auc against pairwise counting.
+them with the decayed averages and not without; actionprobe.auc against pairwise counting;
+the mirror's own-region temporal keys; heldout.py's long-context cut per scope.
 
     /usr/bin/python3 tests/vit/test_durationprobe.py
 """
@@ -79,6 +80,51 @@ def test_decay_bias():
     assert torch.allclose(got, want, atol=1e-6)
 
 
+def tiny_model(**kw):
+    import model as M
+    cfg = dict(name="t", image_size=[32, 48], patch=16, width=32, heads=2, mlp_dim=32, spatial_depth=1,
+               temporal_depth=2, temporal_tokens=[2, 3], time_embed=True, fps=2.0, **kw)
+    torch.manual_seed(5)
+    return M.RvViT(cfg).eval()
+
+
+def test_own_region_keys():
+    """temporal_keys "own_region" (heads folded per region) is the dense mask that lets a
+    token see only its own region, for every scope; a region's output ignores the others."""
+    import model as M
+    n, k = 6, 6
+    times = [0.5 * i for i in range(n)]
+    for scope, window in (("global", 0), ("causal", 0), ("window", 2), ("band", 2)):
+        m = tiny_model(temporal_scope=scope, temporal_window=window, temporal_keys="own_region")
+        x = torch.randn(n * k, 32)
+        with torch.no_grad():
+            _, got = m.temporal_tokens(x, n, k, times, {})
+            m.c["temporal_keys"] = "all_regions"
+            mask = durationprobe.region_mask(n, k) & M.frame_mask(n * k, n * k, k, scope, window)
+            _, want = m.temporal_tokens(x, n, k, times, {}, mask)
+            _, joint = m.temporal_tokens(x, n, k, times, {})
+            m.c["temporal_keys"] = "own_region"
+            y = x.clone().reshape(n, k, 32)
+            y[:, 1:] += torch.randn(n, k - 1, 32)  # every region but 0 changed
+            _, other = m.temporal_tokens(y.reshape(n * k, 32), n, k, times, {})
+        assert torch.allclose(got, want, atol=1e-5), scope
+        assert not torch.allclose(got, joint, atol=1e-3), scope
+        assert torch.allclose(got.reshape(n, k, 32)[:, 0], other.reshape(n, k, 32)[:, 0], atol=1e-5), scope
+
+
+def test_ablation_cut():
+    """heldout.py's long-context cut: a band of +-W/2 frames for a bidirectional model, the
+    last W frames for a causal one; rows named by scope."""
+    import heldout
+    assert heldout.band_config({"temporal_scope": "global"}, 16) == {"temporal_scope": "band", "temporal_window": 8}
+    assert heldout.band_config({}, 15)["temporal_window"] == 8
+    assert heldout.band_config({"temporal_scope": "causal"}, 16) == {"temporal_scope": "window", "temporal_window": 16}
+    assert heldout.band_config({"temporal_scope": "window", "temporal_window": 120}, 16)["temporal_window"] == 16
+    assert heldout.scope_name({"temporal_scope": "causal"}) == "causal"
+    assert heldout.scope_name({"temporal_scope": "window", "temporal_window": 120}) == "window120"
+    assert heldout.scope_name({}) == "global"
+
+
 def test_auc():
     rng = np.random.default_rng(2)
     s, y = np.round(rng.normal(size=300), 1), rng.random(300) < 0.3  # with ties
@@ -93,4 +139,6 @@ if __name__ == "__main__":
     test_auc()
     test_decay_bias()
     test_linear_probe_needs_history()
-    print("durationprobe: decayed average, AUC, the probe needs history: ok")
+    test_own_region_keys()
+    test_ablation_cut()
+    print("durationprobe: decayed average, AUC, the probe needs history, own-region keys, the ablation's cut: ok")

@@ -8,7 +8,8 @@ the speed of analyze.
         --model samples/models/rv-demo.safetensors --scenes 7:120,11:600 [--window 16]
 
 --window W also scores the same model with its temporal stage cut to a band of W frames
-(each frame attends to the frames less than W/2 away: the long-context ablation).
+(each frame attends to the frames less than W/2 away; a frame-causal model to its last W
+frames: the long-context ablation).
 --min-vis V scores with `ringvit eval --min-vis V`: GT rows less visible than V, the
 predictions on them and the action segments of tracks nowhere that visible are left out.
 """
@@ -84,18 +85,32 @@ def per_label_ap(ev, gt_dir, pred, work, min_vis=0.0):
 
 
 def band_config(cfg, window):
-    """cfg with the temporal attention cut to a W-frame band (+-W/2 frames)."""
-    cfg["temporal_scope"], cfg["temporal_window"] = "band", (window + 1) // 2
+    """cfg with the temporal attention cut to W frames: a band of +-W/2 frames for a
+    bidirectional model, the last W frames for a frame-causal one (which sees no future)."""
+    if cfg.get("temporal_scope", "global") in ("causal", "window"):
+        cfg["temporal_scope"], cfg["temporal_window"] = "window", window
+    else:
+        cfg["temporal_scope"], cfg["temporal_window"] = "band", (window + 1) // 2
     return cfg
 
 
-def window_model(model, out, window):
+def scope_name(cfg):
+    """A model's rows are named by its temporal scope: global, causal, window120, band16."""
+    scope = cfg.get("temporal_scope", "global")
+    return scope + (str(cfg.get("temporal_window", 0)) if scope in ("window", "band") else "")
+
+
+def window_model(model, work, window):
+    """The model cut to `window` frames, written under work; returns (path, row name)."""
     tensors, meta = safetensors_io.load(model)
     cfg = band_config(json.loads(meta["ringvit"]), window)
-    cfg["name"] = cfg.get("name", "model") + f"-band{window}"
+    name = "band" if cfg["temporal_scope"] == "band" else "window"
+    name += str(window)
+    cfg["name"] = cfg.get("name", "model") + "-" + name
     meta["ringvit"] = json.dumps(cfg)
+    out = os.path.join(work, name + ".safetensors")
     safetensors_io.save(out, tensors, meta)
-    return out
+    return out, name
 
 
 def score(args, model, tag, scenes, per_label=True, quiet=False):
@@ -161,10 +176,10 @@ def main(argv=None):
     if any(seed >= 1000 for seed, _ in scenes):
         ap.error("held-out seeds are < 1000 (the trainer uses >= 1000)")
     os.makedirs(args.work, exist_ok=True)
-    rows = score(args, args.model, "global", scenes)
+    rows = score(args, args.model, scope_name(json.loads(safetensors_io.load(args.model)[1]["ringvit"])), scenes)
     if args.window:
-        wm = window_model(args.model, os.path.join(args.work, f"band{args.window}.safetensors"), args.window)
-        rows += score(args, wm, f"band{args.window}", scenes)
+        wm, name = window_model(args.model, args.work, args.window)
+        rows += score(args, wm, name, scenes)
     print(table(rows))
     if args.json:
         with open(args.json, "w") as f:

@@ -602,9 +602,11 @@ def phase_a(model, clips, args, budget, state, save):
                 frames, b = augment(frames, b, model.gw0, rng)
             tok = clip_tokens(model, clip, idx, frames)
             # streaming (rvencoder's default) attends causally: train that scope too
-            model.c["temporal_scope"] = "causal" if rng.random() < args.causal_share else "global"
+            scope = model.c["temporal_scope"]
+            if rng.random() < args.causal_share:
+                model.c["temporal_scope"] = "causal"
             outs, _ = model(tok, len(idx), window_times(clip, idx, rng))
-            model.c["temporal_scope"] = "global"
+            model.c["temporal_scope"] = scope
             L = heads_loss(model, outs, b)
             (total(L) / args.clips_per_step).backward()
             for k, v in L.items():
@@ -728,6 +730,9 @@ def main(argv=None):
     ap.add_argument("--image-size", help="HxW model input (a multiple of the patch); --resume resamples its positions")
     ap.add_argument("--width", type=int, help="a new model's width (a multiple of 32: heads of 32, MLP and dense "
                                               "head hidden scaled with it); the shipped one is 96")
+    ap.add_argument("--temporal-scope", choices=["global", "causal", "window", "band"],
+                    help="the temporal stage's scope (default global; window and band take --temporal-window)")
+    ap.add_argument("--temporal-window", type=int, default=0, help="frames, for --temporal-scope window or band")
     ap.add_argument("--temporal-keys", choices=["all_regions", "own_region"],
                     help="what a temporal token attends to: every region of the frames in scope (the "
                          "shipped model), or its own region's history only (a resumed model switches)")
@@ -755,6 +760,10 @@ def main(argv=None):
         CONFIG["spatial_depth"] = args.spatial_depth
     if args.temporal_keys:
         CONFIG["temporal_keys"] = args.temporal_keys
+    if args.temporal_scope:
+        if args.temporal_scope in ("window", "band") and args.temporal_window < 1:
+            ap.error(f"--temporal-scope {args.temporal_scope} needs --temporal-window >= 1")
+        CONFIG.update(temporal_scope=args.temporal_scope, temporal_window=args.temporal_window)
     if not 0 <= args.reach <= 3:
         ap.error("--reach must be 0 to 3")
     if args.reach:

@@ -1,7 +1,8 @@
 """The trainer's history mask (vit/train/train.py judgeable): loiter and left_behind are
 60-second rules, so a window's frames less than 60 s into it cannot tell them and their
 labels there add nothing to the action loss; later frames, and the other actions at every
-frame, train as before.
+frame, train as before. Phase B's loss at sampled frames (--loss-frames): the heads at the
+kept frames are those of the whole window's forward, the temporal stage still sees every frame.
 
     /usr/bin/python3 tests/vit/test_train_history.py
 """
@@ -52,5 +53,33 @@ def main():
           f"({int(late.sum())} of {len(TIMES)} frames), the other actions at every frame")
 
 
+def loss_frames():
+    import random
+    import model as M
+    cfg = dict(train.CONFIG, image_size=[32, 48], width=32, heads=1, mlp_dim=32, spatial_depth=1,
+               temporal_tokens=[2, 3], temporal_keys="own_region", temporal_scope="causal")
+    cfg["head"] = {"dense": {"hidden": 32, "emb_dim": 4}, "scene": {"pool": "mean"}}
+    torch.manual_seed(1)
+    m = M.RvViT(cfg).eval()
+    n, seq = 9, 1 + 2 * 3
+    x = torch.randn(n * seq, 32)
+    times = [0.5 * i for i in range(n)]
+    assert train.loss_frames(n, 0, random.Random(1)) is None
+    assert train.loss_frames(n, n, random.Random(1)) is None
+    keep = train.loss_frames(n, 4, random.Random(1))
+    assert len(keep) == 4 and torch.equal(keep, keep.sort().values) and len(set(keep.tolist())) == 4
+    with torch.no_grad():
+        full = train.tail(m, x, n, seq, times)
+        part = train.tail(m, x, n, seq, times, keep)
+        y = x.clone().reshape(n, seq, 32)
+        y[int(keep[0]) - 1 if keep[0] > 0 else 0] += torch.randn(seq, 32)  # an earlier (or the first) frame
+        moved = train.tail(m, y.reshape(n * seq, 32), n, seq, times, keep)
+    for k in ("dense", "scene"):
+        assert torch.allclose(part[k], full[k][keep], atol=1e-5), k
+    assert not torch.allclose(moved["dense"], part["dense"], atol=1e-4)  # a frame not kept still counts
+    print(f"loss frames: heads at {len(keep)} of {n} frames equal the whole window's there")
+
+
 if __name__ == "__main__":
     main()
+    loss_frames()

@@ -475,11 +475,23 @@ def clip_spatial_features(model, clip, chunk=32):
     return torch.cat(xs)
 
 
-def tail(model, x, n, seq, times):
+def tail(model, x, n, seq, times, keep=None):
+    """The temporal stage over all n frames, the final norm and heads at frames `keep`
+    (all when None)."""
     gh, gw = model.gh0, model.gw0
-    x = model._temporal(x, n, seq, gh, gw, times, {})
-    x = model.norm(x)
-    return model._heads(x.reshape(n, seq, -1), gh, gw)
+    x = model._temporal(x, n, seq, gh, gw, times, {}).reshape(n, seq, -1)
+    if keep is not None:
+        x = x[keep]
+    return model._heads(model.norm(x), gh, gw)
+
+
+def loss_frames(n, count, rng):
+    """Sorted indices of `count` of a window's n frames (all of them when count is 0 or
+    >= n): the heads' losses at a sample of frames cost a fraction of all of them, while
+    the temporal stage still attends over the whole window."""
+    if not count or count >= n:
+        return None
+    return torch.tensor(sorted(rng.sample(range(n), count)))
 
 
 # ---- training ----
@@ -647,8 +659,10 @@ def phase_b(model, clips, args, budget, state, save):
         length = rng.choice([args.long // 2, args.long, args.long])
         idx = sample_window(clip, length, rng)
         n, seq, d = len(idx), fx.shape[1], fx.shape[2]
-        outs = tail(model, fx[idx].float().reshape(n * seq, d), n, seq, window_times(clip, idx, rng))
-        L = heads_loss(model, outs, batch_of(clip, idx, args.device))
+        keep = loss_frames(n, args.loss_frames, rng)
+        outs = tail(model, fx[idx].float().reshape(n * seq, d), n, seq, window_times(clip, idx, rng), keep)
+        b = batch_of(clip, idx, args.device)
+        L = heads_loss(model, outs, b if keep is None else {k: v[keep] for k, v in b.items()})
         opt.zero_grad()
         total(L).backward()
         torch.nn.utils.clip_grad_norm_(train_params, 1.0)
@@ -704,6 +718,8 @@ def main(argv=None):
     ap.add_argument("--short", type=int, default=12, help="phase A window, frames")
     ap.add_argument("--clips-per-step", type=int, default=2)
     ap.add_argument("--long", type=int, default=240, help="phase B window, frames")
+    ap.add_argument("--loss-frames", type=int, default=0,
+                    help="phase B: the heads' losses at this many random frames of each window (0: all)")
     ap.add_argument("--long-clips", type=int, default=12, help="phase B clips (spatial features cached)")
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--threads", type=int, default=2)

@@ -80,7 +80,7 @@ static void print_vit(const rv_model *m, const rv_vit_config *c) {
     if (c->temporal_scope >= RV_SCOPE_WINDOW) printf(" %d frames", c->temporal_window);
     if (c->temporal_pool_h)
       printf(", tokens pooled to %dx%d", c->temporal_pool_h, c->temporal_pool_w);
-    if (c->temporal_own_region) printf(", each attending to its own place");
+    if (c->temporal_own_region) printf(", each token attending to its own region");
     printf(")");
   }
   printf("\n  %-13s %s%s%s\n", "positions", pos_names[c->pos_embed],

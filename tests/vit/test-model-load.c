@@ -211,6 +211,16 @@ static void test_tensor_faults(void **s) {
               " \"temporal_scope\": \"sideways\"}",
               &(fault){0});
   expect_fail(p, RV_ERR_FORMAT, "temporal_scope");
+  write_model(p,
+              "{\"image_size\": 16, \"patch\": 8, \"width\": 8, \"heads\": 2, \"spatial_depth\": 1,"
+              " \"temporal_depth\": 1, \"temporal_keys\": \"neighbours\"}",
+              &(fault){0});
+  expect_fail(p, RV_ERR_FORMAT, "temporal_keys");
+  write_model(p,
+              "{\"image_size\": 16, \"patch\": 8, \"width\": 8, \"heads\": 2, \"spatial_depth\": 1,"
+              " \"temporal_keys\": \"own_region\"}",
+              &(fault){0});
+  expect_fail(p, RV_ERR_FORMAT, "without temporal blocks");
 }
 
 /* The detector's calibration keys: head.dense.peak and "tracking" parse, and out-of-range

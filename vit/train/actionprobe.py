@@ -83,7 +83,7 @@ def fit_on_training_clip(m, clip, window):
     is_lo = clip.act[..., lo][cells] > 0
     is_st = (clip.act[..., st][cells] > 0) & ~is_lo
     a, b = p[is_lo], p[is_st]
-    print(f"| {'global' if not window else f'band{window}'} | {summary(a.tolist())} | "
+    print(f"| {heldout.scope_name(m.c)} | {summary(a.tolist())} | "
           f"{summary(b.tolist())} | {auc(p[is_lo | is_st], is_lo[is_lo | is_st]):.3f} |", flush=True)
 
 
@@ -146,8 +146,10 @@ def main(argv=None):
           f"p(action) at GT box centres, mean / median / p90 / max (n boxes)\n")
     print("| action | temporal attention | in its GT segments | same tracks, outside | other tracks |")
     print("|---|---|---|---|---|")
-    for name, window in (("global", 0), (f"band{args.window}", args.window)):
-        probs = action_probs(m if not window else load(args.model, window), frames, pts)
+    for window in (0, args.window):
+        mw = m if not window else load(args.model, window)
+        name = heldout.scope_name(mw.c)
+        probs = action_probs(mw, frames, pts)
         for a_name in args.actions.split(","):
             a = labels.index(a_name)
             cols = [summary(v) for v in split(probs, rows, geom, grid, c["patch"], a, args.min_vis)]

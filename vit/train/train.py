@@ -641,11 +641,15 @@ def phase_b(model, clips, args, budget, state, save):
         if budget.left() < 120:
             break
     log(f"B: cached spatial features of {len(feats)} clips")
-    train_params = [p for n, p in model.named_parameters()
-                    if n.startswith(("temporal.", "norm.", "head."))]
+    named = [(n, p) for n, p in model.named_parameters() if n.startswith(("temporal.", "norm.", "head."))]
+    train_params = [p for _, p in named]
     for n, p in model.named_parameters():
         p.requires_grad_(n.startswith(("temporal.", "norm.", "head.")))
-    opt = torch.optim.AdamW(train_params, lr=args.lr * 0.5, weight_decay=0.05)
+    # the final norm and heads at a fraction of the rate: a stage that is learnt anew leaves
+    # what the detector learnt on many more scenes than phase B's clips in place
+    groups = [{"params": [p for n, p in named if n.startswith("temporal.")], "scale": 1.0},
+              {"params": [p for n, p in named if not n.startswith("temporal.")], "scale": args.head_lr_scale}]
+    opt = torch.optim.AdamW(groups, lr=args.lr * 0.5, weight_decay=0.05)
     rng = random.Random(2)
     prog = Progress("B", args, state, save)
     model.train()
@@ -653,7 +657,7 @@ def phase_b(model, clips, args, budget, state, save):
     while time.time() < end:
         lr = args.lr * 0.5 * cosine(start, end)
         for g in opt.param_groups:
-            g["lr"] = lr
+            g["lr"] = lr * g["scale"]
         ci = rng.randrange(len(feats))
         clip, fx = clips[ci], feats[ci]
         length = rng.choice([args.long // 2, args.long, args.long])
@@ -718,6 +722,8 @@ def main(argv=None):
     ap.add_argument("--short", type=int, default=12, help="phase A window, frames")
     ap.add_argument("--clips-per-step", type=int, default=2)
     ap.add_argument("--long", type=int, default=240, help="phase B window, frames")
+    ap.add_argument("--head-lr-scale", type=float, default=1.0,
+                    help="phase B: the final norm's and heads' learning rate, times the temporal stage's")
     ap.add_argument("--loss-frames", type=int, default=0,
                     help="phase B: the heads' losses at this many random frames of each window (0: all)")
     ap.add_argument("--long-clips", type=int, default=12, help="phase B clips (spatial features cached)")

@@ -78,6 +78,13 @@ def loss_frames():
         assert torch.allclose(part[k], full[k][keep], atol=1e-5), k
     assert not torch.allclose(moved["dense"], part["dense"], atol=1e-4)  # a frame not kept still counts
     print(f"loss frames: heads at {len(keep)} of {n} frames equal the whole window's there")
+    groups = train.phase_b_groups(m, 0.2)
+    names = {id(p): n for n, p in m.named_parameters()}
+    temporal, rest = ([names[id(p)] for p in g["params"]] for g in groups)
+    assert [g["scale"] for g in groups] == [1.0, 0.2]
+    assert temporal and all(n.startswith("temporal.") for n in temporal)
+    assert rest and all(n.startswith(("norm.", "head.")) for n in rest)
+    assert all(p.requires_grad == n.startswith(("temporal.", "norm.", "head.")) for n, p in m.named_parameters())
 
 
 if __name__ == "__main__":

@@ -628,6 +628,18 @@ def phase_a(model, clips, args, budget, state, save):
         prog.tick(loss_sum, f"lr {lr:.2e}")
 
 
+def phase_b_groups(model, head_scale):
+    """Phase B's parameter groups, each with the factor on the rate ("scale"): the temporal
+    stage at 1, the final norm and heads at head_scale (a stage learnt anew then leaves in
+    place what the detector learnt on many more scenes than phase B's clips). The spatial
+    stage is frozen."""
+    named = [(n, p) for n, p in model.named_parameters() if n.startswith(("temporal.", "norm.", "head."))]
+    for n, p in model.named_parameters():
+        p.requires_grad_(n.startswith(("temporal.", "norm.", "head.")))
+    return [{"params": [p for n, p in named if n.startswith("temporal.")], "scale": 1.0},
+            {"params": [p for n, p in named if not n.startswith("temporal.")], "scale": head_scale}]
+
+
 def phase_b(model, clips, args, budget, state, save):
     """Spatial stage frozen; temporal stage and heads on long windows of cached features."""
     model.eval()
@@ -641,14 +653,8 @@ def phase_b(model, clips, args, budget, state, save):
         if budget.left() < 120:
             break
     log(f"B: cached spatial features of {len(feats)} clips")
-    named = [(n, p) for n, p in model.named_parameters() if n.startswith(("temporal.", "norm.", "head."))]
-    train_params = [p for _, p in named]
-    for n, p in model.named_parameters():
-        p.requires_grad_(n.startswith(("temporal.", "norm.", "head.")))
-    # the final norm and heads at a fraction of the rate: a stage that is learnt anew leaves
-    # what the detector learnt on many more scenes than phase B's clips in place
-    groups = [{"params": [p for n, p in named if n.startswith("temporal.")], "scale": 1.0},
-              {"params": [p for n, p in named if not n.startswith("temporal.")], "scale": args.head_lr_scale}]
+    groups = phase_b_groups(model, args.head_lr_scale)
+    train_params = [p for g in groups for p in g["params"]]
     opt = torch.optim.AdamW(groups, lr=args.lr * 0.5, weight_decay=0.05)
     rng = random.Random(2)
     prog = Progress("B", args, state, save)

@@ -3,12 +3,13 @@
  * Keys (defaults in brackets): arch ["vit"], name, image_size (int or [h, w]), patch,
  * tubelet [1], width, heads, mlp_dim or mlp_ratio [4], spatial_depth, temporal_depth [0],
  * temporal_tokens ["all" or [kh, kw]], temporal_scope ["global"|"causal"|"window"|"band"],
- * temporal_window, temporal_keys ["all_regions"|"own_region"], pos_embed ["learned"|"sinusoidal"|"none"], pos_resample ["bicubic"|
- * "bilinear"], time_embed [false], time_scale [1], cls_token [true], dist_token [false],
- * det_tokens [0], mid_pos_embed [false], ln_eps [1e-6], gelu ["erf"|"tanh"], qkv_bias
- * ["qkv"|"qv"|"none"], final_norm [true], mean, std [ImageNet's], fps [0], num_frames [0],
- * head {dense {hidden, emb_dim}, scene {pool, fc_norm, over "frame"|"clip", activation
- * "sigmoid"|"softmax"}, set {}}, num_classes, num_track_actions, num_scene_actions
+ * temporal_window, temporal_keys ["all_regions"|"own_region"], pos_embed ["learned"|
+ * "sinusoidal"|"none"], pos_resample ["bicubic"|"bilinear"], time_embed [false], time_scale
+ * [1], cls_token [true], dist_token [false], det_tokens [0], mid_pos_embed [false], ln_eps
+ * [1e-6], gelu ["erf"|"tanh"], qkv_bias ["qkv"|"qv"|"none"], final_norm [true], mean, std
+ * [ImageNet's], fps [0], num_frames [0], head {dense {hidden, emb_dim}, scene {pool,
+ * fc_norm, over "frame"|"clip", activation "sigmoid"|"softmax"}, set {}}, num_classes,
+ * num_track_actions, num_scene_actions
  * (default: the label list lengths), labels {classes, track_actions, scene_actions},
  * head.dense.peak [0], head.dense.reach [0: box centres in their own cell; up to 3],
  * head.dense.class_offset [none: one number per class, |x| <= 16, at most

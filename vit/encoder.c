@@ -496,8 +496,8 @@ static rv_status qkv_folded(rv_vit *v, const rv_block_w *w, const rv_tensor *h, 
   for (int i = 0; i < 3; i++) {
     rv_lin l = {rv_rows(&w->qkv_w, (int64_t)i * v->d, v->d),
                 w->has_qkv_b ? rv_rows(&w->qkv_b, (int64_t)i * v->d, v->d) : (rv_tensor){0}};
-    rv_tensor out = rv_tensor_2d((float *)v->qkv.data + (size_t)i * (size_t)(rows * v->d), RV_F32,
-                                 rows, v->d);
+    rv_tensor out =
+        rv_tensor_2d((float *)v->qkv.data + (size_t)i * (size_t)(rows * v->d), RV_F32, rows, v->d);
     out.mem = v->qkv.mem;
     RV_TRY(rv_vit_linear(v, h, &l, &out, RV_ACT_NONE, 0.0f));
   }
@@ -696,8 +696,8 @@ static void take_share(rv_vit *v, attn_mode mode, int64_t rows) {
   if (!v->spread || mode != ATTN_RING) return;
   v->tseq.nseg = cut_share(&v->own, v->n_frames, span);
   for (int i = 0; i < v->tseq.nseg; i++) /* in the attention's key positions */
-    v->tseq.seg[i] = (rv_ring_segment){span[i].first * v->tpf / v->fold,
-                                       span[i].count * v->tpf / v->fold};
+    v->tseq.seg[i] =
+        (rv_ring_segment){span[i].first * v->tpf / v->fold, span[i].count * v->tpf / v->fold};
 }
 
 static rv_status temporal_stage(rv_vit *v, attn_mode mode) {
@@ -777,8 +777,8 @@ rv_status rv_vit_stream_init(rv_vit *v, int64_t history_frames) {
   if (v->c == &v->banded)
     return RV_FAIL(RV_ERR_INVALID, "a temporal band is for offline encoding, not stream mode");
   if (v->c->temporal_depth > 0) {
-    rv_kvcache_cfg kc = {v->be,   v->comm,           v->c->temporal_depth, v->fold * v->heads,
-                         v->hd,   v->tpf / v->fold, history_frames};
+    rv_kvcache_cfg kc = {v->be, v->comm,          v->c->temporal_depth, v->fold * v->heads,
+                         v->hd, v->tpf / v->fold, history_frames};
     rv_status st = rv_kvcache_init(&kc, &v->cache);
     if (st < 0) return st;
   }

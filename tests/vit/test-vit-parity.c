@@ -220,12 +220,12 @@ GPU_MADE(test_hf_yolos, "hf-yolos")
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_torchvision),     cmocka_unit_test(test_mirror_st),
-      cmocka_unit_test(test_mirror_own_region),
-      cmocka_unit_test(test_mirror_videomae), cmocka_unit_test(test_mirror_yolos),
-      cmocka_unit_test(test_timm_vit),        cmocka_unit_test(test_timm_avg),
-      cmocka_unit_test(test_hf_vit),          cmocka_unit_test(test_hf_videomae),
-      cmocka_unit_test(test_hf_yolos),        cmocka_unit_test(test_demo_model),
+      cmocka_unit_test(test_torchvision),       cmocka_unit_test(test_mirror_st),
+      cmocka_unit_test(test_mirror_own_region), cmocka_unit_test(test_mirror_videomae),
+      cmocka_unit_test(test_mirror_yolos),      cmocka_unit_test(test_timm_vit),
+      cmocka_unit_test(test_timm_avg),          cmocka_unit_test(test_hf_vit),
+      cmocka_unit_test(test_hf_videomae),       cmocka_unit_test(test_hf_yolos),
+      cmocka_unit_test(test_demo_model),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

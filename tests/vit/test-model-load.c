@@ -179,6 +179,17 @@ static void test_truncated(void **s) {
   expect_fail(dst, RV_ERR_FORMAT, "truncated");
 }
 
+/* A config of one spatial block (width 8, 2 heads) with `extra` keys is refused for `what`. */
+static void expect_bad_config(const char *p, const char *extra, const char *what) {
+  char text[512];
+  snprintf(
+      text, sizeof text,
+      "{\"image_size\": 16, \"patch\": 8, \"width\": 8, \"heads\": 2, \"spatial_depth\": 1, %s}",
+      extra);
+  write_model(p, text, &(fault){0});
+  expect_fail(p, RV_ERR_FORMAT, what);
+}
+
 static void test_tensor_faults(void **s) {
   (void)s;
   char p[512];
@@ -192,35 +203,16 @@ static void test_tensor_faults(void **s) {
   write_model(p, small_cfg, &(fault){.dtype = "I32"});
   expect_fail(p, RV_ERR_DTYPE, "I32");
   /* the config contradicts its own labels, or asks for heads the tensors lack */
-  write_model(p,
-              "{\"image_size\": 16, \"patch\": 8, \"width\": 8, \"heads\": 2, \"spatial_depth\": 1,"
-              " \"num_classes\": 3, \"labels\": {\"classes\": [\"a\", \"b\"]}}",
-              &(fault){0});
-  expect_fail(p, RV_ERR_FORMAT, "num_classes");
+  expect_bad_config(p, "\"num_classes\": 3, \"labels\": {\"classes\": [\"a\", \"b\"]}",
+                    "num_classes");
   write_model(
       p, "{\"image_size\": 16, \"patch\": 8, \"width\": 8, \"heads\": 3, \"spatial_depth\": 1}",
       &(fault){0});
   expect_fail(p, RV_ERR_FORMAT, "heads");
-  write_model(p,
-              "{\"image_size\": 16, \"patch\": 8, \"width\": 8, \"heads\": 2, \"spatial_depth\": "
-              "1, \"depth\": 2}",
-              &(fault){0});
-  expect_fail(p, RV_ERR_FORMAT, "depth");
-  write_model(p,
-              "{\"image_size\": 16, \"patch\": 8, \"width\": 8, \"heads\": 2, \"spatial_depth\": 1,"
-              " \"temporal_scope\": \"sideways\"}",
-              &(fault){0});
-  expect_fail(p, RV_ERR_FORMAT, "temporal_scope");
-  write_model(p,
-              "{\"image_size\": 16, \"patch\": 8, \"width\": 8, \"heads\": 2, \"spatial_depth\": 1,"
-              " \"temporal_depth\": 1, \"temporal_keys\": \"neighbours\"}",
-              &(fault){0});
-  expect_fail(p, RV_ERR_FORMAT, "temporal_keys");
-  write_model(p,
-              "{\"image_size\": 16, \"patch\": 8, \"width\": 8, \"heads\": 2, \"spatial_depth\": 1,"
-              " \"temporal_keys\": \"own_region\"}",
-              &(fault){0});
-  expect_fail(p, RV_ERR_FORMAT, "without temporal blocks");
+  expect_bad_config(p, "\"depth\": 2", "depth");
+  expect_bad_config(p, "\"temporal_scope\": \"sideways\"", "temporal_scope");
+  expect_bad_config(p, "\"temporal_depth\": 1, \"temporal_keys\": \"neighbours\"", "temporal_keys");
+  expect_bad_config(p, "\"temporal_keys\": \"own_region\"", "without temporal blocks");
 }
 
 /* The detector's calibration keys: head.dense.peak and "tracking" parse, and out-of-range

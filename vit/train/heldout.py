@@ -104,8 +104,7 @@ def window_model(model, work, window):
     """The model cut to `window` frames, written under work; returns (path, row name)."""
     tensors, meta = safetensors_io.load(model)
     cfg = band_config(json.loads(meta["ringvit"]), window)
-    name = "band" if cfg["temporal_scope"] == "band" else "window"
-    name += str(window)
+    name = f"{'band' if cfg['temporal_scope'] == 'band' else 'window'}{window}"
     cfg["name"] = cfg.get("name", "model") + "-" + name
     meta["ringvit"] = json.dumps(cfg)
     out = os.path.join(work, name + ".safetensors")
@@ -176,7 +175,8 @@ def main(argv=None):
     if any(seed >= 1000 for seed, _ in scenes):
         ap.error("held-out seeds are < 1000 (the trainer uses >= 1000)")
     os.makedirs(args.work, exist_ok=True)
-    rows = score(args, args.model, scope_name(json.loads(safetensors_io.load(args.model)[1]["ringvit"])), scenes)
+    cfg = json.loads(safetensors_io.load(args.model)[1]["ringvit"])
+    rows = score(args, args.model, scope_name(cfg), scenes)
     if args.window:
         wm, name = window_model(args.model, args.work, args.window)
         rows += score(args, wm, name, scenes)

@@ -633,9 +633,10 @@ def phase_b_groups(model, head_scale):
     stage at 1, the final norm and heads at head_scale (a stage learnt anew then leaves in
     place what the detector learnt on many more scenes than phase B's clips). The spatial
     stage is frozen."""
-    named = [(n, p) for n, p in model.named_parameters() if n.startswith(("temporal.", "norm.", "head."))]
+    trained = ("temporal.", "norm.", "head.")
+    named = [(n, p) for n, p in model.named_parameters() if n.startswith(trained)]
     for n, p in model.named_parameters():
-        p.requires_grad_(n.startswith(("temporal.", "norm.", "head.")))
+        p.requires_grad_(n.startswith(trained))
     return [{"params": [p for n, p in named if n.startswith("temporal.")], "scale": 1.0},
             {"params": [p for n, p in named if not n.startswith("temporal.")], "scale": head_scale}]
 
@@ -671,7 +672,7 @@ def phase_b(model, clips, args, budget, state, save):
         n, seq, d = len(idx), fx.shape[1], fx.shape[2]
         keep = loss_frames(n, args.loss_frames, rng)
         outs = tail(model, fx[idx].float().reshape(n * seq, d), n, seq, window_times(clip, idx, rng), keep)
-        b = batch_of(clip, idx, args.device)
+        b = batch_of(clip, idx, args.device)  # the whole window's: its history mask counts from its start
         L = heads_loss(model, outs, b if keep is None else {k: v[keep] for k, v in b.items()})
         opt.zero_grad()
         total(L).backward()

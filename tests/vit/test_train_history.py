@@ -87,6 +87,14 @@ def loss_frames():
     assert all(p.requires_grad == n.startswith(("temporal.", "norm.", "head.")) for n, p in m.named_parameters())
 
 
+def phase_b_rate():
+    import argparse
+    assert train.phase_b_lr(argparse.Namespace(lr=2e-4, lr_b=None)) == 1e-4
+    assert train.phase_b_lr(argparse.Namespace(lr=2e-4, lr_b=1e-3)) == 1e-3
+    print("phase B rate: --lr-b, else half of --lr")
+
+
 if __name__ == "__main__":
     main()
     loss_frames()
+    phase_b_rate()

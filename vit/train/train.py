@@ -641,6 +641,10 @@ def phase_b_groups(model, head_scale):
             {"params": [p for n, p in named if not n.startswith("temporal.")], "scale": head_scale}]
 
 
+def phase_b_lr(args):
+    return args.lr_b if args.lr_b is not None else args.lr * 0.5
+
+
 def phase_b(model, clips, args, budget, state, save):
     """Spatial stage frozen; temporal stage and heads on long windows of cached features."""
     model.eval()
@@ -656,13 +660,13 @@ def phase_b(model, clips, args, budget, state, save):
     log(f"B: cached spatial features of {len(feats)} clips")
     groups = phase_b_groups(model, args.head_lr_scale)
     train_params = [p for g in groups for p in g["params"]]
-    opt = torch.optim.AdamW(groups, lr=args.lr * 0.5, weight_decay=0.05)
+    opt = torch.optim.AdamW(groups, lr=phase_b_lr(args), weight_decay=0.05)
     rng = random.Random(2)
     prog = Progress("B", args, state, save)
     model.train()
     start, end = time.time(), budget.end - 30
     while time.time() < end:
-        lr = args.lr * 0.5 * cosine(start, end)
+        lr = phase_b_lr(args) * cosine(start, end)
         for g in opt.param_groups:
             g["lr"] = lr * g["scale"]
         ci = rng.randrange(len(feats))
@@ -734,7 +738,11 @@ def main(argv=None):
     ap.add_argument("--loss-frames", type=int, default=0,
                     help="phase B: the heads' losses at this many random frames of each window (0: all)")
     ap.add_argument("--long-clips", type=int, default=12, help="phase B clips (spatial features cached)")
+    ap.add_argument("--long-seeds", default="",
+                    help="phase B's clips from these seeds, --long-seconds long (default: phase A's clips)")
+    ap.add_argument("--long-seconds", type=float, default=600.0)
     ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--lr-b", type=float, help="phase B's rate (default: half of --lr)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--jobs", type=int, default=1, help="clips rendered and cached in parallel")
     ap.add_argument("--device", default="cpu", help="torch device to train on (cuda on the GPU machine)")
@@ -803,19 +811,30 @@ def main(argv=None):
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     seeds = parse_seeds(args.seeds)
     object_seeds = parse_seeds(args.object_seeds) if args.object_seeds else []
-    if any(s < 1000 for s in seeds + object_seeds):
+    long_seeds = parse_seeds(args.long_seeds) if args.long_seeds else []
+    if any(s < 1000 for s in seeds + object_seeds + long_seeds):
         ap.error("training seeds must be >= 1000: seeds below are kept for evaluation")
+    if len(set(seeds + object_seeds + long_seeds)) < len(seeds) + len(object_seeds) + len(long_seeds):
+        ap.error("--seeds, --object-seeds and --long-seeds overlap: a seed's clip is cached once")
     budget = Budget(args.minutes)
     densities = [1.0, 1.5, 2.0, 1.0]
-    specs = [(s, i % 2 == 0, densities[i % len(densities)], (), None) for i, s in enumerate(seeds)]
+
+    def plain_specs(seeds, seconds):  # every other clip with raised action rates
+        return [(s, i % 2 == 0, densities[i % len(densities)], (), seconds) for i, s in enumerate(seeds)]
+
+    specs = plain_specs(seeds, None)
+    long_specs = plain_specs(long_seeds, args.long_seconds)
     obj_specs = [(s, False, 1.0, object_synth_extra(i, args.object_rate), args.object_seconds)
                  for i, s in enumerate(object_seeds)]
     if args.jobs > 1:
-        prepare_clips(args, specs + obj_specs)
+        prepare_clips(args, specs + obj_specs + long_specs)
     clips = [load_clip(args, *spec) for spec in specs]
     obj_clips = [load_clip(args, *spec) for spec in obj_specs]
+    long_clips = [load_clip(args, *spec) for spec in long_specs] or clips
     shp_clips = shape_clips(args, [backdrop_of(c) for c in clips[:8]]) if args.shape_clips else []
-    for name, group in (("synth", clips), ("object-rich synth", obj_clips), ("shape", shp_clips)):
+    groups = (("synth", clips), ("object-rich synth", obj_clips), ("shape", shp_clips),
+              ("phase B synth", long_clips if long_specs else []))
+    for name, group in groups:
         log(f"{len(group)} {name} clips, {sum(c.n for c in group)} frames, "
             f"{int(sum(c.pos.sum() for c in group))} positive cells")
     log(f"loaded in {budget.elapsed_min():.1f} min")
@@ -867,7 +886,10 @@ def main(argv=None):
         phase_a(model, mixture, args, budget, state, save)
         save()
     if not args.skip_b:
-        phase_b(model, clips, args, budget, state, save)
+        state["phase_b"] = dict(seeds=long_seeds or seeds, seconds=args.long_seconds if long_seeds else args.seconds,
+                                clips=args.long_clips, window=args.long, lr=phase_b_lr(args),
+                                loss_frames=args.loss_frames, head_lr_scale=args.head_lr_scale)
+        phase_b(model, long_clips, args, budget, state, save)
         save()
 
 

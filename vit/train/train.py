@@ -832,9 +832,8 @@ def main(argv=None):
     obj_clips = [load_clip(args, *spec) for spec in obj_specs]
     long_clips = [load_clip(args, *spec) for spec in long_specs] or clips
     shp_clips = shape_clips(args, [backdrop_of(c) for c in clips[:8]]) if args.shape_clips else []
-    groups = (("synth", clips), ("object-rich synth", obj_clips), ("shape", shp_clips),
-              ("phase B synth", long_clips if long_specs else []))
-    for name, group in groups:
+    groups = [("synth", clips), ("object-rich synth", obj_clips), ("shape", shp_clips)]
+    for name, group in groups + ([("phase B synth", long_clips)] if long_specs else []):
         log(f"{len(group)} {name} clips, {sum(c.n for c in group)} frames, "
             f"{int(sum(c.pos.sum() for c in group))} positive cells")
     log(f"loaded in {budget.elapsed_min():.1f} min")

@@ -92,6 +92,9 @@ def phase_b_rate():
     assert train.phase_b_lr(argparse.Namespace(lr=2e-4, lr_b=None)) == 1e-4
     assert train.phase_b_lr(argparse.Namespace(lr=2e-4, lr_b=1e-3)) == 1e-3
     print("phase B rate: --lr-b, else half of --lr")
+    import platform
+    if platform.libc_ver()[0] == "glibc":  # the trainer's allocator settings are taken
+        assert train.keep_freed_memory()
 
 
 if __name__ == "__main__":

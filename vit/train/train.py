@@ -19,6 +19,7 @@ Runs on a CPU with Debian's python3-torch (1.13); nothing to download. Steps:
 """
 import argparse
 import concurrent.futures
+import ctypes
 import json
 import math
 import os
@@ -721,6 +722,20 @@ def parse_seeds(text):
     return out
 
 
+def keep_freed_memory():
+    """glibc hands every block above its mmap threshold back to the kernel when it is freed,
+    so each training step faults the pages of its large tensors (a long window's attention)
+    in again: on this CPU most of a 960-frame phase-B step (tests/bench/bench-train-step.py).
+    Keeping freed memory in the heap for the next step's tensors of the same sizes avoids
+    it; the process keeps its peak size. Returns whether the allocator took the settings."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc
+        return False
+    m_trim_threshold, m_mmap_max = -1, -4  # malloc.h
+    return bool(libc.mallopt(m_mmap_max, 0)) and bool(libc.mallopt(m_trim_threshold, 2**31 - 1))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ringvit", default="build/ringvit", help="the ringvit CLI (for `synth`)")
@@ -805,6 +820,7 @@ def main(argv=None):
         ap.error("--reach must be 0 to 3")
     if args.reach:
         CONFIG["head"]["dense"]["reach"] = args.reach
+    keep_freed_memory()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     os.makedirs(args.work, exist_ok=True)

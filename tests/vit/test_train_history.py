@@ -92,6 +92,14 @@ def phase_b_rate():
     assert train.phase_b_lr(argparse.Namespace(lr=2e-4, lr_b=None)) == 1e-4
     assert train.phase_b_lr(argparse.Namespace(lr=2e-4, lr_b=1e-3)) == 1e-3
     print("phase B rate: --lr-b, else half of --lr")
+    import os
+    import model as M
+    shipped = os.path.join(os.path.dirname(__file__), "..", "..", "samples", "models", "rv-demo.safetensors")
+    ck = train.read_checkpoint(shipped)
+    want = M.from_file(shipped).state_dict()
+    assert ck["model"].keys() == want.keys() and all(torch.equal(ck["model"][k], want[k]) for k in want)
+    assert ck["state"].get("seeds"), "the training record comes with the weights"
+    print("resume: an exported model's weights and training record")
     import platform
     if platform.libc_ver()[0] == "glibc":  # the trainer's allocator settings are taken
         assert train.keep_freed_memory()

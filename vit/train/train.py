@@ -722,6 +722,15 @@ def parse_seeds(text):
     return out
 
 
+def read_checkpoint(path):
+    """A checkpoint to resume from: a trainer's .pt, or one of our exported models (its
+    weights, and its training record from the metadata)."""
+    if not path.endswith(".safetensors"):
+        return torch.load(path)
+    _, meta = export.safetensors_io.load(path)
+    return {"model": M.from_file(path).state_dict(), "state": json.loads(meta.get("training", "{}"))}
+
+
 def keep_freed_memory():
     """glibc hands every block above its mmap threshold back to the kernel when it is freed,
     so each training step faults the pages of its large tensors (a long window's attention)
@@ -762,7 +771,7 @@ def main(argv=None):
     ap.add_argument("--jobs", type=int, default=1, help="clips rendered and cached in parallel")
     ap.add_argument("--device", default="cpu", help="torch device to train on (cuda on the GPU machine)")
     ap.add_argument("--save-every", type=float, default=5.0, help="minutes between checkpoints")
-    ap.add_argument("--resume", help="a checkpoint (.pt) to start from")
+    ap.add_argument("--resume", help="a checkpoint (.pt) or an exported model (.safetensors) to start from")
     ap.add_argument("--skip-a", action="store_true", help="only phase B (with --resume)")
     ap.add_argument("--skip-b", action="store_true", help="only phase A (a fine-tune with --resume)")
     ap.add_argument("--object-seeds", default="", help="object-rich synth clips (seeds >= 1000)")
@@ -875,7 +884,7 @@ def main(argv=None):
             augment="mirror, colour jitter" if args.augment else "none", seeds=args.seeds,
             iou_loss=args.iou_loss)
     if args.resume:
-        ck = torch.load(args.resume)
+        ck = read_checkpoint(args.resume)
         model.load_resized(with_reach(ck["model"], ck["state"].get("reach", 0), args.reach, len(CLASSES)))
         state.update({k: v for k, v in ck["state"].items() if k.startswith("phase_")})
         state["minutes_before_resume"] = ck["state"].get("minutes", 0) + ck["state"].get("minutes_before_resume", 0)

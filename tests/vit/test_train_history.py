@@ -105,7 +105,42 @@ def phase_b_rate():
         assert train.keep_freed_memory()
 
 
+def plain_share():
+    """Phase B's whole plain clips (--b-plain-share): refused out of range or without long
+    clips of its own; the feature cache stops when the budget has less than two minutes."""
+    for bad in (["--b-plain-share", "1.5", "--long-seeds", "1201"], ["--b-plain-share", "0.5"]):
+        try:
+            train.main(bad)
+        except SystemExit as e:
+            assert e.code == 2, (bad, e.code)
+        else:
+            raise AssertionError(f"{bad} accepted")
+
+    class Budget:
+        def __init__(self, lefts):
+            self.lefts = iter(lefts)
+
+        def left(self):
+            return next(self.lefts)
+
+    class FakeClip:
+        def __init__(self, i):
+            self.i = i
+
+    cached = []
+    real = train.clip_spatial_features
+    train.clip_spatial_features = lambda m, clip: cached.append(clip.i) or torch.full((2, 3, 4), float(clip.i))
+    try:
+        got = train.cache_features(None, [FakeClip(i) for i in range(4)], Budget([600, 300, 119, 600]))
+    finally:
+        train.clip_spatial_features = real
+    assert cached == [0, 1] and [c.i for c, _ in got] == [0, 1], cached
+    assert all(f.dtype == torch.float16 and f[0, 0, 0] == c.i for c, f in got)
+    print("phase B plain share: options checked, feature cache within the budget")
+
+
 if __name__ == "__main__":
     main()
     loss_frames()
     phase_b_rate()
+    plain_share()

@@ -646,19 +646,27 @@ def phase_b_lr(args):
     return args.lr_b if args.lr_b is not None else args.lr * 0.5
 
 
-def phase_b(model, clips, args, budget, state, save):
-    """Spatial stage frozen; temporal stage and heads on long windows of cached features."""
+def cache_features(model, clips, budget):
+    """(clip, its spatial features in f16) for each clip, as many as the budget allows."""
+    out = []
+    for clip in clips:
+        if budget.left() < 120:
+            break
+        out.append((clip, clip_spatial_features(model, clip).half()))
+    return out
+
+
+def phase_b(model, clips, args, budget, state, save, plain=()):
+    """Spatial stage frozen; temporal stage and heads on long windows of cached features.
+    A share (--b-plain-share) of the windows are whole clips of `plain` (phase A's scenes):
+    with only phase B's few long clips, the heads drift toward those scenes' few people."""
     model.eval()
-    feats = []
     # the clips with the long-memory actions first; the cache of every clip would cost minutes
     def rich(clip):
         return int(clip.act[..., TRACK_ACTIONS.index("loiter")].any()) + int(clip.act[..., TRACK_ACTIONS.index("left_behind")].any())
-    clips = sorted(clips, key=rich, reverse=True)[:args.long_clips]
-    for clip in clips:
-        feats.append(clip_spatial_features(model, clip).half())
-        if budget.left() < 120:
-            break
-    log(f"B: cached spatial features of {len(feats)} clips")
+    long_feats = cache_features(model, sorted(clips, key=rich, reverse=True)[:args.long_clips], budget)
+    plain_feats = cache_features(model, plain, budget) if args.b_plain_share > 0 else []
+    log(f"B: cached spatial features of {len(long_feats)} long and {len(plain_feats)} plain clips")
     groups = phase_b_groups(model, args.head_lr_scale)
     train_params = [p for g in groups for p in g["params"]]
     opt = torch.optim.AdamW(groups, lr=phase_b_lr(args), weight_decay=0.05)
@@ -670,8 +678,8 @@ def phase_b(model, clips, args, budget, state, save):
         lr = phase_b_lr(args) * cosine(start, end)
         for g in opt.param_groups:
             g["lr"] = lr * g["scale"]
-        ci = rng.randrange(len(feats))
-        clip, fx = clips[ci], feats[ci]
+        pool = plain_feats if plain_feats and rng.random() < args.b_plain_share else long_feats
+        clip, fx = pool[rng.randrange(len(pool))]
         length = rng.choice([args.long // 2, args.long, args.long])
         idx = sample_window(clip, length, rng)
         n, seq, d = len(idx), fx.shape[1], fx.shape[2]
@@ -765,6 +773,8 @@ def main(argv=None):
     ap.add_argument("--long-seeds", default="",
                     help="phase B's clips from these seeds, --long-seconds long (default: phase A's clips)")
     ap.add_argument("--long-seconds", type=float, default=600.0)
+    ap.add_argument("--b-plain-share", type=float, default=0.0,
+                    help="phase B: share of the windows that are whole --seeds clips (with --long-seeds)")
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--lr-b", type=float, help="phase B's rate (default: half of --lr)")
     ap.add_argument("--threads", type=int, default=2)
@@ -829,6 +839,10 @@ def main(argv=None):
         ap.error("--reach must be 0 to 3")
     if args.reach:
         CONFIG["head"]["dense"]["reach"] = args.reach
+    if not 0 <= args.b_plain_share <= 1:
+        ap.error("--b-plain-share must be 0 to 1")
+    if args.b_plain_share and not args.long_seeds:
+        ap.error("--b-plain-share needs --long-seeds: without them phase B's clips are --seeds' own")
     keep_freed_memory()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -912,8 +926,9 @@ def main(argv=None):
     if not args.skip_b:
         state["phase_b"] = dict(seeds=long_seeds or seeds, seconds=args.long_seconds if long_seeds else args.seconds,
                                 clips=args.long_clips, window=args.long, lr=phase_b_lr(args),
-                                loss_frames=args.loss_frames, head_lr_scale=args.head_lr_scale)
-        phase_b(model, long_clips, args, budget, state, save)
+                                loss_frames=args.loss_frames, head_lr_scale=args.head_lr_scale,
+                                plain_share=args.b_plain_share, plain_seeds=seeds if args.b_plain_share else [])
+        phase_b(model, long_clips, args, budget, state, save, clips if long_specs else ())
         save()
 
 

@@ -100,6 +100,17 @@ def phase_b_rate():
     assert ck["model"].keys() == want.keys() and all(torch.equal(ck["model"][k], want[k]) for k in want)
     assert ck["state"].get("seeds"), "the training record comes with the weights"
     print("resume: an exported model's weights and training record")
+    prev = dict(seeds=[1001, 1144], seconds=180.0, minutes=10.0, minutes_before_resume=5.0,
+                finetune=dict(lr=2e-4), phase_ft_steps=70, phase_b=dict(window=480), phase_b_steps=9,
+                phase_b_stages=[dict(window=240, steps=3)])
+    again = train.resumed_record(dict(seeds=[1201], seconds=600.0), prev, skip_a=True)
+    assert again["seeds"] == [1001, 1144] and again["seconds"] == 180.0, again
+    assert again["minutes_before_resume"] == 15.0
+    assert again["finetune_stages"] == [dict(lr=2e-4, steps=70)]
+    assert again["phase_b_stages"] == [dict(window=240, steps=3), dict(window=480, steps=9)]
+    assert "phase_b" not in again and "phase_b_steps" not in again
+    assert train.resumed_record(dict(seeds=[1201]), prev, skip_a=False)["seeds"] == [1201]
+    print("resume: earlier phase-B stages and phase A's seeds stay in the record")
     import platform
     if platform.libc_ver()[0] == "glibc":  # the trainer's allocator settings are taken
         assert train.keep_freed_memory()

@@ -739,6 +739,29 @@ def read_checkpoint(path):
     return {"model": M.from_file(path).state_dict(), "state": json.loads(meta.get("training", "{}"))}
 
 
+def resumed_record(state, prev, skip_a):
+    """The training record of a run resumed from one whose record is prev: earlier
+    fine-tune and phase-B stages keep theirs (with their steps), and a run without phase A
+    keeps the seeds and clip length the model's phase A saw."""
+    state.update({k: v for k, v in prev.items() if k.startswith("phase_")})
+    state["minutes_before_resume"] = prev.get("minutes", 0) + prev.get("minutes_before_resume", 0)
+    stages = prev.get("finetune_stages", [])
+    if prev.get("finetune"):
+        stages = stages + [dict(prev["finetune"], steps=prev.get("phase_ft_steps"))]
+    if stages:
+        state["finetune_stages"] = stages
+    b_stages = prev.get("phase_b_stages", [])
+    if prev.get("phase_b"):
+        b_stages = b_stages + [dict(prev["phase_b"], steps=prev.get("phase_b_steps"))]
+    state.pop("phase_b", None)  # this run's, if it has a phase B
+    state.pop("phase_b_steps", None)
+    if b_stages:
+        state["phase_b_stages"] = b_stages
+    if skip_a:
+        state.update({k: prev[k] for k in ("seeds", "seconds") if k in prev})
+    return state
+
+
 def keep_freed_memory():
     """glibc hands every block above its mmap threshold back to the kernel when it is freed,
     so each training step faults the pages of its large tensors (a long window's attention)
@@ -900,14 +923,7 @@ def main(argv=None):
     if args.resume:
         ck = read_checkpoint(args.resume)
         model.load_resized(with_reach(ck["model"], ck["state"].get("reach", 0), args.reach, len(CLASSES)))
-        state.update({k: v for k, v in ck["state"].items() if k.startswith("phase_")})
-        state["minutes_before_resume"] = ck["state"].get("minutes", 0) + ck["state"].get("minutes_before_resume", 0)
-        prev = ck["state"]  # an earlier fine-tune stage keeps its record
-        stages = prev.get("finetune_stages", [])
-        if prev.get("finetune"):
-            stages = stages + [dict(prev["finetune"], steps=prev.get("phase_ft_steps"))]
-        if stages:
-            state["finetune_stages"] = stages
+        resumed_record(state, ck["state"], args.skip_a)
     model.to(args.device)
     if args.device.startswith("cuda"):
         torch.backends.cuda.matmul.allow_tf32 = True  # f32 weights (the exported model), TF32 products

@@ -439,8 +439,9 @@ static void gst_rv_encoder_class_init(GstRvEncoderClass *klass) {
   g_object_class_install_property(
       oc, PROP_WINDOW,
       g_param_spec_double("window", "Window",
-                          "offline: +-seconds of temporal context (a band of frames); 0 = the whole stream. "
-                          "Stream mode, and models without bidirectional temporal attention, refuse it at start", 0.0,
+                          "offline: +-seconds of temporal context (a band of frames; the past seconds for a "
+                          "frame-causal model); 0 = the whole stream. Stream mode, and models with a sliding "
+                          "window of their own or no temporal attention, refuse it at start", 0.0,
                           86400.0, 0.0, rw));
   g_object_class_install_property(
       oc, PROP_THRESHOLD,

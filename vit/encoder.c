@@ -188,12 +188,12 @@ static rv_status check_cfg(const rv_vit_cfg *cfg) {
                    c->patch);
   if (cfg->band_frames < 0)
     return RV_FAIL(RV_ERR_INVALID, "band_frames must be >= 0, got %d", cfg->band_frames);
-  if (cfg->band_frames && (c->temporal_depth == 0 || (c->temporal_scope != RV_SCOPE_GLOBAL &&
-                                                       c->temporal_scope != RV_SCOPE_BAND)))
+  if (cfg->band_frames && (c->temporal_depth == 0 || c->temporal_scope == RV_SCOPE_WINDOW))
     return RV_FAIL(RV_ERR_INVALID,
-                   "a temporal band needs a model with bidirectional temporal blocks (%s has %s)",
+                   "a temporal band needs a model with global or frame-causal temporal blocks "
+                   "(%s has %s)",
                    c->name[0] ? c->name : "the model",
-                   c->temporal_depth ? "frame-causal ones" : "none");
+                   c->temporal_depth ? "a sliding window of its own" : "none");
   return RV_OK;
 }
 
@@ -359,9 +359,10 @@ rv_status rv_vit_init(const rv_vit_cfg *cfg, rv_vit **out) {
   if (!v) RV_TRY_FAIL(RV_ERR_NOMEM, "encoder handle");
   v->m = cfg->model;
   v->c = rv_model_config(cfg->model);
-  if (cfg->band_frames) {
+  if (cfg->band_frames) { /* a frame-causal model keeps its direction: the band's past half */
     v->banded = *v->c;
-    v->banded.temporal_scope = RV_SCOPE_BAND;
+    v->banded.temporal_scope =
+        v->c->temporal_scope == RV_SCOPE_CAUSAL ? RV_SCOPE_WINDOW : RV_SCOPE_BAND;
     v->banded.temporal_window = cfg->band_frames;
     v->c = &v->banded;
   }

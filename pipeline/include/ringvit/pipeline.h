@@ -17,8 +17,9 @@
  * of batches, so a slow encoder holds the decoder back instead of buffering the input.
  *
  * Modes (one model file serves both):
- *   offline  bidirectional temporal attention over the whole recording, or over a band of
- *            +-window_s seconds; results come once the context of a frame is encoded.
+ *   offline  the model's temporal attention (bidirectional or frame-causal) over the whole
+ *            recording, or over a band of +-window_s seconds (the past window_s for a
+ *            frame-causal model); results come once the context of a frame is encoded.
  *   stream   frame-causal attention over the last context_s seconds (a KV cache); each
  *            result comes as soon as its frame is encoded.
  *
@@ -73,7 +74,8 @@ typedef struct rv_pipeline_cfg {
   double fps;            /* sampling rate; 0 = the model's */
   double start_s, end_s; /* range of the input; end_s 0 = to the end */
   rv_pipeline_mode mode;
-  double window_s;      /* offline: +-seconds of temporal context; 0 = the whole recording */
+  double window_s;      /* offline: +-seconds of temporal context (a frame-causal model: the
+                         * past seconds); 0 = the whole recording */
   double context_s;     /* stream: seconds of history; 0 = 60 */
   float threshold;      /* detection score threshold; 0 = the model's tracking.detect_thresh,
                            else 0.3 */

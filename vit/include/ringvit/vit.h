@@ -189,8 +189,9 @@ typedef struct rv_vit_cfg {
    * within one push of each other), and offline taps see this rank's frames only. */
   rv_comm *comm;
   /* > 0: offline, each frame's temporal attention reaches only frames less than this many
-   * apart (the "band" scope) instead of the model's global or band scope; frame-causal
-   * and sliding-window models and stream mode refuse it. 0 = the model's own scope. */
+   * apart (the "band" scope) instead of the model's global or band scope; a frame-causal
+   * model's only earlier ones (the "window" scope of that many frames). Sliding-window
+   * models and stream mode refuse it. 0 = the model's own scope. */
   int band_frames;
 } rv_vit_cfg;
 

@@ -244,9 +244,9 @@ static void expect_failure(const char *const *args, int code, const char *needle
   free(msg);
 }
 
-/* An offline window of +-1 s (a temporal band of 3 frames at 2 fps) with the demo model
- * (global temporal attention) gives every frame, with other numbers than the whole-clip
- * context; stream mode, and a model with sliding-window attention, refuse a window. */
+/* An offline window of 1 s (at 2 fps, the last 3 frames for the demo model's frame-causal
+ * temporal attention) gives every frame, with other numbers than the whole-clip context;
+ * stream mode, and a model with sliding-window attention, refuse a window. */
 static void test_offline_window(void **state) {
   (void)state;
   char whole[512], band[512], err[512];

@@ -92,6 +92,11 @@ static void test_batches_equal_one(void **s) {
   close_model(&f);
 }
 
+static void expect_close(const char *what, const float *got, const float *want, size_t n) {
+  rv_cmp c = rv_compare(got, want, n, rv_rms(want, n));
+  rv_assert_close(what, &c, 1e-10, 1e-5);
+}
+
 /* The dense rows of `frames` frames of f's tokens (from frame `first`), encoded with a
  * temporal band of `band` frames (0 = the model's global scope). */
 static float *band_rows(fixture *f, int first, int frames, int band) {
@@ -108,35 +113,45 @@ static float *band_rows(fixture *f, int first, int frames, int band) {
   return rows;
 }
 
-/* An offline band (rvencoder's and analyze's window): with a band of 1 frame every frame is
- * encoded alone; with 2 frames and D temporal blocks, frame 0 sees frames 0..D only; a band
- * as long as the clip is the global scope. Stream mode and a frame-causal or sliding-window
- * model refuse a band. */
-static void test_offline_band(void **s) {
-  (void)s;
-  fixture f = {0};
-  open_model(&f, "samples/models/rv-demo.safetensors", 0, 0, 6, 6); /* global scope */
-  const rv_vit_config *c = rv_model_config(f.m);
-  assert_true(c->temporal_scope == RV_SCOPE_GLOBAL && c->temporal_depth >= 1 && c->dense);
-  const int D = c->temporal_depth;
-  assert_true(D + 1 < 6);
-  float *global = band_rows(&f, 0, 6, 0), *band1 = band_rows(&f, 0, 6, 1);
-  float *band2 = band_rows(&f, 0, 6, 2), *full = band_rows(&f, 0, 6, 6);
+/* What any band does to 6 frames of f (D temporal blocks): with 1 frame each frame is
+ * encoded alone; with 2, frame k is what frames k-D..k+D alone give it (k-D..k for a
+ * frame-causal model: a band keeps the model's direction); one as long as the clip is the
+ * model's own scope, and a short one changes what the frames see. */
+static void check_bands(fixture *f, int causal) {
+  const rv_vit_config *c = rv_model_config(f->m);
+  assert_true(c->temporal_depth >= 1 && c->dense);
+  const int D = c->temporal_depth, n = 6;
+  float *own = band_rows(f, 0, n, 0), *band1 = band_rows(f, 0, n, 1);
+  float *band2 = band_rows(f, 0, n, 2), *full = band_rows(f, 0, n, n);
   size_t per = (size_t)rv_vit_grid_h(c, 0) * rv_vit_grid_w(c, 0) * rv_vit_dense_channels(c);
-  for (int k = 0; k < 6; k++) {
-    float *alone = band_rows(&f, k, 1, 1);
-    assert_memory_equal(band1 + k * per, alone, per * sizeof(float));
+  for (int k = 0; k < n; k++) {
+    float *alone = band_rows(f, k, 1, 1);
+    expect_close("band 1: the frame alone", band1 + k * per, alone, per);
     free(alone);
+    int first = k > D ? k - D : 0, last = causal ? k : (k + D < n ? k + D : n - 1);
+    float *reach = band_rows(f, first, last - first + 1, 2);
+    expect_close("band 2: the frames within D", band2 + k * per, reach + (k - first) * per, per);
+    free(reach);
   }
-  float *head = band_rows(&f, 0, D + 1, 2);
-  assert_memory_equal(band2, head, per * sizeof(float));
   double diff = 0, diff_full = 0;
-  for (size_t i = 0; i < 6 * per; i++) {
-    diff = fmax(diff, fabs(global[i] - band1[i]));
-    diff_full = fmax(diff_full, fabs(global[i] - full[i]));
+  for (size_t i = 0; i < n * per; i++) {
+    diff = fmax(diff, fabs(own[i] - band1[i]));
+    diff_full = fmax(diff_full, fabs(own[i] - full[i]));
   }
   assert_true(diff > 1e-3);      /* the band changes what the frames see */
   assert_true(diff_full < 1e-5); /* a band as long as the clip does not */
+  free(own), free(band1), free(band2), free(full);
+}
+
+/* An offline band (rvencoder's and analyze's window) on a global model: the demo model's
+ * weights, its frame-causal scope made global here (the config belongs to the loaded model,
+ * which no one else holds). Stream mode and a sliding-window model refuse a band. */
+static void test_offline_band(void **s) {
+  (void)s;
+  fixture f = {0};
+  open_model(&f, "samples/models/rv-demo.safetensors", 0, 0, 6, 6);
+  ((rv_vit_config *)rv_model_config(f.m))->temporal_scope = RV_SCOPE_GLOBAL;
+  check_bands(&f, 0);
   rv_vit *v = NULL;
   rv_vit_cfg vc = {f.m, f.be, 0, 0, 1, 6, NULL, NULL, NULL, 3};
   assert_int_equal(rv_vit_init(&vc, &v), RV_OK);
@@ -150,7 +165,16 @@ static void test_offline_band(void **s) {
   assert_int_equal(rv_vit_init(&vc, &v), RV_ERR_INVALID);
   assert_null(v);
   close_model(&w);
-  free(global), free(band1), free(band2), free(full), free(head);
+  close_model(&f);
+}
+
+/* The shipped demo model is frame-causal: a band cuts its past only. */
+static void test_offline_causal_band(void **s) {
+  (void)s;
+  fixture f = {0};
+  open_model(&f, "samples/models/rv-demo.safetensors", 0, 0, 6, 6);
+  assert_int_equal(rv_model_config(f.m)->temporal_scope, RV_SCOPE_CAUSAL);
+  check_bands(&f, 1);
   close_model(&f);
 }
 
@@ -217,11 +241,6 @@ static void test_seed_model_is_not_a_vit(void **s) {
   assert_int_equal(rv_vit_init(&vc, &v), RV_ERR_INVALID);
   rv_backend_free(be);
   rv_model_free(m);
-}
-
-static void expect_close(const char *what, const float *got, const float *want, size_t n) {
-  rv_cmp c = rv_compare(got, want, n, rv_rms(want, n));
-  rv_assert_close(what, &c, 1e-10, 1e-5);
 }
 
 /* Stepping frame by frame through the KV cache gives the offline output of each frame for a
@@ -307,6 +326,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_batches_equal_one),
       cmocka_unit_test(test_causal_prefix), cmocka_unit_test(test_offline_band),
+      cmocka_unit_test(test_offline_causal_band),
       cmocka_unit_test(test_misuse),
       cmocka_unit_test(test_seed_model_is_not_a_vit),
       cmocka_unit_test(test_stream_causal),

@@ -142,11 +142,16 @@ def plain_share():
     real = train.clip_spatial_features
     train.clip_spatial_features = lambda m, clip: cached.append(clip.i) or torch.full((2, 3, 4), float(clip.i))
     try:
-        got = train.cache_features(None, [FakeClip(i) for i in range(4)], Budget([600, 300, 119, 600]))
+        got = train.cache_features(None, [FakeClip(i) for i in range(4)], Budget([600, 119, 600]))
     finally:
         train.clip_spatial_features = real
     assert cached == [0, 1] and [c.i for c, _ in got] == [0, 1], cached
     assert all(f.dtype == torch.float16 and f[0, 0, 0] == c.i for c, f in got)
+    train.clip_spatial_features = lambda m, clip: torch.zeros(1)
+    try:
+        assert len(train.cache_features(None, [FakeClip(0), FakeClip(1)], Budget([10, 10]))) == 1
+    finally:
+        train.clip_spatial_features = real
     print("phase B plain share: options checked, feature cache within the budget")
 
 

@@ -647,10 +647,11 @@ def phase_b_lr(args):
 
 
 def cache_features(model, clips, budget):
-    """(clip, its spatial features in f16) for each clip, as many as the budget allows."""
+    """(clip, its spatial features in f16) for each clip, as many as the budget allows (at
+    least one: phase B needs a clip to draw from)."""
     out = []
     for clip in clips:
-        if budget.left() < 120:
+        if out and budget.left() < 120:
             break
         out.append((clip, clip_spatial_features(model, clip).half()))
     return out

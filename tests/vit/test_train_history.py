@@ -153,6 +153,17 @@ def plain_share():
     finally:
         train.clip_spatial_features = real
     print("phase B plain share: options checked, feature cache within the budget")
+    assert train.parse_factors("emb=1,act=0.5", list(train.WEIGHTS), "--loss-weights") == dict(emb=1.0, act=0.5)
+    for bad in ("emb", "emb=x", "nope=1"):
+        try:
+            train.parse_factors(bad, list(train.WEIGHTS), "--loss-weights")
+        except ValueError as e:
+            assert "--loss-weights" in str(e) and repr(bad) in str(e), e
+        else:
+            raise AssertionError(f"{bad} accepted")
+    a = train.parse_act_weights("loiter=8")
+    assert a[train.TRACK_ACTIONS.index("loiter")] == 8 and a.sum() == 8 + len(train.TRACK_ACTIONS) - 1
+    print("loss weights: NAME=FACTOR over the known names only")
 
 
 if __name__ == "__main__":

@@ -308,13 +308,24 @@ def focal_obj(logit, heat, pos, ign):
 ACT_WEIGHTS = torch.ones(len(TRACK_ACTIONS))
 
 
-def parse_act_weights(text):
-    w = torch.ones(len(TRACK_ACTIONS))
+def parse_factors(text, names, option):
+    """NAME=FACTOR,... -> {name: factor}, every name one of `names`."""
+    out = {}
     for part in filter(None, text.split(",")):
         name, _, value = part.partition("=")
-        if name not in TRACK_ACTIONS or not value:
-            raise ValueError(f"--act-weights {part!r}: expected ACTION=FACTOR with ACTION one of {TRACK_ACTIONS}")
-        w[TRACK_ACTIONS.index(name)] = float(value)
+        try:
+            if name not in names:
+                raise ValueError
+            out[name] = float(value)
+        except ValueError:
+            raise ValueError(f"{option} {part!r}: expected NAME=FACTOR with NAME one of {list(names)}") from None
+    return out
+
+
+def parse_act_weights(text):
+    w = torch.ones(len(TRACK_ACTIONS))
+    for name, value in parse_factors(text, TRACK_ACTIONS, "--act-weights").items():
+        w[TRACK_ACTIONS.index(name)] = value
     return w
 
 
@@ -832,6 +843,8 @@ def main(argv=None):
                     help="what a temporal token attends to: every region of the frames in scope (the "
                          "shipped model), or its own region's history only (a resumed model switches)")
     ap.add_argument("--spatial-depth", type=int, help="a new model's spatial blocks (the shipped one has 3)")
+    ap.add_argument("--loss-weights", default="",
+                    help="loss=weight,... over the defaults " + ",".join(f"{k}={v:g}" for k, v in WEIGHTS.items()))
     ap.add_argument("--act-weights", default="",
                     help="ACTION=FACTOR,...: weight those actions' positives more (e.g. loiter=8)")
     args = ap.parse_args(argv)
@@ -839,6 +852,7 @@ def main(argv=None):
     IOU_LOSS = args.iou_loss
     try:
         ACT_WEIGHTS = parse_act_weights(args.act_weights)
+        WEIGHTS.update(parse_factors(args.loss_weights, list(WEIGHTS), "--loss-weights"))
     except ValueError as e:
         ap.error(str(e))
     if args.image_size:
@@ -910,6 +924,8 @@ def main(argv=None):
                  trainer="vit/train/train.py", torch=torch.__version__)
     if args.act_weights:
         state["act_weights"] = args.act_weights
+    if args.loss_weights:
+        state["loss_weights"] = dict(WEIGHTS)
     state["history_actions"] = f"{', '.join(HISTORY_ACTIONS)} trained only from {HISTORY_S:g} s into a window"
     state["reach"] = args.reach
     if object_seeds or shp_clips:

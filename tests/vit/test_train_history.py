@@ -161,6 +161,12 @@ def plain_share():
             assert "--loss-weights" in str(e) and repr(bad) in str(e), e
         else:
             raise AssertionError(f"{bad} accepted")
+    for argv, emb in ((["--loss-weights", "emb=1"], 1.0), ([], 0.2)):  # each run from the defaults
+        try:
+            train.main(argv + ["--b-plain-share", "2"])  # refused after the weights are read
+        except SystemExit:
+            pass
+        assert train.WEIGHTS["emb"] == emb and train.WEIGHTS["obj"] == 1.0, train.WEIGHTS
     a = train.parse_act_weights("loiter=8")
     assert a[train.TRACK_ACTIONS.index("loiter")] == 8 and a.sum() == 8 + len(train.TRACK_ACTIONS) - 1
     print("loss weights: NAME=FACTOR over the known names only")

@@ -391,7 +391,8 @@ def emb_loss(e, ids, temp=0.1):
     return -((logp * same).sum(1)[has] / same.sum(1)[has]).mean()
 
 
-WEIGHTS = dict(obj=1.0, cls=1.0, xy=2.0, wh=2.0, iou=2.0, act=1.0, emb=0.2, scene=0.5)
+DEFAULT_WEIGHTS = dict(obj=1.0, cls=1.0, xy=2.0, wh=2.0, iou=2.0, act=1.0, emb=0.2, scene=0.5)
+WEIGHTS = dict(DEFAULT_WEIGHTS)  # with --loss-weights
 IOU_LOSS = False  # --iou-loss
 
 
@@ -755,20 +756,14 @@ def resumed_record(state, prev, skip_a):
     """The training record of a run resumed from one whose record is prev: earlier
     fine-tune and phase-B stages keep theirs (with their steps), and a run without phase A
     keeps the seeds and clip length the model's phase A saw."""
-    state.update({k: v for k, v in prev.items() if k.startswith("phase_")})
+    b_record = ("phase_b", "phase_b_steps", "phase_b_stages")  # this run's, if it has a phase B
+    state.update({k: v for k, v in prev.items() if k.startswith("phase_") and k not in b_record})
     state["minutes_before_resume"] = prev.get("minutes", 0) + prev.get("minutes_before_resume", 0)
-    stages = prev.get("finetune_stages", [])
-    if prev.get("finetune"):
-        stages = stages + [dict(prev["finetune"], steps=prev.get("phase_ft_steps"))]
-    if stages:
-        state["finetune_stages"] = stages
-    b_stages = prev.get("phase_b_stages", [])
-    if prev.get("phase_b"):
-        b_stages = b_stages + [dict(prev["phase_b"], steps=prev.get("phase_b_steps"))]
-    state.pop("phase_b", None)  # this run's, if it has a phase B
-    state.pop("phase_b_steps", None)
-    if b_stages:
-        state["phase_b_stages"] = b_stages
+    for stages, record, steps in (("finetune_stages", "finetune", "phase_ft_steps"),
+                                  ("phase_b_stages", "phase_b", "phase_b_steps")):
+        earlier = prev.get(stages, []) + ([dict(prev[record], steps=prev.get(steps))] if prev.get(record) else [])
+        if earlier:
+            state[stages] = earlier
     if skip_a:
         state.update({k: prev[k] for k in ("seeds", "seconds") if k in prev})
     return state
@@ -844,15 +839,15 @@ def main(argv=None):
                          "shipped model), or its own region's history only (a resumed model switches)")
     ap.add_argument("--spatial-depth", type=int, help="a new model's spatial blocks (the shipped one has 3)")
     ap.add_argument("--loss-weights", default="",
-                    help="loss=weight,... over the defaults " + ",".join(f"{k}={v:g}" for k, v in WEIGHTS.items()))
+                    help="loss=weight,... over the defaults " + ",".join(f"{k}={v:g}" for k, v in DEFAULT_WEIGHTS.items()))
     ap.add_argument("--act-weights", default="",
                     help="ACTION=FACTOR,...: weight those actions' positives more (e.g. loiter=8)")
     args = ap.parse_args(argv)
-    global IOU_LOSS, ACT_WEIGHTS
+    global IOU_LOSS, ACT_WEIGHTS, WEIGHTS
     IOU_LOSS = args.iou_loss
     try:
         ACT_WEIGHTS = parse_act_weights(args.act_weights)
-        WEIGHTS.update(parse_factors(args.loss_weights, list(WEIGHTS), "--loss-weights"))
+        WEIGHTS = dict(DEFAULT_WEIGHTS, **parse_factors(args.loss_weights, DEFAULT_WEIGHTS, "--loss-weights"))
     except ValueError as e:
         ap.error(str(e))
     if args.image_size:
@@ -961,7 +956,7 @@ def main(argv=None):
                                 clips=args.long_clips, window=args.long, lr=phase_b_lr(args),
                                 loss_frames=args.loss_frames, head_lr_scale=args.head_lr_scale,
                                 plain_share=args.b_plain_share, plain_seeds=seeds if args.b_plain_share else [])
-        phase_b(model, long_clips, args, budget, state, save, clips if long_specs else ())
+        phase_b(model, long_clips, args, budget, state, save, clips)
         save()
 
 

@@ -26,6 +26,7 @@ typedef struct rv_frame_meta {
   rv_frame_geom geom;
   int width, height;
   int64_t thumb; /* offset of its kept thumbnail in the thumbnail store, -1 = none */
+  int64_t mask;  /* offset of its foreground mask in the mask store, -1 = none */
 } rv_frame_meta;
 
 struct rv_pipeline {
@@ -57,6 +58,15 @@ struct rv_pipeline {
   uint8_t *thumbs;
   int64_t n_thumbs, cap_thumbs, thumb_every;
   int thumb_w, thumb_h;
+
+  /* foreground masks of the frames waiting for results (tuning.foreground_diff > 0) and
+   * the person detections snapped to them */
+  uint8_t *masks;
+  size_t mask_bytes, cap_masks;
+  int mask_w, mask_h;
+  int snap_label; /* the class whose boxes are snapped ("person"); -1: none */
+  rv_detection *snapped;
+  int cap_snapped;
 
   /* the current result */
   rv_frame_result res;

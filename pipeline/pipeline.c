@@ -166,6 +166,11 @@ static rv_status open_heads(rv_pipeline *p) {
                     : mc->detect_thresh > 0 ? mc->detect_thresh
                                             : 0.3f;
   if (mc->dense || mc->set) RV_TRY(rv_det_decoder_init(&dc, &p->det));
+  p->snap_label = -1; /* persons: the class whose boxes the foreground corrects */
+  for (int i = 0; i < mc->num_classes && mc->tuning.foreground_diff > 0 && p->det; i++) {
+    const char *name = rv_model_label(p->model, RV_LABEL_CLASS, i);
+    if (name && !strcmp(name, "person")) p->snap_label = i;
+  }
   if (!p->cfg.detect_only) RV_TRY(rv_pipeline_open_tracking(p));
 fail:
   return st;
@@ -208,7 +213,8 @@ rv_status rv_pipeline_open(const rv_pipeline_cfg *cfg, rv_pipeline **out) {
   }
   RV_TRY(open_heads(p));
   RV_TRY(rv_pipeline_results_init(p, max_frames));
-  RV_TRY(rv_decode_stage_start(p->ing, cfg->push ? 0 : 3, &p->dec));
+  RV_TRY(rv_decode_stage_start(p->ing, cfg->push ? 0 : 3,
+                               p->snap_label >= 0 ? p->mc->tuning.foreground_diff : 0.0f, &p->dec));
   *out = p;
   return RV_OK;
 fail:

@@ -5,6 +5,7 @@
 
 #include <ringvit/comm.h>
 
+#include "foreground-impl.h"
 #include "pipeline-impl.h"
 
 enum { MAX_KEPT_THUMBS = 400, MAX_BATCH_GROUPS = 64 };
@@ -69,6 +70,8 @@ rv_status rv_pipeline_results_init(rv_pipeline *p, int max_frames) {
 void rv_pipeline_results_free(rv_pipeline *p) {
   free(p->meta);
   free(p->thumbs);
+  free(p->masks);
+  free(p->snapped);
   free(p->objs);
   free(p->scene);
   free(p->gathered);
@@ -104,6 +107,29 @@ static rv_status keep_thumb(rv_pipeline *p, const rv_batch *b, int i, rv_frame_m
   return RV_OK;
 }
 
+/* The foreground mask of frame `i` of batch b for meta m (slot `slot` of the mask store,
+ * which holds one mask per frame waiting for its result). */
+static rv_status keep_mask(rv_pipeline *p, const rv_batch *b, int i, rv_frame_meta *m,
+                           int64_t slot) {
+  m->mask = -1;
+  if (!b->masks) return RV_OK;
+  size_t need = (size_t)(slot + 1) * b->mask_bytes;
+  if (need > p->cap_masks) {
+    size_t cap = need > 2 * p->cap_masks ? need : 2 * p->cap_masks;
+    uint8_t *nm = realloc(p->masks, cap);
+    if (!nm) return RV_FAIL(RV_ERR_NOMEM, "foreground masks of %lld frames", (long long)slot + 1);
+    p->masks = nm;
+    p->cap_masks = cap;
+  }
+  p->mask_bytes = b->mask_bytes;
+  p->mask_w = b->mask_w;
+  p->mask_h = b->mask_h;
+  memcpy(p->masks + (size_t)slot * b->mask_bytes, b->masks + (size_t)i * b->mask_bytes,
+         b->mask_bytes);
+  m->mask = slot * (int64_t)b->mask_bytes;
+  return RV_OK;
+}
+
 /* Encoder frames of a batch: tubelet groups, each named after its first video frame,
  * recorded from meta[base]; times_s receives their timestamps. Returns the group count. */
 static rv_status fill_meta(rv_pipeline *p, const rv_batch *b, int64_t base, double *times_s,
@@ -125,6 +151,7 @@ static rv_status fill_meta(rv_pipeline *p, const rv_batch *b, int64_t base, doub
     m->height = b->src_height;
     times_s[g] = (double)m->pts_ns * 1e-9;
     RV_TRY(keep_thumb(p, b, g * T, m, p->frames_encoded + g));
+    RV_TRY(keep_mask(p, b, g * T, m, base + g));
   }
   *groups = n;
 fail:
@@ -286,6 +313,32 @@ static rv_status detect(rv_pipeline *p, const rv_frame_meta *m, int64_t f,
   return RV_OK;
 }
 
+/* The frame's person boxes moved onto its foreground (model input pixels there): a copy
+ * of dets, which the decoder owns. */
+static rv_status snap_to_foreground(rv_pipeline *p, const rv_frame_meta *m,
+                                    const rv_detection **dets, int n) {
+  if (m->mask < 0 || p->snap_label < 0 || n == 0) return RV_OK;
+  if (n > p->cap_snapped) {
+    rv_detection *d = realloc(p->snapped, (size_t)n * sizeof *d);
+    if (!d) return RV_FAIL(RV_ERR_NOMEM, "%d detections", n);
+    p->snapped = d;
+    p->cap_snapped = n;
+  }
+  memcpy(p->snapped, *dets, (size_t)n * sizeof **dets);
+  const rv_frame_geom *g = &m->geom;
+  for (int i = 0; i < n; i++) {
+    rv_detection *d = &p->snapped[i];
+    if (d->label != p->snap_label) continue;
+    float b[4] = {d->x1 * g->scale_x + g->pad_x, d->y1 * g->scale_y + g->pad_y,
+                  d->x2 * g->scale_x + g->pad_x, d->y2 * g->scale_y + g->pad_y};
+    if (!rv_foreground_snap(p->masks + m->mask, p->mask_w, p->mask_h, b)) continue;
+    d->x1 = (b[0] - g->pad_x) / g->scale_x, d->y1 = (b[1] - g->pad_y) / g->scale_y;
+    d->x2 = (b[2] - g->pad_x) / g->scale_x, d->y2 = (b[3] - g->pad_y) / g->scale_y;
+  }
+  *dets = p->snapped;
+  return RV_OK;
+}
+
 /* Scene probabilities of frame f (clip models have one row for every frame). */
 static const float *scene_probs(rv_pipeline *p, int64_t f) {
   const rv_tensor *s = &p->outs.scene;
@@ -341,6 +394,7 @@ static rv_status frame_result(rv_pipeline *p, int64_t i, int64_t f) {
   memset(r, 0, sizeof *r);
   if (p->rank != 0) return RV_OK; /* rank 0 makes the results (and holds the heads' rows) */
   RV_TRY(detect(p, m, f, &dets, &nd));
+  RV_TRY(snap_to_foreground(p, m, &dets, nd));
   const float *scene = scene_probs(p, f);
   if (p->trk) {
     RV_TRY(rv_tracking_frame(p->trk, m->pts_ns, dets, nd, scene, &tr, &nt));

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "foreground-impl.h"
 #include "queue-impl.h"
 #include "stage-decode-impl.h"
 
@@ -24,6 +25,9 @@ struct rv_decode_stage {
   pthread_mutex_t mu;  /* guards busy_s and progress */
   double busy_s;
   rv_ingest_progress progress;
+  float fg_diff;     /* > 0: foreground masks with each batch */
+  rv_foreground *fg; /* made at the first batch, remade when the input size changes */
+  int fg_w, fg_h;
 };
 
 static double now_s(void) {
@@ -42,7 +46,31 @@ static rv_status reserve(void **p, size_t *cap, size_t need) {
   return RV_OK;
 }
 
-static rv_status copy_batch(const rv_ingest_batch *in, rv_batch *b) {
+/* Each frame of the batch (tubelet padding included: a copy of the last frame) through the
+ * background, its mask into b->masks. */
+static rv_status learn_foreground(rv_decode_stage *s, const rv_ingest_batch *in, rv_batch *b) {
+  rv_status st = RV_OK;
+  b->mask_bytes = 0;
+  if (!(s->fg_diff > 0) || !in->frames.data || in->frames.dtype != RV_U8) return RV_OK;
+  int h = (int)in->frames.shape[1], w = (int)in->frames.shape[2];
+  if (!s->fg || w != s->fg_w || h != s->fg_h) {
+    rv_foreground_free(s->fg);
+    s->fg = NULL;
+    RV_TRY(rv_foreground_init(w, h, s->fg_diff, &s->fg));
+    s->fg_w = w, s->fg_h = h;
+  }
+  size_t one = rv_foreground_mask_bytes(w, h);
+  RV_TRY(reserve((void **)&b->masks, &b->cap_masks, (size_t)in->n * one));
+  for (int i = 0; i < in->n; i++)
+    rv_foreground_push(s->fg, (const uint8_t *)in->frames.data + (size_t)i * w * h * 3,
+                       b->masks + (size_t)i * one);
+  b->mask_bytes = one;
+  b->mask_w = w, b->mask_h = h;
+fail:
+  return st;
+}
+
+static rv_status copy_batch(rv_decode_stage *s, const rv_ingest_batch *in, rv_batch *b) {
   rv_status st = RV_OK;
   size_t nf = (size_t)in->n;
   size_t tok = in->tokens.data ? (size_t)rv_tensor_nelem(&in->tokens) * sizeof(float) : 0;
@@ -67,6 +95,7 @@ static rv_status copy_batch(const rv_ingest_batch *in, rv_batch *b) {
   if (th) memcpy(b->thumbs, in->thumbs.data, th);
   b->thumb_h = th ? (int)in->thumbs.shape[1] : 0;
   b->thumb_w = th ? (int)in->thumbs.shape[2] : 0;
+  RV_TRY(learn_foreground(s, in, b));
 fail:
   return st;
 }
@@ -93,7 +122,7 @@ static void *decode_main(void *arg) {
       rv_queue_close(s->full_q);
       break;
     }
-    if (st >= 0) st = copy_batch(in, slot);
+    if (st >= 0) st = copy_batch(s, in, slot);
     if (st < 0) {
       fail_stage(s, st);
       break;
@@ -103,7 +132,7 @@ static void *decode_main(void *arg) {
   return NULL;
 }
 
-rv_status rv_decode_stage_start(rv_ingest *ing, int slots, rv_decode_stage **out) {
+rv_status rv_decode_stage_start(rv_ingest *ing, int slots, float fg_diff, rv_decode_stage **out) {
   rv_status st = RV_OK;
   if (!ing || !out || slots < 0 || slots > MAX_SLOTS)
     return RV_FAIL(RV_ERR_INVALID, "decode stage needs an ingest and 0..%d slots", MAX_SLOTS);
@@ -112,6 +141,7 @@ rv_status rv_decode_stage_start(rv_ingest *ing, int slots, rv_decode_stage **out
   s->ing = ing;
   s->n_slots = slots > 0 ? slots : 1;
   s->sync = slots == 0;
+  s->fg_diff = fg_diff;
   pthread_mutex_init(&s->mu, NULL);
   s->progress = rv_ingest_get_progress(ing);
   if (s->sync) {
@@ -136,7 +166,7 @@ static rv_status next_sync(rv_decode_stage *s, rv_batch **out) {
   const rv_ingest_batch *in = NULL;
   double t0 = now_s();
   rv_status st = rv_ingest_next(s->ing, &in);
-  if (st == RV_OK) st = copy_batch(in, &s->slots[0]);
+  if (st == RV_OK) st = copy_batch(s, in, &s->slots[0]);
   s->busy_s += now_s() - t0;
   if (st == RV_OK) *out = &s->slots[0];
   return st;
@@ -170,7 +200,9 @@ void rv_decode_stage_stop(rv_decode_stage *s) {
     free(s->slots[i].frame_index);
     free(s->slots[i].tokens);
     free(s->slots[i].thumbs);
+    free(s->slots[i].masks);
   }
+  rv_foreground_free(s->fg);
   rv_queue_free(s->free_q);
   rv_queue_free(s->full_q);
   pthread_mutex_destroy(&s->mu);

@@ -128,6 +128,8 @@ static rv_status cfg_check(const rv_tracker_cfg *c) {
     return RV_FAIL(RV_ERR_INVALID,
                    "track_buffer >= 0, buffer_fps, fps and gallery_s > 0 (got %d, %g, %g, %g)",
                    c->track_buffer, c->buffer_fps, c->fps, c->gallery_s);
+  if (c->detection_boxes != 0 && c->detection_boxes != 1)
+    return RV_FAIL(RV_ERR_INVALID, "detection_boxes must be 0 or 1 (got %d)", c->detection_boxes);
   if (c->max_tracks < 1 || c->max_tracks > (1 << 24) || c->gallery_size < 1 ||
       c->gallery_size > (1 << 20))
     return RV_FAIL(RV_ERR_INVALID,
@@ -625,14 +627,15 @@ static void expire(rv_tracker *t) {
     if (t->gallery[g].id && !gallery_live(t, g)) t->gallery[g].id = 0;
 }
 
-static void collect(rv_tracker *t) {
+static void collect(rv_tracker *t, const rv_detection *dets) {
   rv_track_out *o = t->out.p;
   t->n_out = 0;
   for (int i = 0; i < t->n; i++) {
     const trk *k = &t->tracks[i];
     if (k->state != RV_TRACK_TRACKED || !k->activated || k->det < 0) continue;
-    float b[4];
-    trk_box(k, b);
+    const rv_detection *d = &dets[k->det];
+    float b[4] = {d->x1, d->y1, d->x2, d->y2};
+    if (!t->cfg.detection_boxes) trk_box(k, b);
     o[t->n_out++] = (rv_track_out){k->id,    b[0],     b[1],   b[2],           b[3],
                                    k->score, k->label, k->det, k->start_frame, k->frames};
   }
@@ -685,7 +688,7 @@ rv_status rv_tracker_update(rv_tracker *t, const rv_detection *dets, int n_dets,
   expire(t);
   drop_duplicates(t);
   compact(t);
-  collect(t);
+  collect(t, dets);
   *tracks = t->out.p;
   *n_tracks = t->n_out;
 fail:

@@ -32,6 +32,7 @@ rv_status rv_tracking_init(const rv_tracking_cfg *cfg, rv_tracking **out) {
   tc.second_match_thresh = cfg->tuning.second_match_thresh;
   tc.unconfirmed_match_thresh = cfg->tuning.unconfirmed_match_thresh;
   tc.reid_thresh = cfg->tuning.reid_thresh;
+  tc.detection_boxes = cfg->tuning.detection_boxes;
   if (cfg->tuning.lost_s < 0 || cfg->tuning.lost_s > 86400)
     RV_TRY_FAIL(RV_ERR_INVALID, "lost_s must be in [0, 86400] seconds, got %g", cfg->tuning.lost_s);
   if (cfg->tuning.lost_s > 0) { /* ByteTrack counts frames at buffer_fps: count tenths */

@@ -75,17 +75,19 @@ const char *rv_gst_get_string(const GstStructure *s, const char *field, int i) {
   return G_VALUE_HOLDS_STRING(x) ? g_value_get_string(x) : NULL;
 }
 
-/* One row per rv_track_tuning member: its frame-structure field, where it lives and
- * whether it is a float (else a double). */
+/* One row per rv_track_tuning member: its frame-structure field, where it lives and its
+ * C type (the structure carries every one as a double). */
+enum { TUNING_FLOAT, TUNING_DOUBLE, TUNING_INT };
 #define TUNING(field, member)                                                                      \
   {                                                                                                \
     field, offsetof(rv_track_tuning, member),                                                      \
-        sizeof(((rv_track_tuning *)0)->member) == sizeof(float)                                    \
+        _Generic(((rv_track_tuning *)0)->member,                                                   \
+                 float: TUNING_FLOAT, double: TUNING_DOUBLE, int: TUNING_INT)                      \
   }
 static const struct {
   const char *field;
   size_t offset;
-  int is_float;
+  int kind;
 } tuning_fields[] = {
     TUNING("track-high", high_thresh),
     TUNING("track-low", low_thresh),
@@ -95,6 +97,7 @@ static const struct {
     TUNING("track-second-match", second_match_thresh),
     TUNING("track-unconfirmed-match", unconfirmed_match_thresh),
     TUNING("track-reid", reid_thresh),
+    TUNING("track-detection-boxes", detection_boxes),
     TUNING("action-on", action_on),
     TUNING("action-off", action_off),
     TUNING("action-smooth-s", action_smooth_s),
@@ -106,15 +109,20 @@ enum { N_TUNING = sizeof tuning_fields / sizeof tuning_fields[0] };
 
 static double tuning_get(const rv_track_tuning *t, int i) {
   const char *p = (const char *)t + tuning_fields[i].offset;
-  return tuning_fields[i].is_float ? *(const float *)p : *(const double *)p;
+  switch (tuning_fields[i].kind) {
+  case TUNING_FLOAT: return *(const float *)p;
+  case TUNING_INT: return *(const int *)p;
+  default: return *(const double *)p;
+  }
 }
 
 static void tuning_put(rv_track_tuning *t, int i, double v) {
   char *p = (char *)t + tuning_fields[i].offset;
-  if (tuning_fields[i].is_float)
-    *(float *)p = (float)v;
-  else
-    *(double *)p = v;
+  switch (tuning_fields[i].kind) {
+  case TUNING_FLOAT: *(float *)p = (float)v; break;
+  case TUNING_INT: *(int *)p = (int)v; break;
+  default: *(double *)p = v;
+  }
 }
 
 void rv_gst_set_tuning(GstStructure *s, const rv_track_tuning *t) {

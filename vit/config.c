@@ -15,9 +15,10 @@
  * head.dense.class_offset [none: one number per class, |x| <= 16, at most
  * RV_MAX_CLASS_OFFSETS classes], tracking {detect_thresh, high_thresh, low_thresh,
  * new_track_thresh, lost_s, action_on, action_off, action_smooth_s, action_min_s,
- * action_gap_s, match_thresh, second_match_thresh, unconfirmed_match_thresh, reid_thresh}
- * (scores, cost limits and the re-identification distance in [0, 1], seconds >= 0; 0 or
- * absent = the pipeline's defaults). */
+ * action_gap_s, match_thresh, second_match_thresh, unconfirmed_match_thresh, reid_thresh,
+ * foreground_diff, detection_boxes}
+ * (scores, cost limits, the re-identification distance and the foreground difference in
+ * [0, 1], seconds >= 0, detection_boxes 0 or 1; 0 or absent = the pipeline's defaults). */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -291,6 +292,8 @@ static const char *const tracking_keys[] = {"detect_thresh",
                                             "second_match_thresh",
                                             "unconfirmed_match_thresh",
                                             "reid_thresh",
+                                            "foreground_diff",
+                                            "detection_boxes",
                                             NULL};
 static const char *const scene_keys[] = {"pool", "fc_norm", "over", "activation", NULL};
 static const char *const head_keys[] = {"dense", "scene", "set", NULL};
@@ -409,6 +412,14 @@ static rv_status parse_tracking(json_t *root, rv_vit_config *c) {
   RV_TRY(get_score(t, "second_match_thresh", &c->tuning.second_match_thresh));
   RV_TRY(get_score(t, "unconfirmed_match_thresh", &c->tuning.unconfirmed_match_thresh));
   RV_TRY(get_score(t, "reid_thresh", &c->tuning.reid_thresh));
+  RV_TRY(get_score(t, "foreground_diff", &c->tuning.foreground_diff));
+  if (c->tuning.foreground_diff >= 1)
+    RV_TRY_FAIL(RV_ERR_FORMAT, "config: tracking.foreground_diff must be in [0, 1)");
+  double det_boxes = 0;
+  RV_TRY(get_num(t, "detection_boxes", 0.0, &det_boxes));
+  if (det_boxes != 0 && det_boxes != 1)
+    RV_TRY_FAIL(RV_ERR_FORMAT, "config: tracking.detection_boxes must be 0 or 1");
+  c->tuning.detection_boxes = (int)det_boxes;
   static const char *const secs[] = {"lost_s", "action_smooth_s", "action_min_s", "action_gap_s"};
   double *dst[] = {&c->tuning.lost_s, &c->tuning.action_smooth_s, &c->tuning.action_min_s,
                    &c->tuning.action_gap_s};

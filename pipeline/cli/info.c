@@ -65,6 +65,11 @@ static void print_calibration(const rv_model *m, const rv_vit_config *c) {
   if (t->reid_thresh)
     printf("  %-13s re-identification by appearance within half cosine distance %g\n", "",
            (double)t->reid_thresh);
+  if (t->foreground_diff)
+    printf("  %-13s person boxes snapped to the foreground (pixels %g of full scale off the "
+           "background)\n",
+           "", (double)t->foreground_diff);
+  if (t->detection_boxes) printf("  %-13s tracks report their detections' boxes\n", "");
 }
 
 static void print_vit(const rv_model *m, const rv_vit_config *c) {

@@ -1,7 +1,8 @@
 /* ByteTrack on scripted detections with exact expected ids: crossing objects, occlusion
  * gaps shorter and longer than the buffer, a crossing with the one behind hidden, a burst of false
  * positives, low-score recovery, ids never reused, 0 and 500 objects per frame, re-identification
- * by appearance, the track bound, and an hour of detections in bounded memory. */
+ * by appearance, the track bound, an hour of detections in bounded memory, and the box a
+ * track reports. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -266,6 +267,38 @@ static void test_tracking_reid_limit(void **state) {
   assert_null(t);
 }
 
+/* A walker whose box jumps in size from one frame to the next: the Kalman box lags the
+ * jump, the detection's box (tuning.detection_boxes) is the one reported, exactly. */
+static void test_tracking_detection_boxes(void **state) {
+  (void)state;
+  for (int det_boxes = 0; det_boxes <= 1; det_boxes++) {
+    rv_tracking_cfg cfg = {0};
+    cfg.fps = 2;
+    cfg.tuning.detection_boxes = det_boxes;
+    rv_tracking *t = NULL;
+    assert_int_equal(rv_tracking_init(&cfg, &t), RV_OK);
+    for (int f = 0; f < 8; f++) {
+      rv_detection d = box(100 + 4.0f * f, 200, 40, f % 2 ? 120 : 100, 0.9f);
+      const rv_track_out *o = NULL;
+      int n = 0;
+      assert_int_equal(rv_tracking_frame(t, f * 500000000LL, &d, 1, NULL, &o, &n), RV_OK);
+      if (f < 2) continue;
+      assert_int_equal(n, 1);
+      float got[4] = {o[0].x1, o[0].y1, o[0].x2, o[0].y2}, want[4] = {d.x1, d.y1, d.x2, d.y2};
+      if (det_boxes)
+        assert_memory_equal(got, want, sizeof got);
+      else
+        assert_true(fabsf(got[3] - got[1] - (d.y2 - d.y1)) > 1.0f); /* filtered: between */
+    }
+    rv_tracking_free(t);
+  }
+  rv_tracking *t = NULL;
+  rv_tracking_cfg cfg = {0};
+  cfg.tuning.detection_boxes = 2;
+  assert_int_equal(rv_tracking_init(&cfg, &t), RV_ERR_INVALID);
+  assert_null(t);
+}
+
 /* One frame of 20 spurious boxes: none is shown, the real object keeps id 1, and the ids
  * they consumed are never handed out again. */
 static void test_track_false_positive_burst(void **state) {
@@ -526,6 +559,7 @@ int main(void) {
       cmocka_unit_test(test_track_hour_bounded),
       cmocka_unit_test(test_tracking_tuning),
       cmocka_unit_test(test_tracking_reid_limit),
+      cmocka_unit_test(test_tracking_detection_boxes),
       cmocka_unit_test(test_tracking_match_limits),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -367,7 +367,8 @@ static void gap_ids(double lost_s, guint64 *first, guint64 *last) {
                         .action_on = 0.7f,
                         .action_gap_s = 2.5,
                         .unconfirmed_match_thresh = 0.9f,
-                        .reid_thresh = 0.05f},
+                        .reid_thresh = 0.05f,
+                        .detection_boxes = 1},
                   back = {0};
   for (int k = 0; k < 12; k++) {
     GstBuffer *b = gst_buffer_new_allocate(NULL, 64, NULL);
@@ -381,7 +382,7 @@ static void gap_ids(double lost_s, guint64 *first, guint64 *last) {
     assert_true(back.new_track_thresh == in.new_track_thresh && back.lost_s == in.lost_s &&
                 back.action_on == in.action_on && back.action_gap_s == in.action_gap_s &&
                 back.action_off == 0 && back.unconfirmed_match_thresh == 0.9f &&
-                back.reid_thresh == 0.05f && back.match_thresh == 0);
+                back.reid_thresh == 0.05f && back.match_thresh == 0 && back.detection_boxes == 1);
     gst_harness_push(h, b);
     GstBuffer *out = gst_harness_pull(h);
     gpointer st = NULL;

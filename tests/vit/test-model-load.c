@@ -231,7 +231,7 @@ static void test_tracking_keys(void **s) {
            "\"lost_s\": 4.5, \"action_on\": 0.7, \"action_off\": 0.3, \"action_gap_s\": 2,"
            " \"action_min_s\": 1.5, \"action_smooth_s\": 0.25, \"match_thresh\": 0.9,"
            " \"second_match_thresh\": 0.7, \"unconfirmed_match_thresh\": 0.95,"
-           " \"reid_thresh\": 0.05}}");
+           " \"reid_thresh\": 0.05, \"foreground_diff\": 0.08, \"detection_boxes\": 1}}");
   assert_int_equal(rv_vit_config_parse(text, &c), RV_OK);
   assert_int_equal(c.dense_peak, 3);
   assert_int_equal(c.dense_reach, 1);
@@ -243,6 +243,7 @@ static void test_tracking_keys(void **s) {
               t->action_min_s == 1.5 && t->action_smooth_s == 0.25);
   assert_true(t->match_thresh == 0.9f && t->second_match_thresh == 0.7f &&
               t->unconfirmed_match_thresh == 0.95f && t->reid_thresh == 0.05f);
+  assert_true(t->foreground_diff == 0.08f && t->detection_boxes == 1);
   snprintf(text, sizeof text, "%s%s", base, "\"head\": {\"dense\": {}}}");
   assert_int_equal(rv_vit_config_parse(text, &c), RV_OK);
   assert_true(c.dense_peak == 0 && c.dense_reach == 0 && c.detect_thresh == 0 &&
@@ -263,6 +264,8 @@ static void test_tracking_keys(void **s) {
       {"\"tracking\": {\"unconfirmed_match_thresh\": 1.2}}", "unconfirmed_match_thresh"},
       {"\"tracking\": {\"match_thresh\": -0.1}}", "match_thresh"},
       {"\"tracking\": {\"reid_thresh\": 1.5}}", "reid_thresh"},
+      {"\"tracking\": {\"foreground_diff\": 1}}", "foreground_diff"},
+      {"\"tracking\": {\"detection_boxes\": 0.5}}", "detection_boxes"},
       {"\"tracking\": {\"high_thresh\": 0.2, \"low_thresh\": 0.3}}", "low_thresh"},
       {"\"tracking\": {\"buffer\": 3}}", "buffer"},
       {"\"tracking\": {\"action_on\": 0.3, \"action_off\": 0.5}}", "action_off"},

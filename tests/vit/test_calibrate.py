@@ -70,6 +70,14 @@ def check_variant(d):
     assert float(tensors["head.dense.out.bias"][0]) == -1.0
 
 
+def check_box_grid():
+    args = argparse.Namespace(foreground="0,0.05")
+    best = dict({k: 0.5 for k in calibrate.TRACKER_KEYS}, shift=-1.0, peak=3, HOTA=40)
+    trials = list(calibrate.box_grid(args, best))
+    assert [(t["foreground_diff"], t["detection_boxes"]) for t in trials] == [(0, 0), (0, 1), (0.05, 0), (0.05, 1)]
+    assert all(t["shift"] == -1.0 and t["reid_thresh"] == 0.5 and "HOTA" not in t for t in trials)
+
+
 def check_reid(d):
     args = argparse.Namespace(reid="0.15,0.03", work=d, model=os.path.join(d, "m.safetensors"))
     best = dict({k: 0.5 for k in calibrate.TRACKER_KEYS if k != "reid_thresh"}, shift=-1.0, peak=3, HOTA=40)
@@ -100,7 +108,8 @@ def main():
         check_variant(d)
         check_reid(d)
     check_pick()
-    print("calibrate: one_class, pick_class_offset, variant's class_offset and reid_thresh, "
+    check_box_grid()
+    print("calibrate: one_class, pick_class_offset, variant's class_offset and reid_thresh, box_grid, "
           "run_trials' weighting as specified")
 
 

@@ -14,7 +14,10 @@ validation scenes hold few objects, and the ones `ringvit synth` draws the model
 persons or bags, so the shift above is set by persons while the class meant for any other
 moving thing stays under-confident) scored by that class's HOTA alone on held-out procedural
 shape clips (shapes.py, a seed training never used), keeping the best whose validation-scene
-HOTA is within --class-hota-loss of no offset; then, with those, tries limits of the
+HOTA is within --class-hota-loss of no offset; then, with those, tries snapping person boxes
+to the foreground of the fixed camera (foreground_diff: how far from the background a pixel
+must be; 0 = no snapping), each with the tracks reporting their Kalman-filtered boxes or
+their detections' boxes (detection_boxes), keeping the best mean HOTA; then tries limits of the
 tracker's re-identification by appearance alone (reid_thresh: a lost or removed track takes
 a new detection anywhere whose embedding is this close) on the validation scenes plus a long
 one (--reid-scenes: an embedding that tells people apart badly hands one id to many people,
@@ -22,7 +25,7 @@ which a 180-s scene barely shows), keeping the best mean HOTA weighted by each s
 seconds; then, with those, tries the action segmenter's hysteresis and merge gap
 (action_on, action_off, action_gap_s: they change the segments, not the tracks) and keeps
 the best mean action mAP@0.5. Writes the
-model with the chosen settings and the four trial tables in its metadata.
+model with the chosen settings and the five trial tables in its metadata.
 
     /usr/bin/python3 vit/train/calibrate.py --model /tmp/rv-train/rv-demo.safetensors \\
         -o samples/models/rv-demo.safetensors
@@ -43,7 +46,8 @@ import shapes  # noqa: E402
 
 
 TRACKER_KEYS = ("detect_thresh", "high_thresh", "low_thresh", "new_track_thresh", "lost_s",
-                "match_thresh", "second_match_thresh", "unconfirmed_match_thresh", "reid_thresh")
+                "match_thresh", "second_match_thresh", "unconfirmed_match_thresh", "reid_thresh",
+                "foreground_diff", "detection_boxes")
 TRACKING_KEYS = TRACKER_KEYS + ("action_on", "action_off", "action_gap_s")
 
 
@@ -87,6 +91,12 @@ def detection_keys(best):
 def class_grid(args, best, n_classes, index):
     for off in (float(x) for x in args.class_offsets.split(",")):
         yield dict(detection_keys(best), class_offset=[off if i == index else 0.0 for i in range(n_classes)])
+
+
+def box_grid(args, best):
+    """Person boxes snapped to the foreground (0 = not) crossed with the box a track reports."""
+    for diff, det_boxes in itertools.product([float(x) for x in args.foreground.split(",")], (0, 1)):
+        yield dict(detection_keys(best), foreground_diff=diff, detection_boxes=det_boxes)
 
 
 def reid_grid(args, best):
@@ -199,6 +209,9 @@ def main(argv=None):
     ap.add_argument("--class-seed", type=int, default=901, help="shapes.py seed of those clips (training used 1..3)")
     ap.add_argument("--class-hota-loss", type=float, default=0.5,
                     help="validation HOTA an offset may cost against none")
+    ap.add_argument("--foreground", default="0,0.03,0.05,0.08",
+                    help="foreground differences tried for snapping person boxes (0 = none; each with "
+                         "the tracks' boxes from the Kalman filter and from their detections)")
     ap.add_argument("--reid", default="0.15,0.08,0.05,0.03,0.01",
                     help="re-identification limits tried (half cosine distance; 0.15 is the tracker's default)")
     ap.add_argument("--reid-scenes", default="905:1800", help="long validation seed:seconds added for them")
@@ -224,6 +237,8 @@ def main(argv=None):
     class_trials = run_class_trials(args, class_grid(args, best, len(classes), index), scenes,
                                     shape_clips(args), index)
     best = pick_class_offset(class_trials, index, args.class_hota_loss)
+    box_trials = run_trials(args, box_grid(args, best), scenes, "box")
+    best = max(box_trials, key=lambda t: t["HOTA"])
     reid_trials = run_trials(args, reid_grid(args, best), reid_scenes, "reid", by_seconds=True)
     best = max(reid_trials, key=lambda t: t["HOTA"])
     action_trials = run_trials(args, action_grid(args, best), scenes, "action")
@@ -234,7 +249,8 @@ def main(argv=None):
     reid_validation = dict(scenes=reid_scenes, weighting="mean over scenes weighted by their seconds")
     meta["calibration"] = json.dumps(dict(validation=scenes, class_validation=class_validation,
                                           reid_validation=reid_validation, chosen=best, trials=trials,
-                                          class_trials=class_trials, reid_trials=reid_trials,
+                                          class_trials=class_trials, box_trials=box_trials,
+                                          reid_trials=reid_trials,
                                           action_trials=action_trials, tool="vit/train/calibrate.py"))
     safetensors_io.save(args.out, tensors, meta)
     print(f"{args.out}: {json.dumps(best)}")

@@ -66,6 +66,9 @@ typedef struct rv_tracker_cfg {
   int no_fuse_score;              /* 1: plain IoU cost (ByteTrack's MOT20 setting) */
   int class_aware;                /* 1: never associate a detection with a track of another class */
   int max_tracks;                 /* live tracks at most (tracked + lost + new); 0 = 4096 */
+  int detection_boxes;            /* 1: report each track with its matched detection's box
+                                     (a box measured precisely needs no filter); 0: the
+                                     Kalman-filtered box, as ByteTrack */
   /* appearance (used when detections carry embeddings) */
   int use_appearance;      /* 1: fuse cosine distance with IoU (BoT-SORT) and re-identify */
   float proximity_thresh;  /* appearance only counts where IoU distance <= this; 0 = 0.5 */
@@ -85,7 +88,8 @@ typedef enum rv_track_state {
 
 typedef struct rv_track_out {
   uint64_t id;
-  float x1, y1, x2, y2; /* Kalman-filtered box after this frame's update, source pixels */
+  float x1, y1, x2, y2; /* Kalman-filtered box after this frame's update, source pixels
+                           (cfg.detection_boxes: the matched detection's box) */
   float score;          /* of the matched detection */
   int label;            /* of the matched detection */
   int det_index;        /* index of the matched detection in this frame's input */

@@ -81,6 +81,13 @@ typedef struct rv_track_tuning {
    * embedding gives every person nearly the same vector, and a loose limit then hands one
    * id to many people over a long video */
   float reid_thresh;
+  /* person boxes snapped to a fixed camera's foreground before tracking (the pipeline's
+   * background model): a pixel is foreground where it differs from the background by more
+   * than this share of full scale; 0 = no snapping */
+  float foreground_diff;
+  /* 1: a track reports the box of the detection it matched in the frame (snapped or not);
+   * 0: its Kalman filter's box, as ByteTrack does, which lags a box that is already right */
+  int detection_boxes;
 } rv_track_tuning;
 
 typedef struct rv_det_decoder rv_det_decoder;

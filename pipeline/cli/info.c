@@ -56,20 +56,26 @@ static void print_calibration(const rv_model *m, const rv_vit_config *c) {
   }
   printf("\n");
   const rv_track_tuning *t = &c->tuning;
-  if (!(c->detect_thresh || t->high_thresh || t->new_track_thresh || t->lost_s || t->reid_thresh))
-    return;
-  printf("  %-13s detect %g, high %g, low %g, new track %g, lost %g s, cost limits %g / %g / %g\n",
-         "tracking", (double)c->detect_thresh, (double)t->high_thresh, (double)t->low_thresh,
-         (double)t->new_track_thresh, t->lost_s, (double)t->match_thresh,
-         (double)t->second_match_thresh, (double)t->unconfirmed_match_thresh);
-  if (t->reid_thresh)
-    printf("  %-13s re-identification by appearance within half cosine distance %g\n", "",
+  const char *label = "tracking"; /* on the first of the lines below that is printed */
+  if (c->detect_thresh || t->high_thresh || t->new_track_thresh || t->lost_s || t->reid_thresh) {
+    printf("  %-13s detect %g, high %g, low %g, new track %g, lost %g s, cost limits %g / %g / %g\n",
+           label, (double)c->detect_thresh, (double)t->high_thresh, (double)t->low_thresh,
+           (double)t->new_track_thresh, t->lost_s, (double)t->match_thresh,
+           (double)t->second_match_thresh, (double)t->unconfirmed_match_thresh);
+    label = "";
+  }
+  if (t->reid_thresh) {
+    printf("  %-13s re-identification by appearance within half cosine distance %g\n", label,
            (double)t->reid_thresh);
-  if (t->foreground_diff)
+    label = "";
+  }
+  if (t->foreground_diff) {
     printf("  %-13s person boxes snapped to the foreground (pixels %g of full scale off the "
            "background)\n",
-           "", (double)t->foreground_diff);
-  if (t->detection_boxes) printf("  %-13s tracks report their detections' boxes\n", "");
+           label, (double)t->foreground_diff);
+    label = "";
+  }
+  if (t->detection_boxes) printf("  %-13s tracks report their detections' boxes\n", label);
 }
 
 static void print_vit(const rv_model *m, const rv_vit_config *c) {

@@ -5,7 +5,7 @@
 
 #include "foreground-impl.h"
 
-#define STEP        2 /* levels the background moves per frame: a walker passes, a sitter fades in */
+#define STEP        1 /* levels the background moves per frame: a walker passes, a sitter fades in */
 #define MAX_CHANGED 0.25 /* share of changed pixels above which a frame is not trusted */
 #define GROW_X      0.5  /* the box is searched this share of its width beyond each side */
 #define GROW_Y      0.3  /* and of its height above and below */

@@ -51,9 +51,10 @@ double rv_pipeline_bytes_per_frame(const rv_pipeline *p) {
   double tpf = c->temporal_pool_h > 0 ? (double)c->temporal_pool_h * c->temporal_pool_w : seq;
   double dense = c->dense ? gh * gw * rv_vit_dense_channels(c) : 0;
   /* tokens of the frame, its temporal rows through one block (qkv, attention, mlp), the
-   * pooled copies and the head outputs */
+   * pooled copies, the head outputs and the foreground mask boxes are snapped to */
   double floats = seq * c->width + tpf * (6.0 * c->width + c->mlp_dim) + dense + 64;
-  return floats * 4.0 + sizeof(rv_frame_meta);
+  double mask = c->tuning.foreground_diff > 0 ? ceil((double)c->image_h * c->image_w / 8.0) : 0;
+  return floats * 4.0 + mask + sizeof(rv_frame_meta);
 }
 
 rv_status rv_pipeline_results_init(rv_pipeline *p, int max_frames) {

@@ -1,7 +1,7 @@
 /* Foreground of a fixed camera, and boxes snapped to it. The dense detector places a
  * person's box to within a patch or so (docs/ACCURACY.md, "Where the errors are"); the
  * pixels that differ from the scene's background show where the person's outline really
- * is. The background follows each pixel by a few levels per sampled frame (the sigma-delta
+ * is. The background follows each pixel by one level per sampled frame (the sigma-delta
  * estimate of Manzanera and Richefeu 2007), so it costs one byte per pixel and channel and
  * forgets what stands still for long. */
 #ifndef RINGVIT_FOREGROUND_IMPL_H

@@ -1,7 +1,8 @@
 /* rvtracker: ByteTrack over the ROI metas of any upstream element (rvencoder's, or another
  * detector's such as DL Streamer's gvadetect), with the library's tracker and action
  * segmenter (<ringvit/tracking.h>) as rv_pipeline runs them. Each tracked object's meta gets
- * the track's (Kalman-filtered) box, the id in its `id` field and an "object_id" structure;
+ * the track's box (Kalman-filtered, or its detection's where the model's calibration says
+ * "track-detection-boxes"), the id in its `id` field and an "object_id" structure;
  * detections no confirmed track took are removed, as `ringvit analyze` leaves them out.
  * Action segments leave as custom downstream events (RV_GST_ACTION_EVENT) once they close,
  * after the frame that closed them.

@@ -62,7 +62,7 @@ struct rv_pipeline {
   /* foreground masks of the frames waiting for results (tuning.foreground_diff > 0) and
    * the person detections snapped to them */
   uint8_t *masks;
-  size_t mask_bytes, cap_masks;
+  size_t cap_masks;
   int mask_w, mask_h;
   int snap_label; /* the class whose boxes are snapped ("person"); -1: none */
   rv_detection *snapped;

@@ -167,10 +167,11 @@ static rv_status open_heads(rv_pipeline *p) {
                                             : 0.3f;
   if (mc->dense || mc->set) RV_TRY(rv_det_decoder_init(&dc, &p->det));
   p->snap_label = -1; /* persons: the class whose boxes the foreground corrects */
-  for (int i = 0; i < mc->num_classes && mc->tuning.foreground_diff > 0 && p->det; i++) {
-    const char *name = rv_model_label(p->model, RV_LABEL_CLASS, i);
-    if (name && !strcmp(name, "person")) p->snap_label = i;
-  }
+  if (mc->tuning.foreground_diff > 0 && p->det)
+    for (int i = 0; i < mc->num_classes; i++) {
+      const char *name = rv_model_label(p->model, RV_LABEL_CLASS, i);
+      if (name && !strcmp(name, "person")) p->snap_label = i;
+    }
   if (!p->cfg.detect_only) RV_TRY(rv_pipeline_open_tracking(p));
 fail:
   return st;

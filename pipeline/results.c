@@ -122,7 +122,6 @@ static rv_status keep_mask(rv_pipeline *p, const rv_batch *b, int i, rv_frame_me
     p->masks = nm;
     p->cap_masks = cap;
   }
-  p->mask_bytes = b->mask_bytes;
   p->mask_w = b->mask_w;
   p->mask_h = b->mask_h;
   memcpy(p->masks + (size_t)slot * b->mask_bytes, b->masks + (size_t)i * b->mask_bytes,

@@ -10,25 +10,24 @@ result in both modes).
 """
 import json
 import os
-import struct
 import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "vit"))
+import train_env  # noqa: E402  (skips the test without torch)
+
+train_env.require("torch")
+import safetensors_io  # noqa: E402
+
 
 def with_tracking(src, dst, **keys):
     """A copy of the model file src with its config's tracking keys updated."""
-    with open(src, "rb") as f:
-        raw = f.read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    head = json.loads(raw[8:8 + n])
-    cfg = json.loads(head["__metadata__"]["ringvit"])
+    tensors, meta = safetensors_io.load(src)
+    cfg = json.loads(meta["ringvit"])
     cfg["tracking"].update(keys)
-    head["__metadata__"]["ringvit"] = json.dumps(cfg)
-    text = json.dumps(head).encode()
-    text += b" " * (-len(text) % 8)  # the data stays 8-byte aligned
-    with open(dst, "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text + raw[8 + n:])
+    meta["ringvit"] = json.dumps(cfg)
+    safetensors_io.save(dst, tensors, meta)
 
 
 def objects(path):

@@ -6,7 +6,9 @@
  * F1@0.5 pools the counts of all classes; predictions of classes the GT lacks are false
  * positives there (mAP ignores them, as ActivityNet does). GT segments marked ignore
  * (rv_eval_dont_care) are VOC's "difficult" ones: a prediction whose best match at the
- * threshold is one of them is left out of the ranking, and they are never missed. */
+ * threshold is one of them is left out of the ranking, and they are never missed. With an
+ * rv_eval_follow, a per-track prediction also has to be about the GT segment's object
+ * (rv_eval_follows over their common time): the spatio-temporal matching of video-mAP. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,9 +63,18 @@ static double interpolated_ap(const unsigned char *tp, int64_t n, int64_t n_gt) 
  * match is an ignored GT segment (those may take any number of predictions). */
 enum { DONT_CARE = 2 };
 
+/* Whether p may match g beyond their time: the same object when both are per-track. */
+static int same_object(const rv_eval_follow *follow, const rv_eval_segment *g,
+                       const rv_eval_segment *p) {
+  if (!follow || g->scene || p->scene) return 1;
+  int64_t s = g->start_ns > p->start_ns ? g->start_ns : p->start_ns;
+  int64_t e = g->end_ns < p->end_ns ? g->end_ns : p->end_ns;
+  return rv_eval_follows(follow, g->track_id, p->track_id, s, e);
+}
+
 static void match_class(const rv_eval_segment *gt, const int64_t *gi, int64_t ng,
                         const rv_eval_segment *pred, const by_score *ord, int64_t np, double thr,
-                        unsigned char *used, unsigned char *tp) {
+                        const rv_eval_follow *follow, unsigned char *used, unsigned char *tp) {
   memset(used, 0, (size_t)ng);
   for (int64_t k = 0; k < np; k++) {
     const rv_eval_segment *p = &pred[ord[k].index];
@@ -71,7 +82,7 @@ static void match_class(const rv_eval_segment *gt, const int64_t *gi, int64_t ng
     double best_iou = -1, hidden_iou = -1;
     for (int64_t i = 0; i < ng; i++) {
       double iou = rv_eval_tiou(p->start_ns, p->end_ns, gt[gi[i]].start_ns, gt[gi[i]].end_ns);
-      if (iou < thr) continue;
+      if (iou < thr || !same_object(follow, &gt[gi[i]], p)) continue;
       if (gt[gi[i]].ignore) {
         if (iou > hidden_iou) hidden_iou = iou;
       } else if (!used[i] && iou > best_iou) {
@@ -92,6 +103,7 @@ static int64_t drop_dont_care(unsigned char *tp, int64_t n) {
 }
 
 typedef struct class_work {
+  const rv_eval_follow *follow;
   int64_t *gi;
   by_score *ord;
   unsigned char *used, *tp;
@@ -111,7 +123,7 @@ static int eval_class(const rv_eval_segment *gt, int64_t n_gt, const rv_eval_seg
     if (same_class(&pred[k], &gt[first])) w->ord[np++] = (by_score){pred[k].score, k};
   qsort(w->ord, (size_t)np, sizeof *w->ord, cmp_score);
   for (int t = 0; t < RV_EVAL_N_TIOU; t++) {
-    match_class(gt, w->gi, ng, pred, w->ord, np, rv_eval_tious[t], w->used, w->tp);
+    match_class(gt, w->gi, ng, pred, w->ord, np, rv_eval_tious[t], w->follow, w->used, w->tp);
     int64_t ranked = drop_dont_care(w->tp, np);
     ap[t] = counted ? interpolated_ap(w->tp, ranked, counted) : 0.0;
     if (rv_eval_tious[t] != 0.5) continue;
@@ -134,8 +146,13 @@ static rv_status check_segments(const rv_eval_segment *s, int64_t n, const char 
 
 rv_status rv_eval_actions(const rv_eval_segment *gt, int64_t n_gt, const rv_eval_segment *pred,
                           int64_t n_pred, rv_eval_act *out) {
+  return rv_eval_actions_ex(gt, n_gt, pred, n_pred, NULL, out);
+}
+
+rv_status rv_eval_actions_ex(const rv_eval_segment *gt, int64_t n_gt, const rv_eval_segment *pred,
+                             int64_t n_pred, const rv_eval_follow *follow, rv_eval_act *out) {
   rv_status st = RV_OK;
-  class_work w = {0};
+  class_work w = {.follow = follow};
   if (!out) return RV_FAIL(RV_ERR_INVALID, "out must not be NULL");
   memset(out, 0, sizeof *out);
   RV_TRY(check_segments(gt, n_gt, "GT"));

@@ -14,6 +14,7 @@
 
 static const char *const USAGE =
     "usage: ringvit eval --gt GT --pred PRED [--json] [--fps F] [--reentry-gap S] [--min-vis V]\n"
+    "                    [--action-match track|time]\n"
     "\n"
     "Scores predicted tracks and action segments against ground truth with TrackEval's\n"
     "definitions: HOTA (DetA, AssA, LocA; mean over alpha 0.05..0.95), CLEAR MOTA and MOTP\n"
@@ -31,6 +32,12 @@ static const char *const USAGE =
     "                them, and GT action segments whose track is nowhere that visible within\n"
     "                the segment neither count as missed nor make false positives (default 0:\n"
     "                every GT row counts, as TrackEval does)\n"
+    "  --action-match M  track (default): a per-track predicted segment matches a GT segment\n"
+    "                only when its track follows the GT segment's object (box IoU >= 0.5 in\n"
+    "                at least half of the evaluated frames of their common time in which\n"
+    "                the object has a box), as spatio-temporal action detection asks; time:\n"
+    "                by label and time only, ActivityNet's matching, in which one track's\n"
+    "                segment can stand for another object's\n"
     "  --json        print one JSON object instead of the table\n"
     "  -h, --help    this text\n"
     "\n"
@@ -48,7 +55,8 @@ static const char *const USAGE =
     "0.5, optimal), and those matched to a row below V are left out. An object\n"
     "without an id (-1 in MOT txt) is an id of its own. Actions: a class is a label with\n"
     "its kind (scene-level when the event has no track_id, else per-track); segments are\n"
-    "matched by label and time only, track ids are not compared. mAP averages the classes\n"
+    "matched by label and time, per-track ones also by object (--action-match); scene-level\n"
+    "ones by label and time only. mAP averages the classes\n"
     "present in the GT; F1@0.5 pools all segments (predictions of classes the GT lacks are\n"
     "false positives there). Action figures are printed when the GT has actions.jsonl and\n"
     "the prediction is JSON Lines.\n"
@@ -64,6 +72,7 @@ typedef struct opts {
   const char *gt, *pred;
   double fps, reentry_gap_s, min_vis;
   int json;
+  int match_time; /* --action-match time */
 } opts;
 
 /* What was measured, for the printers. */
@@ -72,6 +81,7 @@ typedef struct result {
   rv_eval_act a;
   rv_eval_dont_care_counts dc;
   int actions;    /* the action figures are defined */
+  int match_time; /* the segments were matched by time alone */
   double gap_s;   /* > 0: the re-entry figures were counted with that gap */
   double min_vis; /* > 0: don't care below that visibility */
 } result;
@@ -103,7 +113,7 @@ static int parse(int argc, char **argv, opts *o) {
       continue;
     }
     if (strcmp(a, "--gt") && strcmp(a, "--pred") && strcmp(a, "--fps") &&
-        strcmp(a, "--reentry-gap") && strcmp(a, "--min-vis"))
+        strcmp(a, "--reentry-gap") && strcmp(a, "--min-vis") && strcmp(a, "--action-match"))
       return usage_error("unknown option", a);
     if (i + 1 >= argc) return usage_error("missing value after", a);
     const char *v = argv[++i];
@@ -116,6 +126,11 @@ static int parse(int argc, char **argv, opts *o) {
       return usage_error("--reentry-gap needs seconds in [0, 86400], got", v);
     if (!strcmp(a, "--min-vis") && !(number(v, &o->min_vis) && o->min_vis >= 0 && o->min_vis <= 1))
       return usage_error("--min-vis needs a visibility in [0, 1], got", v);
+    if (!strcmp(a, "--action-match")) {
+      if (strcmp(v, "track") && strcmp(v, "time"))
+        return usage_error("--action-match is track or time, got", v);
+      o->match_time = !strcmp(v, "time");
+    }
   }
   if (!o->gt || !o->pred) return usage_error("--gt and --pred are required", NULL);
   return RV_EXIT_OK;
@@ -150,6 +165,7 @@ static void json_extras(json_t *j, const result *r) {
     json_object_set_new(j, "action_mAP_70", json_real(pct(a->map[2])));
     json_object_set_new(j, "action_F1_50", json_real(pct(a->f1_50)));
     json_object_set_new(j, "action_classes", json_integer(a->n_classes));
+    json_object_set_new(j, "action_match", json_string(r->match_time ? "time" : "track"));
     set_int(j, "action_GT_segments", a->gt_segments);
     set_int(j, "action_segments", a->pred_segments);
     if (r->min_vis > 0) set_int(j, "action_dont_care_segments_50", a->pred_ignored_50);
@@ -205,8 +221,9 @@ static void print_table(const result *r) {
            r->gap_s, (long long)m->reentries, (long long)m->reentry_same,
            (long long)m->reentry_switched);
   if (!r->actions) return;
-  printf("\nactions: %d classes, %lld GT segments, %lld predicted\n", a->n_classes,
-         (long long)a->gt_segments, (long long)a->pred_segments);
+  printf("\nactions: %d classes, %lld GT segments, %lld predicted; matched on %s\n", a->n_classes,
+         (long long)a->gt_segments, (long long)a->pred_segments,
+         r->match_time ? "time alone" : "tracks and time");
   printf("%8s %8s %8s %8s\n", "mAP@0.3", "mAP@0.5", "mAP@0.7", "F1@0.5");
   printf("%8.3f %8.3f %8.3f %8.3f\n", pct(a->map[0]), pct(a->map[1]), pct(a->map[2]),
          pct(a->f1_50));
@@ -216,6 +233,7 @@ static void print_table(const result *r) {
 static rv_status evaluate(const opts *o, rv_eval_data *gt, rv_eval_data *pred, result *r,
                           const char **what) {
   rv_status st = RV_OK;
+  rv_eval_follow *follow = NULL;
   if (o->fps > 0) gt->fps = o->fps;
   *what = "leaving out what the camera cannot see";
   RV_TRY(rv_eval_dont_care(gt, pred, o->min_vis, &r->dc));
@@ -227,10 +245,14 @@ static rv_status evaluate(const opts *o, rv_eval_data *gt, rv_eval_data *pred, r
                            pred->n_frames, &to, &r->m));
   if (gt->has_actions && pred->has_actions) {
     *what = "evaluating actions";
-    RV_TRY(rv_eval_actions(gt->segments, gt->n_segments, pred->segments, pred->n_segments, &r->a));
+    r->match_time = o->match_time;
+    if (!o->match_time) RV_TRY(rv_eval_follow_init(gt, pred, &follow));
+    RV_TRY(rv_eval_actions_ex(gt->segments, gt->n_segments, pred->segments, pred->n_segments,
+                              follow, &r->a));
     r->actions = r->a.n_classes > 0;
   }
 fail:
+  rv_eval_follow_free(follow);
   return st;
 }
 

@@ -5,7 +5,9 @@ from the metric definitions (hota.py, clear.py, identity.py): dense matrices, as
 trying every permutation (frames hold at most 4 boxes a side), so it shares no code or
 shortcut with the C evaluator (sparse id pairs, Jonker-Volgenant, connected parts).
 Then action segments: ActivityNet's AP (precision/recall arrays, VOC 2011 interpolation)
-and a pooled F1 at tIoU 0.5, on random segments. Every other case is scored with
+and a pooled F1 at tIoU 0.5, on random segments, matched on time alone or (every fourth
+case) also on tracks: a per-track prediction only for a GT segment whose object its track's
+boxes hold in half the sampled frames of their common time. Every other case is scored with
 --min-vis 0.3 (don't care below a GT visibility): hidden GT rows leave with the predictions
 an optimal IoU >= 0.5 matching gives them, and a per-track segment whose track shows no
 row that visible is VOC's "difficult" (a prediction matching it best leaves the ranking).
@@ -210,14 +212,15 @@ def tiou(a, b):
     return inter / union if union > 0 else 0.0
 
 
-def average_precision(gts, preds, thr):
-    """gts: [(start, end, ignored)], preds: [(start, end, score)] of one class; returns AP
-    (None without a GT segment that counts), TPs, predictions left out as matching an
-    ignored segment best."""
+def average_precision(gts, preds, thr, same=None):
+    """gts: [(start, end, ignored, track)], preds: [(start, end, score, track)] of one class;
+    same(GT segment, predicted segment): may they match beyond time (None: time alone).
+    Returns AP (None without a GT segment that counts), TPs, predictions left out as
+    matching an ignored segment best."""
     order = sorted(range(len(preds)), key=lambda k: (-preds[k][2], k))
     used, tp, skipped = [False] * len(gts), [], 0
     for k in order:
-        ious = [(tiou(preds[k], g), i) for i, g in enumerate(gts)]
+        ious = [(tiou(preds[k], g), i) for i, g in enumerate(gts) if same is None or same(g, preds[k])]
         hidden = max([v for v, i in ious if gts[i][2] and v >= thr], default=-1)
         seen = sorted(((v, i) for v, i in ious if not gts[i][2]), reverse=True)
         hit = next((i for v, i in seen if v >= thr and not used[i]), None)
@@ -250,15 +253,37 @@ def segment_seen(s, rows, min_vis):
     return any(f0 <= f <= f1 and i == s[5] and v >= min_vis for f, i, v in rows)
 
 
-def actions_reference(gt, pred, rows=None, min_vis=0.0):
+def follows(g, p, rows, pred_boxes, sampled):
+    """Whether predicted track p holds GT track g's box (IoU >= 0.5) in half the sampled
+    frames of [start, end] (NS units) where g has a row, or of the samples around the window
+    when none falls in it."""
+    start, end = max(g[0], p[0]), min(g[1], p[1])
+    f0, f1 = math.floor(start * NS * FPS / 1e9) + 1, math.ceil(end * NS * FPS / 1e9) + 1
+
+    def count(lo, hi):
+        seen = [f for f, i, _ in rows if i == g[3] and lo <= f <= hi and f in sampled]
+        return len(seen), sum(iou(gt_box(g[3]), pred_boxes[f][p[3]]) >= 0.5 - EPS
+                              for f in seen if p[3] in pred_boxes.get(f, {}))
+    seen, held = count(f0, f1)
+    if not seen:
+        seen, held = count(max([f for f in sampled if f < f0], default=f0),
+                           min([f for f in sampled if f > f1], default=f1))
+    return seen > 0 and 2 * held >= seen
+
+
+def actions_reference(gt, pred, rows=None, min_vis=0.0, tracks=None):
+    """tracks: (pred_boxes, sampled frames) to match per-track segments on their object."""
     ignored = [bool(min_vis) and not s[1] and not segment_seen(s, rows, min_vis) for s in gt]
     classes = sorted({(s[0], s[1]) for s in gt})
     res, tp50, skip50 = {}, 0, 0
     for thr, key in ((0.3, "action_mAP_30"), (0.5, "action_mAP_50"), (0.7, "action_mAP_70")):
         aps = []
         for c in classes:
-            ap, tp, skipped = average_precision([(*s[2:4], ig) for s, ig in zip(gt, ignored) if s[:2] == c],
-                                                [s[2:5] for s in pred if s[:2] == c], thr)
+            same = None
+            if tracks and not c[1]:
+                same = lambda g, p: follows(g, p, rows, *tracks)  # noqa: E731
+            ap, tp, skipped = average_precision([(*s[2:4], ig, s[5]) for s, ig in zip(gt, ignored) if s[:2] == c],
+                                                [s[2:6] for s in pred if s[:2] == c], thr, same)
             if ap is not None:
                 aps.append(ap)
             tp50 += tp if thr == 0.5 else 0
@@ -290,6 +315,29 @@ def visibility_rows(rng):
             for f in range(1, 28) for i in (1, 2, 3)]
 
 
+def gt_box(track):
+    return (20 * track, 10, 5, 5)
+
+
+def frame_lines(rng):
+    """Every other frame sampled; predicted track t holds GT track t's box, or the next
+    track's, or none. Returns the JSON lines, {frame: {track: box}} and the sampled frames."""
+    lines, boxes, sampled = [], {}, set(range(1, 28, 2))
+    for f in sorted(sampled):
+        objs, boxes[f] = [], {}
+        for t in (1, 2, 3):
+            r = rng.random()
+            if r < 0.2:
+                continue
+            x, y, w, h = gt_box(t if r < 0.75 else t % 3 + 1)
+            boxes[f][t] = (x, y, w, h)
+            bb = {"x_min": (x - 1) / 640, "y_min": (y - 1) / 360, "x_max": (x - 1 + w) / 640, "y_max": (y - 1 + h) / 360}
+            objs.append({"detection": {"bounding_box": bb, "confidence": 1.0, "label": "person"}, "id": t})
+        lines.append(json.dumps({"timestamp": round((f - 1) * 1e9 / FPS), "frame_index": f - 1,
+                                 "resolution": {"width": 640, "height": 360}, "objects": objs}) + "\n")
+    return lines, boxes, sampled
+
+
 def check_actions(ringvit, rng, n, tmp, worst):
     os.makedirs(os.path.join(tmp, "agt"), exist_ok=True)
     open(os.path.join(tmp, "agt", "gt.txt"), "w").close()
@@ -299,20 +347,23 @@ def check_actions(ringvit, rng, n, tmp, worst):
                 for l, k, s, e, sc, t in gt if rng.random() < 0.8]
         pred = [p for p in pred if p[3] >= p[2]] + random_segments(rng, rng.randint(0, 4))
         min_vis = MIN_VIS if case % 2 else 0.0
+        on_tracks = case % 4 == 2  # the other cases match on time alone
         rows = visibility_rows(rng)
+        frames, boxes, sampled = frame_lines(rng) if on_tracks else ([], None, None)
         with open(os.path.join(tmp, "agt", "gt.txt"), "w") as o:
-            o.writelines("%d,%d,10,10,5,5,1,1,%.17g\n" % r for r in rows)
+            o.writelines("%d,%d,%d,%d,%d,%d,1,1,%.17g\n" % (f, i, *gt_box(i), v) for f, i, v in rows)
         with open(os.path.join(tmp, "agt", "actions.jsonl"), "w") as o:
             o.writelines(action_line(s) for s in gt)
         with open(os.path.join(tmp, "apred.jsonl"), "w") as o:
-            o.writelines(action_line(s) for s in pred)
+            o.writelines(frames + [action_line(s) for s in pred])
         out = subprocess.run([ringvit, "eval", "--gt", os.path.join(tmp, "agt"), "--pred",
                               os.path.join(tmp, "apred.jsonl"), "--json", "--fps", str(FPS),
-                              "--min-vis", str(min_vis)], capture_output=True, text=True)
+                              "--min-vis", str(min_vis), "--action-match", "track" if on_tracks else "time"],
+                             capture_output=True, text=True)
         if out.returncode != 0:
             sys.exit("actions case %d: ringvit eval failed: %s" % (case, out.stderr))
         got = json.loads(out.stdout)
-        ref = actions_reference(gt, pred, rows, min_vis)
+        ref = actions_reference(gt, pred, rows, min_vis, (boxes, sampled) if on_tracks else None)
         if ("action_mAP_50" in got) != bool(ref):
             sys.exit("actions case %d: ringvit eval %s action figures, the reference %s"
                      % (case, "prints" if "action_mAP_50" in got else "prints no", ref))

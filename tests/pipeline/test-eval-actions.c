@@ -1,6 +1,7 @@
 /* Action segment mAP and F1 (ActivityNet-style) on hand-computed cases: perfect, half
  * found, segments shifted around the tIoU thresholds, interpolated precision, duplicate
- * detections, scene versus track classes, classes missing on either side. */
+ * detections, scene versus track classes, classes missing on either side; and matching on
+ * tracks as well as time (rv_eval_follow). */
 #include <string.h>
 
 #include <ringvit/eval.h>
@@ -129,6 +130,50 @@ static void test_actions_empty_and_errors(void **state) {
   assert_int_equal(rv_eval_actions(gt, 1, gt, 1, NULL), RV_ERR_INVALID);
 }
 
+/* Matching on tracks (rv_eval_follow): GT objects 1 and 2 side by side for 2 s at 10 fps,
+ * predictions sampled every 5th frame; track 7 holds object 1's boxes, 8 object 2's, 9
+ * object 1's for the first three samples only. A "run" of object 1 predicted on track 8
+ * matches on time alone, not on tracks. */
+static void test_actions_on_tracks(void **state) {
+  (void)state;
+  rv_eval_box gb[42], pb[15];
+  int64_t frames[5] = {1, 6, 11, 16, 21};
+  for (int f = 1; f <= 21; f++) {
+    gb[2 * (f - 1)] = (rv_eval_box){f, 1, 0, 0, 10, 20, 1};
+    gb[2 * (f - 1) + 1] = (rv_eval_box){f, 2, 100, 0, 10, 20, 1};
+  }
+  for (int k = 0; k < 5; k++) {
+    pb[3 * k] = (rv_eval_box){frames[k], 7, 1, 0, 10, 20, 1}; /* IoU 9/11 */
+    pb[3 * k + 1] = (rv_eval_box){frames[k], 8, 100, 0, 10, 20, 1};
+    pb[3 * k + 2] = (rv_eval_box){frames[k], 9, k < 3 ? 0 : 200, 0, 10, 20, 1};
+  }
+  rv_eval_segment gs[2] = {S("run", 0, 0, 2000000000, 1), S("walk", 0, 0, 2000000000, 1)};
+  gs[0].track_id = 1, gs[1].track_id = 2;
+  rv_eval_segment ps[3] = {S("run", 0, 0, 2000000000, 0.9), S("run", 0, 0, 2000000000, 0.5),
+                           S("walk", 0, 0, 2000000000, 0.8)};
+  ps[0].track_id = 8, ps[1].track_id = 7, ps[2].track_id = 8;
+  rv_eval_data gt = {gb, 42, NULL, -1, gs, 2, 1, 10.0}, pr = {pb, 15, frames, 5, ps, 3, 1, 0};
+  rv_eval_follow *f = NULL;
+  assert_int_equal(rv_eval_follow_init(&gt, &pr, &f), RV_OK);
+  assert_true(rv_eval_follows(f, 1, 7, 0, 2000000000));
+  assert_false(rv_eval_follows(f, 1, 8, 0, 2000000000));
+  assert_true(rv_eval_follows(f, 1, 9, 0, 2000000000));           /* 3 of 5 samples */
+  assert_false(rv_eval_follows(f, 1, 9, 1200000000, 2000000000)); /* 0 of 2 */
+  assert_true(rv_eval_follows(f, 1, 7, 150000000, 250000000));    /* between samples: 1 and 6 */
+  assert_false(rv_eval_follows(f, 3, 7, 0, 2000000000));          /* no such GT object */
+  rv_eval_act a;
+  assert_int_equal(rv_eval_actions_ex(gs, 2, ps, 3, f, &a), RV_OK);
+  assert_float_equal(a.map[1], (0.5 + 1.0) / 2, TOL); /* run: the TP ranks second */
+  assert_int_equal(a.tp_50, 2);
+  assert_int_equal(a.fp_50, 1);
+  a = run(gs, 2, ps, 3); /* on time alone the wrong track's run is the TP */
+  assert_float_equal(a.map[1], 1.0, TOL);
+  rv_eval_follow_free(f);
+  gt.fps = 0;
+  assert_int_equal(rv_eval_follow_init(&gt, &pr, &f), RV_ERR_INVALID);
+  assert_null(f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_tiou),
@@ -138,6 +183,7 @@ int main(void) {
       cmocka_unit_test(test_actions_interpolated),
       cmocka_unit_test(test_actions_classes),
       cmocka_unit_test(test_actions_empty_and_errors),
+      cmocka_unit_test(test_actions_on_tracks),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

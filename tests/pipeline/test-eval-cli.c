@@ -152,7 +152,8 @@ static void write_jsonl(const char *path, int step, int64_t swap_after) {
   }
   for (int64_t k = 0; k < d.n_segments; k++) {
     const rv_eval_segment *s = &d.segments[k];
-    rv_action_segment a = {s->scene ? 0 : 7, 0, s->label, s->start_ns, s->end_ns, 0.9f};
+    rv_action_segment a = {
+        s->scene ? 0 : (uint64_t)s->track_id, 0, s->label, s->start_ns, s->end_ns, 0.9f};
     assert_int_equal(rv_jsonl_write_action(w, &a), RV_OK);
   }
   assert_int_equal(rv_jsonl_close(w), RV_OK);
@@ -161,7 +162,7 @@ static void write_jsonl(const char *path, int step, int64_t swap_after) {
 }
 
 /* JSON Lines at half the GT rate, matched by timestamp: 100 on the sampled frames, and the
- * actions (track ids not compared) at 100 too. */
+ * actions, each on its GT object's track, at 100 too. */
 static void test_cli_self_jsonl_sampled(void **state) {
   (void)state;
   const char *p = path_in("half.jsonl");
@@ -171,6 +172,7 @@ static void test_cli_self_jsonl_sampled(void **state) {
     assert_float_equal(num(j, TRACK_KEYS[k]), 100, 1e-9);
   for (size_t k = 0; k < sizeof ACTION_KEYS / sizeof *ACTION_KEYS; k++)
     assert_float_equal(num(j, ACTION_KEYS[k]), 100, 1e-9);
+  assert_string_equal(json_string_value(json_object_get(j, "action_match")), "track");
   json_t *jm = eval_json(gt, path_in("gt/gt.txt"));
   double frames = num(j, "Frames"), all = num(jm, "Frames");
   assert_true(frames >= all / 2 - 1 && frames <= all / 2 + 1); /* every other frame */
@@ -214,6 +216,7 @@ static void test_cli_exit_codes(void **state) {
   expect_exit("eval --gt x --pred y --min-vis 1.5", 1, "--min-vis");
   expect_exit("eval --gt x --pred y --min-vis nan", 1, "--min-vis");
   expect_exit("eval --gt x --pred", 1, "missing value");
+  expect_exit("eval --gt x --pred y --action-match space", 1, "--action-match");
   snprintf(args, sizeof args, "eval --gt '%s' --pred '%s'", gt, path_in("none.txt"));
   expect_exit(args, 2, "none.txt");
   FILE *f = fopen(path_in("bad.txt"), "w");

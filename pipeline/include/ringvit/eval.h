@@ -122,6 +122,23 @@ typedef struct rv_eval_act {
 rv_status rv_eval_actions(const rv_eval_segment *gt, int64_t n_gt, const rv_eval_segment *pred,
                           int64_t n_pred, rv_eval_act *out);
 
+/* Which GT object each predicted track follows: an index of both sides' boxes by track and
+ * frame (it points into gt and pred, which must outlive it). Needs gt->fps. */
+typedef struct rv_eval_follow rv_eval_follow;
+rv_status rv_eval_follow_init(const rv_eval_data *gt, const rv_eval_data *pred,
+                              rv_eval_follow **out);
+void rv_eval_follow_free(rv_eval_follow *f);
+/* 1 when the predicted track's box overlaps the GT track's (IoU >= 0.5) in at least half of
+ * the evaluated frames of [start_ns, end_ns] in which the GT track has a box (and there is
+ * one such frame at least). */
+int rv_eval_follows(const rv_eval_follow *f, int64_t gt_track, int64_t pred_track, int64_t start_ns,
+                    int64_t end_ns);
+/* rv_eval_actions with follow (NULL: time alone): a per-track prediction matches a per-track
+ * GT segment only when its track follows that segment's object over their common time, as
+ * spatio-temporal action detection (video-mAP) asks; scene segments match on time. */
+rv_status rv_eval_actions_ex(const rv_eval_segment *gt, int64_t n_gt, const rv_eval_segment *pred,
+                             int64_t n_pred, const rv_eval_follow *follow, rv_eval_act *out);
+
 /* Don't care, for a camera that cannot see everything the ground truth knows (KITTI's
  * DontCare, TrackEval's distractor preprocessing): GT boxes less visible than min_vis leave
  * the evaluation, and with them the predicted boxes an optimal one-to-one matching of their

@@ -162,6 +162,7 @@ static rv_status open_heads(rv_pipeline *p) {
   dc.peak = mc->dense_peak;
   dc.reach = mc->dense_reach;
   dc.class_offset = mc->dense_class_offsets ? mc->dense_class_offset : NULL;
+  dc.action_offset = mc->dense_action_offsets ? mc->dense_action_offset : NULL;
   dc.score_thresh = p->cfg.threshold > 0    ? p->cfg.threshold
                     : mc->detect_thresh > 0 ? mc->detect_thresh
                                             : 0.3f;

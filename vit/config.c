@@ -12,8 +12,8 @@
  * num_track_actions, num_scene_actions
  * (default: the label list lengths), labels {classes, track_actions, scene_actions},
  * head.dense.peak [0], head.dense.reach [0: box centres in their own cell; up to 3],
- * head.dense.class_offset [none: one number per class, |x| <= 16, at most
- * RV_MAX_CLASS_OFFSETS classes], tracking {detect_thresh, high_thresh, low_thresh,
+ * head.dense.class_offset and action_offset [none: one number per class or track action,
+ * |x| <= 16, at most RV_MAX_HEAD_OFFSETS], tracking {detect_thresh, high_thresh, low_thresh,
  * new_track_thresh, lost_s, action_on, action_off, action_smooth_s, action_min_s,
  * action_gap_s, match_thresh, second_match_thresh, unconfirmed_match_thresh, reid_thresh,
  * foreground_diff, detection_boxes}
@@ -251,30 +251,30 @@ fail:
   return st;
 }
 
-static const char *const dense_keys[] = {"hidden",       "emb_dim", "peak",
-                                         "class_offset", "reach",   NULL};
+static const char *const dense_keys[] = {"hidden", "emb_dim",       "peak", "class_offset",
+                                         "reach",  "action_offset", NULL};
 
-/* head.dense.class_offset: one objectness-logit offset per class (calibration). */
-static rv_status get_class_offset(json_t *d, rv_vit_config *c) {
-  json_t *v = json_object_get(d, "class_offset");
+/* head.dense.<key>: one logit offset per class or track action (calibration), n of them
+ * (`what` names one) into dst; *count = n when present. */
+static rv_status get_offsets(json_t *d, const char *key, int n, const char *what, float *dst,
+                             int *count) {
+  json_t *v = json_object_get(d, key);
   if (!v) return RV_OK;
-  if (!json_is_array(v) || (int)json_array_size(v) != c->num_classes)
-    return RV_FAIL(RV_ERR_FORMAT,
-                   "config: head.dense.class_offset must be %d numbers (one per class)",
-                   c->num_classes);
-  if (c->num_classes > RV_MAX_CLASS_OFFSETS)
-    return RV_FAIL(RV_ERR_FORMAT,
-                   "config: head.dense.class_offset supports at most %d classes, not %d",
-                   RV_MAX_CLASS_OFFSETS, c->num_classes);
-  for (int i = 0; i < c->num_classes; i++) {
+  if (!json_is_array(v) || (int)json_array_size(v) != n)
+    return RV_FAIL(RV_ERR_FORMAT, "config: head.dense.%s must be %d numbers (one per %s)", key, n,
+                   what);
+  if (n > RV_MAX_HEAD_OFFSETS)
+    return RV_FAIL(RV_ERR_FORMAT, "config: head.dense.%s supports at most %d, not %d", key,
+                   RV_MAX_HEAD_OFFSETS, n);
+  for (int i = 0; i < n; i++) {
     json_t *x = json_array_get(v, (size_t)i);
     double o = json_is_number(x) ? json_number_value(x) : NAN;
     if (!(fabs(o) <= 16.0))
-      return RV_FAIL(RV_ERR_FORMAT,
-                     "config: head.dense.class_offset[%d] must be a number in [-16, 16]", i);
-    c->dense_class_offset[i] = (float)o;
+      return RV_FAIL(RV_ERR_FORMAT, "config: head.dense.%s[%d] must be a number in [-16, 16]", key,
+                     i);
+    dst[i] = (float)o;
   }
-  c->dense_class_offsets = c->num_classes;
+  *count = n;
   return RV_OK;
 }
 
@@ -317,7 +317,10 @@ static rv_status parse_heads(json_t *root, rv_vit_config *c) {
     RV_TRY(get_int(d, "emb_dim", 0, &c->emb_dim));
     RV_TRY(get_int(d, "peak", 0, &c->dense_peak));
     RV_TRY(get_int(d, "reach", 0, &c->dense_reach));
-    RV_TRY(get_class_offset(d, c));
+    RV_TRY(get_offsets(d, "class_offset", c->num_classes, "class", c->dense_class_offset,
+                       &c->dense_class_offsets));
+    RV_TRY(get_offsets(d, "action_offset", c->num_track_actions, "track action",
+                       c->dense_action_offset, &c->dense_action_offsets));
   }
   if (s) {
     if (!json_is_object(s)) return RV_FAIL(RV_ERR_FORMAT, "config: head.scene must be an object");

@@ -21,6 +21,7 @@ struct rv_det_decoder {
   float *emb;          /* [max_dets * emb_dim] */
   float *act;          /* [max_dets * n_act] */
   float *offset;       /* [n_classes] objectness offsets, or NULL */
+  float *act_offset;   /* [n_act] action logit offsets, or NULL */
 };
 
 static float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
@@ -66,9 +67,22 @@ static rv_status check_cfg(const rv_det_decoder_cfg *c) {
   for (int i = 0; c->class_offset && i < c->n_classes; i++)
     if (!(fabsf(c->class_offset[i]) <= 16.0f))
       return RV_FAIL(RV_ERR_INVALID, "class_offset[%d] must be in [-16, 16]", i);
+  for (int i = 0; c->action_offset && i < c->n_act; i++)
+    if (!(fabsf(c->action_offset[i]) <= 16.0f))
+      return RV_FAIL(RV_ERR_INVALID, "action_offset[%d] must be in [-16, 16]", i);
   if ((int64_t)c->grid_h * c->grid_w > (1 << 24) || c->max_tokens > (1 << 24))
     return RV_FAIL(RV_ERR_INVALID, "grid %d x %d or %d tokens is too large", c->grid_h, c->grid_w,
                    c->max_tokens);
+  return RV_OK;
+}
+
+/* The decoder's own copy of n calibration offsets (NULL stays NULL). */
+static rv_status copy_offsets(const float *src, int n, float **dst) {
+  *dst = NULL;
+  if (!src) return RV_OK;
+  *dst = malloc((size_t)n * sizeof **dst);
+  if (!*dst) return RV_FAIL(RV_ERR_NOMEM, "%d calibration offsets", n);
+  memcpy(*dst, src, (size_t)n * sizeof **dst);
   return RV_OK;
 }
 
@@ -95,12 +109,10 @@ rv_status rv_det_decoder_init(const rv_det_decoder_cfg *cfg, rv_det_decoder **ou
   d->act = malloc(k * (size_t)(cfg->n_act ? cfg->n_act : 1) * sizeof *d->act);
   if (!d->cands || !d->dead || !d->dets || !d->emb || !d->act)
     RV_TRY_FAIL(RV_ERR_NOMEM, "decoder buffers for %d candidates", d->cap);
-  if (cfg->class_offset) {
-    d->offset = malloc((size_t)cfg->n_classes * sizeof *d->offset);
-    if (!d->offset) RV_TRY_FAIL(RV_ERR_NOMEM, "class offsets");
-    memcpy(d->offset, cfg->class_offset, (size_t)cfg->n_classes * sizeof *d->offset);
-  }
+  RV_TRY(copy_offsets(cfg->class_offset, cfg->n_classes, &d->offset));
+  RV_TRY(copy_offsets(cfg->n_act ? cfg->action_offset : NULL, cfg->n_act, &d->act_offset));
   d->cfg.class_offset = d->offset;
+  d->cfg.action_offset = d->act_offset;
   *out = d;
   return RV_OK;
 fail:
@@ -116,6 +128,7 @@ void rv_det_decoder_free(rv_det_decoder *d) {
   free(d->emb);
   free(d->act);
   free(d->offset);
+  free(d->act_offset);
   free(d);
 }
 
@@ -189,7 +202,7 @@ static void fill_extras(rv_det_decoder *d, int k, const float *act_logits, const
   if (act_logits && d->cfg.n_act > 0) {
     float *a = d->act + (size_t)k * d->cfg.n_act;
     for (int i = 0; i < d->cfg.n_act; i++)
-      a[i] = sigmoidf(act_logits[i]);
+      a[i] = sigmoidf(act_logits[i] + (d->act_offset ? d->act_offset[i] : 0.0f));
     det->act = a;
     det->n_act = d->cfg.n_act;
   }

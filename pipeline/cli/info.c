@@ -39,21 +39,30 @@ static void print_heads(const rv_model *m, const rv_vit_config *c) {
   print_labels(m, RV_LABEL_SCENE_ACTION, "scene actions", c->num_scene_actions);
 }
 
-/* The calibration the pipeline applies: peak rule, per-class objectness offsets, the
- * detector's threshold and the tracker's scores (0 = the pipeline's defaults). */
+/* ", <label> <what> +x" for each of the n calibration offsets that is not 0. */
+static void print_offsets(const rv_model *m, rv_label_kind kind, const float *off, int n,
+                          const char *what) {
+  for (int i = 0; i < n; i++) {
+    if (off[i] == 0) continue;
+    const char *l = rv_model_label(m, kind, i);
+    if (l)
+      printf(", %s %s %+g", l, what, (double)off[i]);
+    else
+      printf(", %s %d %s %+g", kind == RV_LABEL_CLASS ? "class" : "action", i, what,
+             (double)off[i]);
+  }
+}
+
+/* The calibration the pipeline applies: peak rule, per-class objectness and per-action
+ * logit offsets, the detector's threshold and the tracker's scores (0 = the pipeline's
+ * defaults). */
 static void print_calibration(const rv_model *m, const rv_vit_config *c) {
   if (!c->dense) return;
   printf("  %-13s peak rule %s", "decoding", c->dense_peak > 1 ? "" : "off");
   if (c->dense_peak > 1) printf("%dx%d", c->dense_peak, c->dense_peak);
   if (c->dense_reach) printf(", box centres up to %d cell(s) beyond their cell", c->dense_reach);
-  for (int i = 0; i < c->dense_class_offsets; i++) {
-    if (c->dense_class_offset[i] == 0) continue;
-    const char *l = rv_model_label(m, RV_LABEL_CLASS, i);
-    if (l)
-      printf(", %s objectness %+g", l, (double)c->dense_class_offset[i]);
-    else
-      printf(", class %d objectness %+g", i, (double)c->dense_class_offset[i]);
-  }
+  print_offsets(m, RV_LABEL_CLASS, c->dense_class_offset, c->dense_class_offsets, "objectness");
+  print_offsets(m, RV_LABEL_TRACK_ACTION, c->dense_action_offset, c->dense_action_offsets, "logit");
   printf("\n");
   const rv_track_tuning *t = &c->tuning;
   const char *label = "tracking"; /* on the first of the lines below that is printed */

@@ -39,7 +39,8 @@ static void set_cell(float *raw, int row, int col, double obj_p, int cls, double
 }
 
 static rv_det_decoder *decoder(float thresh) {
-  rv_det_decoder_cfg cfg = {C, A, E, GH, GW, P, RV_CLS_SIGMOID, 8, thresh, 0.5f, 0, 0, 0, NULL, 0};
+  rv_det_decoder_cfg cfg = {C, A, E, GH,   GW, P,   RV_CLS_SIGMOID, 8, thresh, 0.5f,
+                            0, 0, 0, NULL, 0,  NULL};
   rv_det_decoder *d = NULL;
   assert_int_equal(rv_det_decoder_init(&cfg, &d), RV_OK);
   assert_int_equal(rv_det_dense_channels(&cfg), NCH);
@@ -119,7 +120,8 @@ static void test_dense_peaks(void **state) {
   set_cell(raw, 4, 7, 0.60, 0, 0.0, 0.0, 0.6, 1.0);  /* another, two cells on */
   set_cell(raw, 9, 9, 0.80, 1, 0.0, 0.0, 1.0, 1.0);  /* a plateau of two equal cells */
   set_cell(raw, 9, 10, 0.80, 1, -3.0, 0.0, 1.0, 1.0);
-  rv_det_decoder_cfg cfg = {C, A, E, GH, GW, P, RV_CLS_SIGMOID, 0, 0.3f, 0.5f, 0, 0, 0, NULL, 0};
+  rv_det_decoder_cfg cfg = {C, A, E, GH,   GW, P,   RV_CLS_SIGMOID, 0, 0.3f, 0.5f,
+                            0, 0, 0, NULL, 0,  NULL};
   rv_frame_geom g = rv_frame_geom_fit(224, 224, 224, 224, 0);
   const rv_detection *dets;
   int n, counts[2];
@@ -154,7 +156,8 @@ static void test_dense_topk_and_clip(void **state) {
   for (int i = 0; i < 12; i++)
     set_cell(raw, i, (i * 5) % GW, 0.5 + 0.04 * i, i % C, 0, 0, 0.5, 0.5);
   set_cell(raw, 0, 0, 0.99, 0, -2.0, -2.0, 4.0, 4.0); /* reaches past the top-left corner */
-  rv_det_decoder_cfg cfg = {C, A, E, GH, GW, P, RV_CLS_SOFTMAX, 0, 0.1f, 0.5f, 5, 0, 0, NULL, 0};
+  rv_det_decoder_cfg cfg = {C, A, E, GH,   GW, P,   RV_CLS_SOFTMAX, 0, 0.1f, 0.5f,
+                            5, 0, 0, NULL, 0,  NULL};
   rv_det_decoder *d = NULL;
   assert_int_equal(rv_det_decoder_init(&cfg, &d), RV_OK);
   rv_frame_geom g = rv_frame_geom_fit(224, 224, 224, 224, 0);
@@ -191,7 +194,7 @@ static void test_set_head(void **state) {
   logits[1 * (C + 1) + 2] = 8.0f; /* token 1: class 2 */
   logits[4 * (C + 1) + 0] = 6.0f; /* token 4: class 0, less sure */
   boxes[4 * 4 + 0] = 0.25f;
-  rv_det_decoder_cfg cfg = {C, 0, 0, 0, 0, 0, RV_CLS_SIGMOID, T, 0.3f, 0, 0, 0, 0, NULL, 0};
+  rv_det_decoder_cfg cfg = {C, 0, 0, 0, 0, 0, RV_CLS_SIGMOID, T, 0.3f, 0, 0, 0, 0, NULL, 0, NULL};
   rv_det_decoder *d = NULL;
   assert_int_equal(rv_det_decoder_init(&cfg, &d), RV_OK);
   rv_frame_geom g = rv_frame_geom_fit(1280, 720, 512, 512, 1);
@@ -224,7 +227,8 @@ static void test_dense_class_offset(void **state) {
   set_cell(raw, 3, 3, 0.40, 0, 0.0, 0.0, 2.0, 2.0);
   set_cell(raw, 9, 9, 0.40, 2, 0.0, 0.0, 2.0, 2.0);
   float offset[C] = {0.0f, 0.0f, 1.5f};
-  rv_det_decoder_cfg cfg = {C, A, E, GH, GW, P, RV_CLS_SIGMOID, 0, 0.5f, 0.5f, 0, 0, 0, offset, 0};
+  rv_det_decoder_cfg cfg = {C, A, E, GH,     GW, P,   RV_CLS_SIGMOID, 0, 0.5f, 0.5f,
+                            0, 0, 0, offset, 0,  NULL};
   rv_det_decoder *d = NULL;
   assert_int_equal(rv_det_decoder_init(&cfg, &d), RV_OK);
   offset[2] = -16.0f; /* the decoder copied them */
@@ -244,13 +248,45 @@ static void test_dense_class_offset(void **state) {
   free(raw);
 }
 
+/* Per-action logit offsets: each track action's probability is sigmoid(logit + offset), so a
+ * rare action the head scores low can reach the segmenter's thresholds; the decoder keeps
+ * its own copy, and out-of-range offsets are refused. */
+static void test_dense_action_offset(void **state) {
+  (void)state;
+  float *raw = grid();
+  set_cell(raw, 3, 3, 0.90, 0, 0.0, 0.0, 2.0, 2.0);
+  float offset[A] = {2.0f, -1.0f};
+  rv_det_decoder_cfg cfg = {C,    A, E, GH, GW,   P, RV_CLS_SIGMOID, 0, 0.5f,
+                            0.5f, 0, 0, 0,  NULL, 0, offset};
+  rv_det_decoder *d = NULL;
+  assert_int_equal(rv_det_decoder_init(&cfg, &d), RV_OK);
+  offset[0] = 16.0f; /* the decoder copied them */
+  rv_frame_geom g = rv_frame_geom_fit(224, 224, 224, 224, 0);
+  const rv_detection *dets;
+  int n;
+  assert_int_equal(rv_det_decode_dense(d, raw, &g, &dets, &n), RV_OK);
+  assert_int_equal(n, 1);
+  assert_int_equal(dets[0].n_act, A);
+  assert_true(fabs(dets[0].act[0] - sig(2.0)) < 1e-6);
+  assert_true(fabs(dets[0].act[1] - sig(logit(0.9) - 1.0)) < 1e-6);
+  assert_true(fabs(dets[0].score - 0.9 * sig(4.0)) < 1e-6); /* the box's score is untouched */
+  rv_det_decoder_free(d);
+  offset[1] = NAN;
+  assert_int_equal(rv_det_decoder_init(&cfg, &d), RV_ERR_INVALID);
+  offset[1] = -17.0f;
+  assert_int_equal(rv_det_decoder_init(&cfg, &d), RV_ERR_INVALID);
+  assert_null(d);
+  free(raw);
+}
+
 /* reach 1: sigmoid(t) = 1/6 puts the centre half a cell left of the cell (0.5 + 3 (1/6 - 1/2)
  * = -0.5 cells from its corner), 5/6 one and a half cells down; reach 0 keeps it inside. */
 static void test_dense_reach(void **state) {
   (void)state;
   float *raw = grid();
   set_cell(raw, 3, 3, 0.9, 0, logit(1.0 / 6), logit(5.0 / 6), 2.0, 2.0);
-  rv_det_decoder_cfg cfg = {C, A, E, GH, GW, P, RV_CLS_SIGMOID, 0, 0.5f, 0.5f, 0, 0, 0, NULL, 1};
+  rv_det_decoder_cfg cfg = {C, A, E, GH,   GW, P,   RV_CLS_SIGMOID, 0, 0.5f, 0.5f,
+                            0, 0, 0, NULL, 1,  NULL};
   rv_frame_geom g = rv_frame_geom_fit(224, 224, 224, 224, 0);
   const float want[2][4] = {{24, 56, 56, 88},
                             {(3 + 1.0f / 6) * P - P, (3 + 5.0f / 6) * P - P, (3 + 1.0f / 6) * P + P,
@@ -278,7 +314,7 @@ static void test_dense_reach(void **state) {
 static void test_detect_errors(void **state) {
   (void)state;
   rv_det_decoder *d = NULL;
-  rv_det_decoder_cfg cfg = {0, A, E, GH, GW, P, RV_CLS_SIGMOID, 0, 0, 0, 0, 0, 0, NULL, 0};
+  rv_det_decoder_cfg cfg = {0, A, E, GH, GW, P, RV_CLS_SIGMOID, 0, 0, 0, 0, 0, 0, NULL, 0, NULL};
   assert_int_equal(rv_det_decoder_init(&cfg, &d), RV_ERR_INVALID); /* no classes */
   cfg.n_classes = C;
   cfg.patch = 0;
@@ -309,10 +345,15 @@ static void test_detect_errors(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_dense_letterbox_exact), cmocka_unit_test(test_dense_class_aware_nms),
-      cmocka_unit_test(test_dense_topk_and_clip),   cmocka_unit_test(test_dense_peaks),
-      cmocka_unit_test(test_dense_class_offset),    cmocka_unit_test(test_set_head),
-      cmocka_unit_test(test_dense_reach),           cmocka_unit_test(test_detect_errors),
+      cmocka_unit_test(test_dense_letterbox_exact),
+      cmocka_unit_test(test_dense_class_aware_nms),
+      cmocka_unit_test(test_dense_topk_and_clip),
+      cmocka_unit_test(test_dense_peaks),
+      cmocka_unit_test(test_dense_class_offset),
+      cmocka_unit_test(test_dense_action_offset),
+      cmocka_unit_test(test_set_head),
+      cmocka_unit_test(test_dense_reach),
+      cmocka_unit_test(test_detect_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

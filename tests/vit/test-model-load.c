@@ -220,11 +220,13 @@ static void test_tensor_faults(void **s) {
 static void test_tracking_keys(void **s) {
   (void)s;
   const char *base = "{\"image_size\": 16, \"patch\": 8, \"width\": 8, \"heads\": 2,"
-                     " \"spatial_depth\": 1, \"labels\": {\"classes\": [\"a\"]}, ";
+                     " \"spatial_depth\": 1, \"labels\": {\"classes\": [\"a\"],"
+                     " \"track_actions\": [\"walk\", \"run\"]}, ";
   char text[1024];
   rv_vit_config c;
   snprintf(text, sizeof text, "%s%s", base,
-           "\"head\": {\"dense\": {\"peak\": 3, \"reach\": 1, \"class_offset\": [1.25]}}, "
+           "\"head\": {\"dense\": {\"peak\": 3, \"reach\": 1, \"class_offset\": [1.25],"
+           " \"action_offset\": [0, 2.5]}}, "
            "\"tracking\": "
            "{\"detect_thresh\": 0.1, "
            "\"high_thresh\": 0.4, \"low_thresh\": 0.15, \"new_track_thresh\": 0.45, "
@@ -236,6 +238,8 @@ static void test_tracking_keys(void **s) {
   assert_int_equal(c.dense_peak, 3);
   assert_int_equal(c.dense_reach, 1);
   assert_true(c.dense_class_offsets == 1 && c.dense_class_offset[0] == 1.25f);
+  assert_true(c.dense_action_offsets == 2 && c.dense_action_offset[0] == 0.0f &&
+              c.dense_action_offset[1] == 2.5f);
   const rv_track_tuning *t = &c.tuning;
   assert_true(c.detect_thresh == 0.1f && t->high_thresh == 0.4f && t->low_thresh == 0.15f);
   assert_true(t->new_track_thresh == 0.45f && t->lost_s == 4.5);
@@ -249,6 +253,7 @@ static void test_tracking_keys(void **s) {
   assert_true(c.dense_peak == 0 && c.dense_reach == 0 && c.detect_thresh == 0 &&
               c.tuning.lost_s == 0);
   assert_int_equal(c.dense_class_offsets, 0);
+  assert_int_equal(c.dense_action_offsets, 0);
   static const struct {
     const char *tail, *needle;
   } bad[] = {
@@ -259,6 +264,8 @@ static void test_tracking_keys(void **s) {
       {"\"head\": {\"dense\": {\"class_offset\": [\"x\"]}}}", "class_offset"},
       {"\"head\": {\"dense\": {\"class_offset\": [17]}}}", "class_offset"},
       {"\"head\": {\"dense\": {\"class_offset\": 1}}}", "class_offset"},
+      {"\"head\": {\"dense\": {\"action_offset\": [1]}}}", "action_offset"},
+      {"\"head\": {\"dense\": {\"action_offset\": [0, -16.5]}}}", "action_offset"},
       {"\"tracking\": {\"new_track_thresh\": 1.5}}", "new_track_thresh"},
       {"\"tracking\": {\"lost_s\": -1}}", "lost_s"},
       {"\"tracking\": {\"unconfirmed_match_thresh\": 1.2}}", "unconfirmed_match_thresh"},

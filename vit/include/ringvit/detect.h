@@ -62,6 +62,9 @@ typedef struct rv_det_decoder_cfg {
    * (col + 1/2 + (reach + 1/2)(2 sigmoid(t) - 1)) P, so 0 is (col + sigmoid(t)) P. A reach
    * lets every cell near an object carry its box, not only the cell holding its centre. */
   int reach;
+  /* dense head: [n_act] logits added to the track actions before their sigmoid (per-action
+   * calibration; copied at init); NULL = none */
+  const float *action_offset;
 } rv_det_decoder_cfg;
 
 /* The tracker's score thresholds, association limits and memory, and the action

@@ -67,8 +67,8 @@ typedef enum rv_label_kind {
   RV_LABEL_SCENE_ACTION = 2, /* scene head */
 } rv_label_kind;
 
-/* Classes a config's head.dense.class_offset may cover. */
-#define RV_MAX_CLASS_OFFSETS 64
+/* Classes (or track actions) a config's head.dense.class_offset (action_offset) may cover. */
+#define RV_MAX_HEAD_OFFSETS 64
 
 /* The model config, as stored (JSON) in the safetensors "__metadata__" under "ringvit". */
 typedef struct rv_vit_config {
@@ -106,8 +106,12 @@ typedef struct rv_vit_config {
                      largest of its k x k neighbours (CenterNet's peaks); 0 = every cell */
   /* decoding: added to a cell's objectness logit by its best class, as calibrated
    * (vit/train/calibrate.py: a class the focal loss left under-confident gets a positive one) */
-  float dense_class_offset[RV_MAX_CLASS_OFFSETS];
+  float dense_class_offset[RV_MAX_HEAD_OFFSETS];
   int dense_class_offsets; /* entries set: num_classes, or 0 = none */
+  /* decoding: added to each track action's logit, as calibrated (a rare action the head
+   * scores low, such as run or fall, reaches the segmenter's thresholds) */
+  float dense_action_offset[RV_MAX_HEAD_OFFSETS];
+  int dense_action_offsets; /* entries set: num_track_actions, or 0 = none */
   int dense_reach; /* box centres may lie this many cells beyond their cell (rv_det_decoder_cfg) */
   int scene;       /* per-frame (or per-clip) logits */
   rv_pool scene_pool;

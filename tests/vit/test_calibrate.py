@@ -3,7 +3,8 @@ exactly one class's GT rows and predicted objects; pick_class_offset takes the b
 HOTA among the offsets that keep the validation HOTA within the allowed loss, ties to the
 smaller offset; variant writes head.dense.class_offset only when an offset is set. The
 re-identification stage: its trials carry the chosen keys, variant writes the limit into
-"tracking", and run_trials weights scenes by their seconds when asked.
+"tracking", and run_trials weights scenes by their seconds when asked. The action offsets'
+stage: its grid, its per-action pick and head.dense.action_offset in variant.
 
     /usr/bin/python3 tests/vit/test_calibrate.py
 """
@@ -58,6 +59,31 @@ def check_pick():
     assert calibrate.pick_class_offset([trial(0, 0, 40), trial(1, 0, 40)], 3, 0.5)["class_offset"][3] == 0
 
 
+def check_action_offsets(d):
+    """The offset stage's grid keeps the chosen keys, one offset for every action per trial;
+    the pick takes each action's best AP (ties: nearest 0; no AP anywhere or no GT: 0); variant
+    writes head.dense.action_offset only when one is set."""
+    args = argparse.Namespace(action_offsets="-1,0,2")
+    best = dict({k: 0.5 for k in calibrate.TRACKING_KEYS}, shift=-1.0, peak=3, action_mAP_50=5)
+    grid = list(calibrate.action_offset_grid(args, best, 3))
+    assert [t["action_offset"] for t in grid] == [[-1.0] * 3, [0.0] * 3, [2.0] * 3]
+    assert all(t["action_on"] == 0.5 and t["shift"] == -1.0 and "action_mAP_50" not in t for t in grid)
+    aps = [{"walk": 9.0, "run": 0.0, "fall": 0.0}, {"walk": 9.5, "run": 0.0, "fall": 0.0},
+           {"walk": 9.5, "run": 4.0, "fall": 0.0}]
+    trials = [dict(t, label_AP_50=a, action_mAP_50=0) for t, a in zip(grid, aps)]
+    chosen = calibrate.pick_action_offsets(trials, ["walk", "run", "fall", "park"])
+    assert chosen["action_offset"] == [0.0, 2.0, 0.0, 0.0], chosen
+    assert "label_AP_50" not in chosen and "action_mAP_50" not in chosen and chosen["action_on"] == 0.5
+    assert calibrate.pick_action_offsets(trials[::2], ["walk", "run", "fall"])["action_offset"] == [2.0, 2.0, 0.0]
+    cfg = {"name": "t", "head": {"dense": {"hidden": 4, "action_offset": [1, 1]}}}
+    path = os.path.join(d, "a.safetensors")
+    safetensors_io.save(path, {"head.dense.out.bias": torch.zeros(3)}, {"ringvit": json.dumps(cfg)})
+    _, meta = calibrate.variant(path, dict(best, action_offset=[0.0, 0.0]))
+    assert "action_offset" not in json.loads(meta["ringvit"])["head"]["dense"]
+    _, meta = calibrate.variant(path, dict(best, action_offset=[0.0, 2.0]))
+    assert json.loads(meta["ringvit"])["head"]["dense"]["action_offset"] == [0.0, 2.0]
+
+
 def check_variant(d):
     cfg = {"name": "t", "head": {"dense": {"hidden": 4, "peak": 3, "class_offset": [1, 1]}}}
     path = os.path.join(d, "m.safetensors")
@@ -107,10 +133,11 @@ def main():
         check_one_class(d)
         check_variant(d)
         check_reid(d)
+        check_action_offsets(d)
     check_pick()
     check_box_grid()
     print("calibrate: one_class, pick_class_offset, variant's class_offset and reid_thresh, box_grid, "
-          "run_trials' weighting as specified")
+          "run_trials' weighting, the action offsets' grid, pick and variant as specified")
 
 
 if __name__ == "__main__":

@@ -24,8 +24,12 @@ one (--reid-scenes: an embedding that tells people apart badly hands one id to m
 which a 180-s scene barely shows), keeping the best mean HOTA weighted by each scene's
 seconds; then, with those, tries the action segmenter's hysteresis and merge gap
 (action_on, action_off, action_gap_s: they change the segments, not the tracks) and keeps
-the best mean action mAP@0.5. Writes the
-model with the chosen settings and the five trial tables in its metadata.
+the best mean action mAP@0.5; then tries logit offsets for the track actions
+(head.dense.action_offset: a rare action such as run or fall, which the head scores far
+below the common ones, never reaches a threshold set for walk and stand) and keeps, per
+action, the offset with its best AP@0.5 (mean over the scenes whose GT holds it), scoring
+the combination once more. Writes the model with the chosen settings and the six trial
+tables in its metadata.
 
     /usr/bin/python3 vit/train/calibrate.py --model /tmp/rv-train/rv-demo.safetensors \\
         -o samples/models/rv-demo.safetensors
@@ -63,10 +67,11 @@ def variant(model, trial):
         dense["peak"] = trial["peak"]
     else:
         dense.pop("peak", None)
-    if any(trial.get("class_offset", ())):
-        dense["class_offset"] = trial["class_offset"]
-    else:
-        dense.pop("class_offset", None)
+    for key in ("class_offset", "action_offset"):
+        if any(trial.get(key, ())):
+            dense[key] = trial[key]
+        else:
+            dense.pop(key, None)
     cfg["tracking"] = {k: trial[k] for k in TRACKING_KEYS if k in trial}
     meta["ringvit"] = json.dumps(cfg)
     return tensors, meta
@@ -102,6 +107,50 @@ def box_grid(args, best):
 def reid_grid(args, best):
     for limit in (float(x) for x in args.reid.split(",")):
         yield dict(detection_keys(best), reid_thresh=limit)
+
+
+def action_keys(best):
+    return dict(detection_keys(best), **{k: best[k] for k in ("action_on", "action_off", "action_gap_s")})
+
+
+def action_offset_grid(args, best, n_actions):
+    """One logit offset for every track action at a time: a label's segments depend only on
+    its own probability, so each label's best offset can be read off these trials."""
+    for off in (float(x) for x in args.action_offsets.split(",")):
+        yield dict(action_keys(best), action_offset=[off] * n_actions)
+
+
+def run_action_offset_trials(args, trials_iter, scenes):
+    """Each trial's AP@0.5 per GT action label, the mean over the scenes that hold it."""
+    trials = []
+    path = os.path.join(args.work, "trial.safetensors")
+    for i, trial in enumerate(trials_iter):
+        safetensors_io.save(path, *variant(args.model, trial))
+        rows = heldout.score(args, path, f"actoff{i}", scenes, per_label=True, quiet=True)
+        aps = {}
+        for r in rows:
+            for label, v in r["per_label"].items():
+                aps.setdefault(label, []).append(v["ap50"])
+        trial["label_AP_50"] = {k: round(sum(v) / len(v), 3) for k, v in sorted(aps.items())}
+        trial["action_mAP_50"] = round(sum(r["action_mAP_50"] for r in rows) / len(rows), 2)
+        trials.append(trial)
+        print(json.dumps(trial), flush=True)
+    return trials
+
+
+def pick_action_offsets(trials, labels):
+    """Per track action, the offset of the trial with its best AP (ties: the offset nearest
+    0; an action the validation GT lacks keeps 0)."""
+    best = dict(trials[0])
+    best.pop("label_AP_50", None)
+    best.pop("action_mAP_50", None)
+    chosen = []
+    for i, label in enumerate(labels):
+        scored = [t for t in trials if label in t["label_AP_50"]]
+        top = max(scored, key=lambda t: (t["label_AP_50"][label], -abs(t["action_offset"][i])), default=None)
+        chosen.append(top["action_offset"][i] if top and top["label_AP_50"][label] > 0 else 0.0)
+    best["action_offset"] = chosen
+    return best
 
 
 def action_grid(args, best):
@@ -215,9 +264,11 @@ def main(argv=None):
     ap.add_argument("--reid", default="0.15,0.08,0.05,0.03,0.01",
                     help="re-identification limits tried (half cosine distance; 0.15 is the tracker's default)")
     ap.add_argument("--reid-scenes", default="905:1800", help="long validation seed:seconds added for them")
-    ap.add_argument("--action-on-off", default="0.6/0.4,0.5/0.3,0.4/0.2,0.7/0.5",
+    ap.add_argument("--action-on-off", default="0.6/0.4,0.5/0.3,0.4/0.2,0.7/0.5,0.3/0.15,0.2/0.1,0.1/0.05,0.05/0.025",
                     help="action_on/action_off pairs (the first is the segmenter's default)")
     ap.add_argument("--action-gap", default="0.5,2,5", help="action_gap_s values (seconds)")
+    ap.add_argument("--action-offsets", default="-1,0,1,2,3,4,5",
+                    help="logit offsets tried per track action (head.dense.action_offset)")
     ap.add_argument("--work", default="/tmp/rv-calibrate")
     args = ap.parse_args(argv)
     args.eval = args.eval or args.ringvit
@@ -227,7 +278,8 @@ def main(argv=None):
         ap.error("validation seeds are 900..999")
     if float(args.class_offsets.split(",")[0]) != 0:
         ap.error("--class-offsets must start with 0 (the reference the others are held to)")
-    classes = json.loads(safetensors_io.load(args.model)[1]["ringvit"])["labels"]["classes"]
+    labels = json.loads(safetensors_io.load(args.model)[1]["ringvit"])["labels"]
+    classes, actions = labels["classes"], labels.get("track_actions", [])
     if args.offset_class not in classes:
         ap.error(f"--offset-class {args.offset_class}: the model's classes are {classes}")
     os.makedirs(args.work, exist_ok=True)
@@ -243,6 +295,8 @@ def main(argv=None):
     best = max(reid_trials, key=lambda t: t["HOTA"])
     action_trials = run_trials(args, action_grid(args, best), scenes, "action")
     best = max(action_trials, key=lambda t: t["action_mAP_50"])
+    offset_trials = run_action_offset_trials(args, action_offset_grid(args, best, len(actions)), scenes)
+    best = run_trials(args, [pick_action_offsets(offset_trials, actions)], scenes, "actchosen")[0]
     tensors, meta = variant(args.model, best)
     class_validation = dict(clips=args.class_clips, frames=args.class_frames, seed=args.class_seed, tool="vit/train/shapes.py",
                             hota_loss=args.class_hota_loss)
@@ -251,7 +305,8 @@ def main(argv=None):
                                           reid_validation=reid_validation, chosen=best, trials=trials,
                                           class_trials=class_trials, box_trials=box_trials,
                                           reid_trials=reid_trials,
-                                          action_trials=action_trials, tool="vit/train/calibrate.py"))
+                                          action_trials=action_trials, action_offset_trials=offset_trials,
+                                          tool="vit/train/calibrate.py"))
     safetensors_io.save(args.out, tensors, meta)
     print(f"{args.out}: {json.dumps(best)}")
 

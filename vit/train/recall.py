@@ -7,7 +7,8 @@ sampled frame to the next (what an IoU association can follow at that sampling r
 --cells HxW says, for persons of 50 px and more, whether each predicted box came from the
 model-input cell (of --patch pixels, the source letterboxed into HxW) that holds the GT
 centre or from another cell, with the boxes' overlap and size in each case (it takes the
-letterbox geometry from train.py, so it needs torch).
+letterbox geometry from train.py, so it needs torch). --crowding HxW splits the recall of
+the visible boxes by whether another object's centre lies within one cell of theirs.
 
     /usr/bin/python3 vit/train/recall.py --gt DIR/gt.txt --pred raw.jsonl --score 0.4 --iou 0.5
 """
@@ -64,16 +65,22 @@ def bin_of(cls, box, vis):
     return CLASSES.get(cls, str(cls)), size, "visibility >= 0.5" if vis >= 0.5 else "visibility < 0.5"
 
 
-def recall(gt, pred, min_iou):
+def recall(gt, pred, min_iou, key_of=lambda g, rows: bin_of(g[1], g[0], g[2])):
+    """Greedy matching per sampled frame; counts by key_of(GT row, the frame's GT rows)
+    (a key of None leaves the row out)."""
     total, hits, false_pos = collections.Counter(), collections.Counter(), 0
     for frame, boxes in pred.items():
         used = set()
-        for box, cls, vis, _ in sorted(gt.get(frame, []), key=lambda g: g[0][1] - g[0][3]):
+        rows = gt.get(frame, [])
+        for g in sorted(rows, key=lambda g: g[0][1] - g[0][3]):
+            box = g[0]
             best, pick = min_iou, -1
             for j, p in enumerate(boxes):
                 if j not in used and iou(box, p) >= best:
                     best, pick = iou(box, p), j
-            key = bin_of(cls, box, vis)
+            key = key_of(g, rows)
+            if key is None:
+                continue
             total[key] += 1
             if pick >= 0:
                 used.add(pick)
@@ -127,6 +134,28 @@ def cell_report(gt, pred, src_wh, in_hw, patch):
     print("\nother cells, (rows, columns) from the GT centre's:", dict(offsets.most_common(6)))
 
 
+def crowding_report(gt, pred, src_wh, in_hw, patch, min_iou):
+    """Recall of the GT boxes of visibility >= 0.5 per class, alone or with another object
+    (visibility > 0.3) whose centre lies within one model-input cell of theirs: the dense
+    head gives one box per cell and the 3x3 peak rule one per neighbourhood."""
+    from train import letterbox_geom  # the trainer's copy of the ingest's geometry (needs torch)
+    geom = letterbox_geom(src_wh[0], src_wh[1], in_hw[1], in_hw[0])
+    cell = lambda g: cell_of((g[0][0] + g[0][2]) / 2, (g[0][1] + g[0][3]) / 2, src_wh, geom, patch)  # noqa: E731
+
+    def key_of(g, rows):
+        if g[2] < 0.5:
+            return None
+        c = cell(g)
+        near = [CLASSES.get(o[1], str(o[1])) for o in rows
+                if o is not g and o[2] > 0.3 and max(abs(cell(o)[0] - c[0]), abs(cell(o)[1] - c[1])) <= 1]
+        return CLASSES.get(g[1], str(g[1])), "near " + "+".join(sorted(set(near))) if near else "alone"
+    total, hits, _ = recall(gt, pred, min_iou, key_of)
+    print(f"| GT (visibility >= 0.5) | another object within a cell | boxes | recall at IoU {min_iou} |")
+    print("|---|---|---|---|")
+    for key in sorted(total):
+        print(f"| {key[0]} | {key[1]} | {total[key]} | {hits[key] / total[key]:.2f} |")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--gt", required=True, help="gt.txt of `ringvit synth`")
@@ -136,6 +165,7 @@ def main(argv=None):
     ap.add_argument("--iou", type=float, default=0.5)
     ap.add_argument("--pairs", action="store_true")
     ap.add_argument("--cells", help="HxW model input: which cell each person box came from")
+    ap.add_argument("--crowding", help="HxW model input: recall alone or near another object")
     ap.add_argument("--patch", type=int, default=16)
     ap.add_argument("--src", default="640x360", help="WxH of the scene")
     args = ap.parse_args(argv)
@@ -157,6 +187,11 @@ def main(argv=None):
         in_hw = tuple(int(v) for v in args.cells.lower().split("x"))
         src_wh = tuple(int(v) for v in args.src.lower().split("x"))
         cell_report(gt, pred, src_wh, in_hw, args.patch)
+    if args.crowding:
+        print()
+        in_hw = tuple(int(v) for v in args.crowding.lower().split("x"))
+        src_wh = tuple(int(v) for v in args.src.lower().split("x"))
+        crowding_report(gt, pred, src_wh, in_hw, args.patch, args.iou)
 
 
 if __name__ == "__main__":

@@ -40,6 +40,14 @@ int rv_det_dense_channels(const rv_det_decoder_cfg *cfg) {
   return 1 + cfg->n_classes + 4 + cfg->n_act + cfg->emb_dim;
 }
 
+/* Calibration offsets (NULL: none) are logits within [-16, 16]. */
+static rv_status check_offsets(const float *off, int n, const char *what) {
+  for (int i = 0; off && i < n; i++)
+    if (!(fabsf(off[i]) <= 16.0f))
+      return RV_FAIL(RV_ERR_INVALID, "%s[%d] must be in [-16, 16]", what, i);
+  return RV_OK;
+}
+
 static rv_status check_cfg(const rv_det_decoder_cfg *c) {
   if (c->n_classes < 1)
     return RV_FAIL(RV_ERR_INVALID, "n_classes must be >= 1, got %d", c->n_classes);
@@ -64,12 +72,9 @@ static rv_status check_cfg(const rv_det_decoder_cfg *c) {
     return RV_FAIL(RV_ERR_INVALID, "peak must be 0 or odd up to 15, got %d", c->peak);
   if (c->reach < 0 || c->reach > 3)
     return RV_FAIL(RV_ERR_INVALID, "reach must be 0 to 3 cells, got %d", c->reach);
-  for (int i = 0; c->class_offset && i < c->n_classes; i++)
-    if (!(fabsf(c->class_offset[i]) <= 16.0f))
-      return RV_FAIL(RV_ERR_INVALID, "class_offset[%d] must be in [-16, 16]", i);
-  for (int i = 0; c->action_offset && i < c->n_act; i++)
-    if (!(fabsf(c->action_offset[i]) <= 16.0f))
-      return RV_FAIL(RV_ERR_INVALID, "action_offset[%d] must be in [-16, 16]", i);
+  rv_status st = check_offsets(c->class_offset, c->n_classes, "class_offset");
+  if (st >= 0) st = check_offsets(c->action_offset, c->n_act, "action_offset");
+  if (st < 0) return st;
   if ((int64_t)c->grid_h * c->grid_w > (1 << 24) || c->max_tokens > (1 << 24))
     return RV_FAIL(RV_ERR_INVALID, "grid %d x %d or %d tokens is too large", c->grid_h, c->grid_w,
                    c->max_tokens);

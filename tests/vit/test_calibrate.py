@@ -75,6 +75,8 @@ def check_action_offsets(d):
     assert chosen["action_offset"] == [0.0, 2.0, 0.0, 0.0], chosen
     assert "label_AP_50" not in chosen and "action_mAP_50" not in chosen and chosen["action_on"] == 0.5
     assert calibrate.pick_action_offsets(trials[::2], ["walk", "run", "fall"])["action_offset"] == [2.0, 2.0, 0.0]
+    rows = [{"per_label": {"walk": {"ap50": 2.0}, "run": {"ap50": 1.0}}}, {"per_label": {"walk": {"ap50": 4.0}}}]
+    assert calibrate.label_aps(rows) == {"run": 1.0, "walk": 3.0}  # each over the scenes that hold it
     cfg = {"name": "t", "head": {"dense": {"hidden": 4, "action_offset": [1, 1]}}}
     path = os.path.join(d, "a.safetensors")
     safetensors_io.save(path, {"head.dense.out.bias": torch.zeros(3)}, {"ringvit": json.dumps(cfg)})

@@ -120,30 +120,10 @@ def action_offset_grid(args, best, n_actions):
         yield dict(action_keys(best), action_offset=[off] * n_actions)
 
 
-def run_action_offset_trials(args, trials_iter, scenes):
-    """Each trial's AP@0.5 per GT action label, the mean over the scenes that hold it."""
-    trials = []
-    path = os.path.join(args.work, "trial.safetensors")
-    for i, trial in enumerate(trials_iter):
-        safetensors_io.save(path, *variant(args.model, trial))
-        rows = heldout.score(args, path, f"actoff{i}", scenes, per_label=True, quiet=True)
-        aps = {}
-        for r in rows:
-            for label, v in r["per_label"].items():
-                aps.setdefault(label, []).append(v["ap50"])
-        trial["label_AP_50"] = {k: round(sum(v) / len(v), 3) for k, v in sorted(aps.items())}
-        trial["action_mAP_50"] = round(sum(r["action_mAP_50"] for r in rows) / len(rows), 2)
-        trials.append(trial)
-        print(json.dumps(trial), flush=True)
-    return trials
-
-
 def pick_action_offsets(trials, labels):
     """Per track action, the offset of the trial with its best AP (ties: the offset nearest
     0; an action the validation GT lacks keeps 0)."""
-    best = dict(trials[0])
-    best.pop("label_AP_50", None)
-    best.pop("action_mAP_50", None)
+    best = {k: v for k, v in trials[0].items() if k not in ("label_AP_50", "HOTA", "MOTA", "IDF1", "action_mAP_50")}
     chosen = []
     for i, label in enumerate(labels):
         scored = [t for t in trials if label in t["label_AP_50"]]
@@ -159,16 +139,28 @@ def action_grid(args, best):
         yield dict(detection_keys(best), action_on=on, action_off=off, action_gap_s=gap)
 
 
-def run_trials(args, trials_iter, scenes, tag, by_seconds=False):
-    """Each trial's mean figures over the scenes (weighted by their seconds if asked)."""
+def label_aps(rows):
+    """AP@0.5 per GT action label: the mean over the scenes whose GT holds it."""
+    aps = {}
+    for r in rows:
+        for label, v in r["per_label"].items():
+            aps.setdefault(label, []).append(v["ap50"])
+    return {k: round(sum(v) / len(v), 3) for k, v in sorted(aps.items())}
+
+
+def run_trials(args, trials_iter, scenes, tag, by_seconds=False, per_label=False):
+    """Each trial's mean figures over the scenes (weighted by their seconds if asked), and
+    with per_label each action label's AP@0.5 (label_AP_50)."""
     trials = []
     path = os.path.join(args.work, "trial.safetensors")
     for i, trial in enumerate(trials_iter):
         safetensors_io.save(path, *variant(args.model, trial))
-        rows = heldout.score(args, path, f"{tag}{i}", scenes, per_label=False, quiet=True)
+        rows = heldout.score(args, path, f"{tag}{i}", scenes, per_label=per_label, quiet=True)
         weights = [r["seconds"] if by_seconds else 1 for r in rows]
         for key in ("HOTA", "MOTA", "IDF1", "action_mAP_50"):
             trial[key] = round(sum(w * r[key] for w, r in zip(weights, rows)) / sum(weights), 2)
+        if per_label:
+            trial["label_AP_50"] = label_aps(rows)
         trials.append(trial)
         print(json.dumps(trial), flush=True)
     return trials
@@ -295,7 +287,7 @@ def main(argv=None):
     best = max(reid_trials, key=lambda t: t["HOTA"])
     action_trials = run_trials(args, action_grid(args, best), scenes, "action")
     best = max(action_trials, key=lambda t: t["action_mAP_50"])
-    offset_trials = run_action_offset_trials(args, action_offset_grid(args, best, len(actions)), scenes)
+    offset_trials = run_trials(args, action_offset_grid(args, best, len(actions)), scenes, "actoff", per_label=True)
     best = run_trials(args, [pick_action_offsets(offset_trials, actions)], scenes, "actchosen")[0]
     tensors, meta = variant(args.model, best)
     class_validation = dict(clips=args.class_clips, frames=args.class_frames, seed=args.class_seed, tool="vit/train/shapes.py",

@@ -62,7 +62,8 @@ static void print_calibration(const rv_model *m, const rv_vit_config *c) {
   if (c->dense_peak > 1) printf("%dx%d", c->dense_peak, c->dense_peak);
   if (c->dense_reach) printf(", box centres up to %d cell(s) beyond their cell", c->dense_reach);
   print_offsets(m, RV_LABEL_CLASS, c->dense_class_offset, c->dense_class_offsets, "objectness");
-  print_offsets(m, RV_LABEL_TRACK_ACTION, c->dense_action_offset, c->dense_action_offsets, "logit");
+  print_offsets(m, RV_LABEL_TRACK_ACTION, c->dense_action_offset, c->dense_action_offsets,
+                "action logit");
   printf("\n");
   const rv_track_tuning *t = &c->tuning;
   const char *label = "tracking"; /* on the first of the lines below that is printed */

@@ -1,6 +1,7 @@
 /* libFuzzer target: the readers of `ringvit eval` (MOTChallenge txt, JSON Lines with frames
  * and actions, actions.jsonl) and the metrics on whatever they accept, also after leaving
- * out what is less visible than 0.3 (rv_eval_dont_care). Any input must be
+ * out what is less visible than 0.3 (rv_eval_dont_care), action segments matched on time and on
+ * tracks. Any input must be
  * accepted or refused with an error, never crash, hang or leak. The readers take paths, so
  * each input goes through one temporary file. */
 #include <stddef.h>
@@ -19,6 +20,10 @@ static void evaluate(const rv_eval_data *gt, const rv_eval_data *pred) {
   (void)rv_eval_tracks(gt->boxes, gt->n_boxes, pred->boxes, pred->n_boxes, pred->frames,
                        pred->n_frames, &m);
   (void)rv_eval_actions(gt->segments, gt->n_segments, pred->segments, pred->n_segments, &a);
+  rv_eval_follow *f = NULL; /* segments matched on tracks too, where the GT has a rate */
+  if (rv_eval_follow_init(gt, pred, &f) == RV_OK)
+    (void)rv_eval_actions_ex(gt->segments, gt->n_segments, pred->segments, pred->n_segments, f, &a);
+  rv_eval_follow_free(f);
 }
 
 /* The file as GT and as prediction, --min-vis 0.3 between them, the metrics after. */
@@ -46,7 +51,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   fclose(f);
   rv_eval_data gt = {0}, pred = {0};
   if (rv_eval_load_pred(path, 10, &pred) == RV_OK) {
-    evaluate(&pred, &pred); /* a JSON Lines file as GT too: its frames and actions */
+    rv_eval_data g = pred;
+    g.fps = 10; /* a JSON Lines file as GT too: its frames and actions, at a known rate */
+    evaluate(&g, &pred);
     rv_eval_data_free(&pred);
   }
   if (rv_eval_load_pred(path, 0, &pred) == RV_OK) rv_eval_data_free(&pred);

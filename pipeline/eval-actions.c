@@ -109,10 +109,13 @@ typedef struct class_work {
   unsigned char *used, *tp;
 } class_work;
 
-/* AP at every threshold for the class of gt[first]; counts at 0.5 into out. Returns 0 when
- * every GT segment of the class is ignored: the class has no AP then. */
+/* AP at every threshold for the class of gt[first] into *c (with its segment counts);
+ * counts at 0.5 into out. Returns 0 when every GT segment of the class is ignored: the
+ * class has no AP then. */
 static int eval_class(const rv_eval_segment *gt, int64_t n_gt, const rv_eval_segment *pred,
-                      int64_t n_pred, int64_t first, class_work *w, double *ap, rv_eval_act *out) {
+                      int64_t n_pred, int64_t first, class_work *w, rv_eval_class_ap *c,
+                      rv_eval_act *out) {
+  double *ap = c->ap;
   int64_t ng = 0, np = 0, counted = 0;
   for (int64_t i = 0; i < n_gt; i++)
     if (same_class(&gt[i], &gt[first])) {
@@ -131,6 +134,10 @@ static int eval_class(const rv_eval_segment *gt, int64_t n_gt, const rv_eval_seg
     for (int64_t k = 0; k < ranked; k++)
       out->tp_50 += w->tp[k];
   }
+  memcpy(c->label, gt[first].label, sizeof c->label);
+  c->scene = gt[first].scene;
+  c->gt_segments = counted;
+  c->pred_segments = np;
   return counted > 0;
 }
 
@@ -167,11 +174,13 @@ rv_status rv_eval_actions_ex(const rv_eval_segment *gt, int64_t n_gt, const rv_e
     for (int64_t j = 0; j < i && !seen; j++)
       seen = same_class(&gt[j], &gt[i]);
     if (seen) continue; /* the class was evaluated at its first segment */
-    double ap[RV_EVAL_N_TIOU];
-    if (!eval_class(gt, n_gt, pred, n_pred, i, &w, ap, out)) continue;
+    rv_eval_class_ap c;
+    memset(&c, 0, sizeof c);
+    if (!eval_class(gt, n_gt, pred, n_pred, i, &w, &c, out)) continue;
     for (int t = 0; t < RV_EVAL_N_TIOU; t++)
-      out->map[t] += ap[t];
+      out->map[t] += c.ap[t];
     out->n_classes++;
+    if (out->n_listed < RV_EVAL_MAX_CLASSES) out->classes[out->n_listed++] = c;
   }
   for (int t = 0; t < RV_EVAL_N_TIOU && out->n_classes; t++)
     out->map[t] /= out->n_classes;

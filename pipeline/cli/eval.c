@@ -19,7 +19,7 @@ static const char *const USAGE =
     "Scores predicted tracks and action segments against ground truth with TrackEval's\n"
     "definitions: HOTA (DetA, AssA, LocA; mean over alpha 0.05..0.95), CLEAR MOTA and MOTP\n"
     "(IoU 0.5), IDF1 and ID switches; actions: segment mAP at tIoU 0.3, 0.5, 0.7 and F1 at\n"
-    "0.5, ActivityNet-style. Figures are in percent.\n"
+    "0.5, ActivityNet-style, and each class's AP. Figures are in percent.\n"
     "\n"
     "  --gt GT       a MOTChallenge gt.txt (rows whose 7th column is 0 are ignored), or a\n"
     "                folder with gt.txt and actions.jsonl (ringvit synth --gt DIR)\n"
@@ -143,6 +143,20 @@ static void set_int(json_t *j, const char *key, int64_t v) {
   json_object_set_new(j, key, json_integer((json_int_t)v));
 }
 
+/* [{label, scene, GT_segments, segments, AP_30, AP_50, AP_70}] of the listed classes. */
+static json_t *json_classes(const rv_eval_act *a) {
+  json_t *arr = json_array();
+  for (int i = 0; arr && i < a->n_listed; i++) {
+    const rv_eval_class_ap *c = &a->classes[i];
+    json_array_append_new(arr,
+                          json_pack("{s:s,s:b,s:I,s:I,s:f,s:f,s:f}", "label", c->label, "scene",
+                                    c->scene, "GT_segments", (json_int_t)c->gt_segments, "segments",
+                                    (json_int_t)c->pred_segments, "AP_30", pct(c->ap[0]), "AP_50",
+                                    pct(c->ap[1]), "AP_70", pct(c->ap[2])));
+  }
+  return arr;
+}
+
 static void json_extras(json_t *j, const result *r) {
   const rv_eval_mot *m = &r->m;
   const rv_eval_act *a = &r->a;
@@ -168,6 +182,7 @@ static void json_extras(json_t *j, const result *r) {
     json_object_set_new(j, "action_match", json_string(r->match_time ? "time" : "track"));
     set_int(j, "action_GT_segments", a->gt_segments);
     set_int(j, "action_segments", a->pred_segments);
+    json_object_set_new(j, "action_per_class", json_classes(a));
     if (r->min_vis > 0) set_int(j, "action_dont_care_segments_50", a->pred_ignored_50);
   }
 }
@@ -227,6 +242,15 @@ static void print_table(const result *r) {
   printf("%8s %8s %8s %8s\n", "mAP@0.3", "mAP@0.5", "mAP@0.7", "F1@0.5");
   printf("%8.3f %8.3f %8.3f %8.3f\n", pct(a->map[0]), pct(a->map[1]), pct(a->map[2]),
          pct(a->f1_50));
+  printf("\n%-24s %6s %6s %8s %8s %8s\n", "class", "GT", "pred", "AP@0.3", "AP@0.5", "AP@0.7");
+  for (int i = 0; i < a->n_listed; i++) {
+    const rv_eval_class_ap *c = &a->classes[i];
+    char name[RV_EVAL_LABEL_MAX + 8];
+    snprintf(name, sizeof name, "%s%s", c->label, c->scene ? " (scene)" : "");
+    printf("%-24s %6lld %6lld %8.3f %8.3f %8.3f\n", name, (long long)c->gt_segments,
+           (long long)c->pred_segments, pct(c->ap[0]), pct(c->ap[1]), pct(c->ap[2]));
+  }
+  if (a->n_listed < a->n_classes) printf("(%d more classes)\n", a->n_classes - a->n_listed);
 }
 
 /* Tracks and actions of the loaded data into *r; the step that failed into *what. */

@@ -5,7 +5,7 @@ from the metric definitions (hota.py, clear.py, identity.py): dense matrices, as
 trying every permutation (frames hold at most 4 boxes a side), so it shares no code or
 shortcut with the C evaluator (sparse id pairs, Jonker-Volgenant, connected parts).
 Then action segments: ActivityNet's AP (precision/recall arrays, VOC 2011 interpolation)
-and a pooled F1 at tIoU 0.5, on random segments, matched on time alone or (every fourth
+and a pooled F1 at tIoU 0.5 (and each class's AP@0.5), on random segments, matched on time alone or (every fourth
 case) also on tracks: a per-track prediction only for a GT segment whose object its track's
 boxes hold in half the sampled frames of their common time. Every other case is scored with
 --min-vis 0.3 (don't care below a GT visibility): hidden GT rows leave with the predictions
@@ -286,6 +286,8 @@ def actions_reference(gt, pred, rows=None, min_vis=0.0, tracks=None):
                                                 [s[2:6] for s in pred if s[:2] == c], thr, same)
             if ap is not None:
                 aps.append(ap)
+                if thr == 0.5:
+                    res.setdefault("per_class", {})[c] = ap
             tp50 += tp if thr == 0.5 else 0
             skip50 += skipped if thr == 0.5 else 0
         if not aps:
@@ -367,6 +369,15 @@ def check_actions(ringvit, rng, n, tmp, worst):
         if ("action_mAP_50" in got) != bool(ref):
             sys.exit("actions case %d: ringvit eval %s action figures, the reference %s"
                      % (case, "prints" if "action_mAP_50" in got else "prints no", ref))
+        per_class = ref.pop("per_class", {})
+        got_classes = {(c["label"], int(c["scene"])): c["AP_50"] for c in got.get("action_per_class", [])}
+        if set(got_classes) != set(per_class):
+            sys.exit("actions case %d: classes %s, the reference %s" % (case, sorted(got_classes), sorted(per_class)))
+        for c, want in per_class.items():
+            diff = abs(got_classes[c] - 100 * want)
+            worst["action_AP_50 per class"] = max(worst.get("action_AP_50 per class", 0.0), diff)
+            if diff > 6e-4:
+                sys.exit("actions case %d: %s AP@0.5 is %s, the reference says %.6f" % (case, c, got_classes[c], 100 * want))
         for key, want in ref.items():
             diff = abs(got[key] - 100 * want)
             worst[key] = max(worst.get(key, 0.0), diff)

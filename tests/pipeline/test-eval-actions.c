@@ -164,6 +164,13 @@ static void test_actions_on_tracks(void **state) {
   rv_eval_act a;
   assert_int_equal(rv_eval_actions_ex(gs, 2, ps, 3, f, &a), RV_OK);
   assert_float_equal(a.map[1], (0.5 + 1.0) / 2, TOL); /* run: the TP ranks second */
+  assert_int_equal(a.n_listed, 2);                    /* per class, in the GT's order */
+  assert_string_equal(a.classes[0].label, "run");
+  assert_float_equal(a.classes[0].ap[1], 0.5, TOL);
+  assert_true(a.classes[0].gt_segments == 1 && a.classes[0].pred_segments == 2);
+  assert_string_equal(a.classes[1].label, "walk");
+  assert_float_equal(a.classes[1].ap[1], 1.0, TOL);
+  assert_true(a.classes[1].scene == 0 && a.classes[1].pred_segments == 1);
   assert_int_equal(a.tp_50, 2);
   assert_int_equal(a.fp_50, 1);
   a = run(gs, 2, ps, 3); /* on time alone the wrong track's run is the TP */

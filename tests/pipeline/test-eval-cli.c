@@ -173,6 +173,10 @@ static void test_cli_self_jsonl_sampled(void **state) {
   for (size_t k = 0; k < sizeof ACTION_KEYS / sizeof *ACTION_KEYS; k++)
     assert_float_equal(num(j, ACTION_KEYS[k]), 100, 1e-9);
   assert_string_equal(json_string_value(json_object_get(j, "action_match")), "track");
+  json_t *classes = json_object_get(j, "action_per_class");
+  assert_true(json_array_size(classes) > 0);
+  for (size_t k = 0; k < json_array_size(classes); k++)
+    assert_float_equal(num(json_array_get(classes, k), "AP_50"), 100, 1e-9);
   json_t *jm = eval_json(gt, path_in("gt/gt.txt"));
   double frames = num(j, "Frames"), all = num(jm, "Frames");
   assert_true(frames >= all / 2 - 1 && frames <= all / 2 + 1); /* every other frame */

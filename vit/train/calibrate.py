@@ -144,7 +144,8 @@ def label_aps(rows):
     aps = {}
     for r in rows:
         for label, v in r["per_label"].items():
-            aps.setdefault(label, []).append(v["ap50"])
+            if v["ap50"] is not None:  # None: every GT segment of the label left out (--min-vis)
+                aps.setdefault(label, []).append(v["ap50"])
     return {k: round(sum(v) / len(v), 3) for k, v in sorted(aps.items())}
 
 

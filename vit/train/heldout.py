@@ -1,7 +1,7 @@
 """Scores a model on held-out synthetic scenes (seeds never used in training, all < 1000):
 renders each scene with `ringvit synth` (640x360, 10 fps, H.264, default rates), runs
 `ringvit analyze` on the video, scores it with `ringvit eval`, and prints one Markdown table
-with the tracking figures, action mAP@0.5 per class (eval run on one label at a time) and
+with the tracking figures, action mAP@0.5 and AP@0.5 per class (eval's per-class figures) and
 the speed of analyze.
 
     /usr/bin/python3 vit/train/heldout.py --ringvit build/ringvit --eval build-eval/ringvit \
@@ -16,7 +16,6 @@ predictions on them and the action segments of tracks nowhere that visible are l
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -52,35 +51,17 @@ def evaluate(ev, gt, pred, min_vis=0.0):
     return json.loads(run([ev, "eval", "--gt", gt, "--pred", pred, "--json"] + extra).stdout)
 
 
-def per_label_ap(ev, gt_dir, pred, work, min_vis=0.0):
-    """AP@0.5 of each GT label: eval's mAP over GT and prediction reduced to that label."""
+def per_label_ap(m, gt_dir, pred):
+    """AP@0.5 of each GT label from eval's per-class figures (m: its JSON); a label whose GT
+    segments --min-vis left out entirely has ap50 None."""
+    out = {c["label"] + (" (scene)" if c["scene"] else ""): dict(ap50=c["AP_50"], gt=c["GT_segments"], pred=c["segments"])
+           for c in m.get("action_per_class", [])}
     with open(os.path.join(gt_dir, "actions.jsonl")) as f:
-        gt_rows = [json.loads(line) for line in f if line.strip()]
+        gt_labels = {json.loads(line)["label"] for line in f if line.strip()}
     with open(pred) as f:
-        pred_lines = f.read().splitlines()
-    out = {}
-    for label in sorted({r["label"] for r in gt_rows}):
-        d = os.path.join(work, f"only-{label}")
-        os.makedirs(d, exist_ok=True)
-        for name in ("gt.txt", "meta.json"):
-            shutil.copy(os.path.join(gt_dir, name), os.path.join(d, name))
-        with open(os.path.join(d, "actions.jsonl"), "w") as f:
-            f.writelines(json.dumps(r) + "\n" for r in gt_rows if r["label"] == label)
-        p = os.path.join(work, f"only-{label}.jsonl")
-        n_pred = 0
-        with open(p, "w") as f:
-            for line in pred_lines:
-                obj = json.loads(line)
-                if obj.get("event") == "action" and obj.get("label") != label:
-                    continue
-                n_pred += obj.get("event") == "action"
-                f.write(line + "\n")
-        r = evaluate(ev, d, p, min_vis)
-        if "action_mAP_50" not in r:  # every GT segment of the label left out as unseen (--min-vis)
-            out[label] = dict(ap50=None, gt=0, pred=n_pred)
-            continue
-        out[label] = dict(ap50=r["action_mAP_50"], gt=r["action_GT_segments"] - r.get("dont_care_GT_segments", 0),
-                          pred=r["action_segments"])
+        events = [json.loads(line) for line in f if '"event"' in line]
+    for label in gt_labels - {k.replace(" (scene)", "") for k in out}:
+        out[label] = dict(ap50=None, gt=0, pred=sum(e.get("label") == label for e in events))
     return out
 
 
@@ -121,8 +102,7 @@ def score(args, model, tag, scenes, per_label=True, quiet=False):
         min_vis = getattr(args, "min_vis", 0.0)  # calibrate.py's arguments have none
         m = evaluate(args.eval, os.path.join(d, "gt"), out + ".jsonl", min_vis)
         if per_label:
-            m["per_label"] = per_label_ap(args.eval, os.path.join(d, "gt"), out + ".jsonl", os.path.join(d, tag + "-labels"),
-                                          min_vis)
+            m["per_label"] = per_label_ap(m, os.path.join(d, "gt"), out + ".jsonl")
         m.update(seed=seed, seconds=seconds, model=tag, analyze_s=round(wall, 2), x_real_time=round(seconds / wall, 1),
                  analyze_summary=last)
         rows.append(m)

@@ -108,6 +108,17 @@ rv_status rv_eval_tracks_ex(const rv_eval_box *gt, int64_t n_gt, const rv_eval_b
 enum { RV_EVAL_N_TIOU = 3 };
 extern const double rv_eval_tious[RV_EVAL_N_TIOU]; /* 0.3, 0.5, 0.7 */
 
+/* One class's figures (rv_eval_act.classes). */
+typedef struct rv_eval_class_ap {
+  char label[RV_EVAL_LABEL_MAX];
+  int scene;                 /* 1: scene-level, 0: per-track */
+  double ap[RV_EVAL_N_TIOU]; /* at rv_eval_tious */
+  int64_t gt_segments;       /* of the class in the GT, less the ignored ones */
+  int64_t pred_segments;     /* predicted */
+} rv_eval_class_ap;
+
+enum { RV_EVAL_MAX_CLASSES = 32 };
+
 typedef struct rv_eval_act {
   double map[RV_EVAL_N_TIOU]; /* mean AP over the GT classes, at rv_eval_tious */
   double f1_50;               /* F1 at tIoU 0.5 over all segments (pooled counts) */
@@ -117,6 +128,9 @@ typedef struct rv_eval_act {
   /* don't care (rv_eval_dont_care): GT segments ignored, predictions at tIoU 0.5 that
    * matched one of them and counted neither as TP nor FP */
   int64_t gt_ignored, pred_ignored_50;
+  /* the first RV_EVAL_MAX_CLASSES of the n_classes, in the GT's order (all count in map) */
+  rv_eval_class_ap classes[RV_EVAL_MAX_CLASSES];
+  int n_listed;
 } rv_eval_act;
 
 rv_status rv_eval_actions(const rv_eval_segment *gt, int64_t n_gt, const rv_eval_segment *pred,

@@ -4,7 +4,8 @@ HOTA among the offsets that keep the validation HOTA within the allowed loss, ti
 smaller offset; variant writes head.dense.class_offset only when an offset is set. The
 re-identification stage: its trials carry the chosen keys, variant writes the limit into
 "tracking", and run_trials weights scenes by their seconds when asked. The action offsets'
-stage: its grid, its per-action pick and head.dense.action_offset in variant.
+stage: its grid, its per-action pick, the per-label AP means (label_aps) and
+head.dense.action_offset in variant.
 
     /usr/bin/python3 tests/vit/test_calibrate.py
 """

@@ -66,12 +66,12 @@ struct rv_pipeline {
   int mask_w, mask_h;
   int snap_label; /* the class whose boxes are snapped ("person"); -1: none */
   rv_detection *snapped;
-  int cap_snapped;
+  size_t cap_snapped; /* bytes */
 
   /* the current result */
   rv_frame_result res;
   rv_object *objs;
-  int cap_objs;
+  size_t cap_objs; /* bytes */
   float *scene;
 
   int64_t frames_encoded;

@@ -7,6 +7,7 @@
 
 #include "foreground-impl.h"
 #include "pipeline-impl.h"
+#include "reserve-impl.h"
 
 enum { MAX_KEPT_THUMBS = 400, MAX_BATCH_GROUPS = 64 };
 
@@ -114,14 +115,9 @@ static rv_status keep_mask(rv_pipeline *p, const rv_batch *b, int i, rv_frame_me
                            int64_t slot) {
   m->mask = -1;
   if (!b->masks) return RV_OK;
-  size_t need = (size_t)(slot + 1) * b->mask_bytes;
-  if (need > p->cap_masks) {
-    size_t cap = need > 2 * p->cap_masks ? need : 2 * p->cap_masks;
-    uint8_t *nm = realloc(p->masks, cap);
-    if (!nm) return RV_FAIL(RV_ERR_NOMEM, "foreground masks of %lld frames", (long long)slot + 1);
-    p->masks = nm;
-    p->cap_masks = cap;
-  }
+  rv_status st = rv_reserve((void **)&p->masks, &p->cap_masks, (size_t)(slot + 1) * b->mask_bytes,
+                            "foreground masks of the waiting frames");
+  if (st < 0) return st;
   p->mask_w = b->mask_w;
   p->mask_h = b->mask_h;
   memcpy(p->masks + (size_t)slot * b->mask_bytes, b->masks + (size_t)i * b->mask_bytes,
@@ -289,12 +285,7 @@ static rv_status encode_context(rv_pipeline *p) {
 }
 
 static rv_status reserve_objs(rv_pipeline *p, int n) {
-  if (n <= p->cap_objs) return RV_OK;
-  rv_object *o = realloc(p->objs, (size_t)n * sizeof *o);
-  if (!o) return RV_FAIL(RV_ERR_NOMEM, "%d objects", n);
-  p->objs = o;
-  p->cap_objs = n;
-  return RV_OK;
+  return rv_reserve((void **)&p->objs, &p->cap_objs, (size_t)n * sizeof *p->objs, "objects");
 }
 
 static rv_status detect(rv_pipeline *p, const rv_frame_meta *m, int64_t f,
@@ -318,12 +309,9 @@ static rv_status detect(rv_pipeline *p, const rv_frame_meta *m, int64_t f,
 static rv_status snap_to_foreground(rv_pipeline *p, const rv_frame_meta *m,
                                     const rv_detection **dets, int n) {
   if (m->mask < 0 || p->snap_label < 0 || n == 0) return RV_OK;
-  if (n > p->cap_snapped) {
-    rv_detection *d = realloc(p->snapped, (size_t)n * sizeof *d);
-    if (!d) return RV_FAIL(RV_ERR_NOMEM, "%d detections", n);
-    p->snapped = d;
-    p->cap_snapped = n;
-  }
+  rv_status st = rv_reserve((void **)&p->snapped, &p->cap_snapped, (size_t)n * sizeof *p->snapped,
+                            "snapped detections");
+  if (st < 0) return st;
   memcpy(p->snapped, *dets, (size_t)n * sizeof **dets);
   const rv_frame_geom *g = &m->geom;
   for (int i = 0; i < n; i++) {

@@ -7,6 +7,7 @@
 
 #include "foreground-impl.h"
 #include "queue-impl.h"
+#include "reserve-impl.h"
 #include "stage-decode-impl.h"
 
 enum { MAX_SLOTS = 8 };
@@ -36,16 +37,6 @@ static double now_s(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Grows *p to hold `need` bytes; capacities only grow, so steady state allocates nothing. */
-static rv_status reserve(void **p, size_t *cap, size_t need) {
-  if (need <= *cap) return RV_OK;
-  void *np = realloc(*p, need);
-  if (!np) return RV_FAIL(RV_ERR_NOMEM, "batch copy of %zu bytes", need);
-  *p = np;
-  *cap = need;
-  return RV_OK;
-}
-
 /* Each frame of the batch (tubelet padding included: a copy of the last frame) through the
  * background, its mask into b->masks. */
 static rv_status learn_foreground(rv_decode_stage *s, const rv_ingest_batch *in, rv_batch *b) {
@@ -60,7 +51,7 @@ static rv_status learn_foreground(rv_decode_stage *s, const rv_ingest_batch *in,
     s->fg_w = w, s->fg_h = h;
   }
   size_t one = rv_foreground_mask_bytes(w, h);
-  RV_TRY(reserve((void **)&b->masks, &b->cap_masks, (size_t)in->n * one));
+  RV_TRY(rv_reserve((void **)&b->masks, &b->cap_masks, (size_t)in->n * one, "foreground masks"));
   for (int i = 0; i < in->n; i++)
     rv_foreground_push(s->fg, (const uint8_t *)in->frames.data + (size_t)i * w * h * 3,
                        b->masks + (size_t)i * one);
@@ -77,10 +68,10 @@ static rv_status copy_batch(rv_decode_stage *s, const rv_ingest_batch *in, rv_ba
   size_t th = in->thumbs.data ? (size_t)rv_tensor_nelem(&in->thumbs) : 0;
   if (in->tokens.data && in->tokens.dtype != RV_F32)
     return RV_FAIL(RV_ERR_DTYPE, "the pipeline takes f32 tokens");
-  RV_TRY(reserve((void **)&b->pts_ns, &b->cap_pts, nf * sizeof(int64_t)));
-  RV_TRY(reserve((void **)&b->frame_index, &b->cap_index, nf * sizeof(int64_t)));
-  RV_TRY(reserve((void **)&b->tokens, &b->cap_tokens, tok));
-  RV_TRY(reserve((void **)&b->thumbs, &b->cap_thumbs, th));
+  RV_TRY(rv_reserve((void **)&b->pts_ns, &b->cap_pts, nf * sizeof(int64_t), "batch timestamps"));
+  RV_TRY(rv_reserve((void **)&b->frame_index, &b->cap_index, nf * sizeof(int64_t), "batch index"));
+  RV_TRY(rv_reserve((void **)&b->tokens, &b->cap_tokens, tok, "batch tokens"));
+  RV_TRY(rv_reserve((void **)&b->thumbs, &b->cap_thumbs, th, "batch thumbnails"));
   b->n = in->n;
   b->n_pad = in->n_pad;
   memcpy(b->pts_ns, in->pts_ns, nf * sizeof(int64_t));

@@ -36,7 +36,7 @@ typedef struct reader {
   size_t line_cap;
   long long lineno;
   rv_eval_data *d;
-  int64_t box_cap, frame_cap, seg_cap;
+  int64_t box_cap, frame_cap, seg_cap, class_cap;
   rv_idmap seen; /* ids of the current frame */
   int64_t seen_frame;
 } reader;
@@ -74,8 +74,25 @@ static rv_status push_segment(reader *r, const rv_eval_segment *s) {
   return st;
 }
 
+/* The index of class name in d->classes, appended when new (-1 in *idx when the table is
+ * full: RV_EVAL_MAX_LABELS names). */
+static rv_status class_index(rv_eval_data *d, int64_t *cap, const char *name, int32_t *idx) {
+  for (*idx = 0; *idx < d->n_classes; ++*idx)
+    if (!strcmp(d->classes[*idx], name)) return RV_OK;
+  if (d->n_classes >= RV_EVAL_MAX_LABELS) {
+    *idx = -1;
+    return RV_OK;
+  }
+  rv_status st = reserve((void **)&d->classes, cap, d->n_classes + 1, sizeof *d->classes);
+  if (st < 0) return st;
+  snprintf(d->classes[d->n_classes], sizeof *d->classes, "%s", name);
+  *idx = d->n_classes++;
+  return RV_OK;
+}
+
 void rv_eval_data_free(rv_eval_data *d) {
   if (!d) return;
+  free(d->classes);
   free(d->boxes);
   free(d->frames);
   free(d->segments);
@@ -151,8 +168,9 @@ static int mot_field(char **s, double *v) {
 
 static int integral(double v) { return v == floor(v) && fabs(v) < 9e15; }
 
-/* Parses one row; *keep = 0 for GT rows whose 7th column is 0. A GT row's 9th column is its
- * visibility (MOT16/17) when it lies in [0, 1]; MOT15 puts a world coordinate, -1, there. */
+/* Parses one row; *keep = 0 for GT rows whose 7th column is 0. A GT row's 8th column is its
+ * class (1-based) when it is an integer >= 1 and its 9th its visibility (MOT16/17) when it
+ * lies in [0, 1]; MOT15 puts world coordinates, -1, there. */
 static rv_status mot_row(const reader *r, char *s, int is_gt, rv_eval_box *b, int *keep) {
   double v[9];
   int n = 0;
@@ -164,7 +182,9 @@ static rv_status mot_row(const reader *r, char *s, int is_gt, rv_eval_box *b, in
   if (!integral(v[1])) return BAD_LINE(r, "id %g is not an integer", v[1]);
   if (v[4] < 0 || v[5] < 0) return BAD_LINE(r, "negative box size %g x %g", v[4], v[5]);
   double vis = is_gt && n >= 9 && v[8] >= 0 && v[8] <= 1 ? v[8] : 1.0;
-  *b = (rv_eval_box){(int64_t)v[0], (int64_t)v[1], v[2], v[3], v[4], v[5], vis};
+  int has_cls = is_gt && n >= 8 && integral(v[7]) && v[7] >= 1 && v[7] <= INT32_MAX;
+  *b = (rv_eval_box){(int64_t)v[0], (int64_t)v[1], v[2], v[3], v[4], v[5], vis,
+                     has_cls ? (int32_t)(v[7] - 1) : -1};
   *keep = !(is_gt && n >= 7 && v[6] == 0);
   return RV_OK;
 }
@@ -224,9 +244,23 @@ static rv_status action_line(reader *r, json_t *j) {
   return push_segment(r, &seg);
 }
 
-static rv_status object_box(const reader *r, json_t *o, int64_t frame, int w, int h,
-                            rv_eval_box *b) {
-  json_t *bb = json_object_get(json_object_get(o, "detection"), "bounding_box");
+/* The class of an object: its detection.label's index in the file's names (-1: no label). */
+static rv_status object_class(reader *r, json_t *det, int32_t *cls) {
+  json_t *label = json_object_get(det, "label");
+  *cls = -1;
+  if (!label) return RV_OK;
+  if (!json_is_string(label) || strlen(json_string_value(label)) >= RV_EVAL_LABEL_MAX)
+    return BAD_LINE(r, "detection.label must be a string shorter than %d bytes",
+                    RV_EVAL_LABEL_MAX);
+  rv_status st = class_index(r->d, &r->class_cap, json_string_value(label), cls);
+  if (st >= 0 && *cls < 0)
+    return BAD_LINE(r, "more than %d distinct labels", RV_EVAL_MAX_LABELS);
+  return st;
+}
+
+static rv_status object_box(reader *r, json_t *o, int64_t frame, int w, int h, rv_eval_box *b) {
+  json_t *det = json_object_get(o, "detection");
+  json_t *bb = json_object_get(det, "bounding_box");
   json_t *id = json_object_get(o, "id");
   double v[4];
   const char *keys[4] = {"x_min", "y_min", "x_max", "y_max"};
@@ -246,8 +280,9 @@ static rv_status object_box(const reader *r, json_t *o, int64_t frame, int w, in
                      v[1] * h + 1,
                      (v[2] - v[0]) * w,
                      (v[3] - v[1]) * h,
-                     1.0};
-  return RV_OK;
+                     1.0,
+                     -1};
+  return object_class(r, det, &b->cls);
 }
 
 /* The GT frame of a frame line: nearest to its timestamp at the GT rate, else frame_index. */
@@ -353,6 +388,38 @@ static double fps_from_meta(const char *dir) {
   return v > 0 && isfinite(v) ? v : 0;
 }
 
+/* One name of meta.json's "classes": the k-th, so that a gt.txt class k + 1 names it. */
+static rv_status meta_class(const char *path, json_t *v, size_t k, rv_eval_data *d, int64_t *cap) {
+  int32_t idx = -1;
+  if (!json_is_string(v) || strlen(json_string_value(v)) >= RV_EVAL_LABEL_MAX)
+    return RV_FAIL(RV_ERR_FORMAT, "%s: \"classes\" must hold names shorter than %d bytes", path,
+                   RV_EVAL_LABEL_MAX);
+  rv_status st = class_index(d, cap, json_string_value(v), &idx);
+  if (st >= 0 && idx < 0)
+    return RV_FAIL(RV_ERR_FORMAT, "%s: more than %d classes", path, RV_EVAL_MAX_LABELS);
+  if (st >= 0 && (size_t)idx != k)
+    return RV_FAIL(RV_ERR_FORMAT, "%s: class \"%s\" is named twice", path, d->classes[idx]);
+  return st;
+}
+
+/* The class names of meta.json's "classes" in dir, when it has them. */
+static rv_status classes_from_meta(const char *dir, rv_eval_data *d) {
+  rv_status st = RV_OK;
+  char *path = join(dir, "meta.json");
+  json_t *m = path ? json_load_file(path, 0, NULL) : NULL;
+  json_t *names = json_object_get(m, "classes"), *v;
+  int64_t cap = 0;
+  size_t k;
+  if (!path) RV_TRY_FAIL(RV_ERR_NOMEM, "paths");
+  if (names && !json_is_array(names))
+    RV_TRY_FAIL(RV_ERR_FORMAT, "%s: \"classes\" must be an array of names", path);
+  json_array_foreach(names, k, v) RV_TRY(meta_class(path, v, k, d, &cap));
+fail:
+  json_decref(m);
+  free(path);
+  return st;
+}
+
 static double fps_from_seqinfo(const char *dir) {
   char *path = join(dir, "seqinfo.ini"), line[256];
   FILE *f = path ? fopen(path, "r") : NULL;
@@ -422,6 +489,7 @@ rv_status rv_eval_load_gt(const char *path, rv_eval_data *out) {
   RV_TRY(read_file(gt, out, GT_MOT, 0));
   out->n_frames = -1;
   out->fps = gt_fps(dir);
+  RV_TRY(classes_from_meta(dir, out));
   struct stat sb;
   if (actions && stat(actions, &sb) == 0) {
     RV_TRY(read_file(actions, out, GT_ACTIONS, 0));

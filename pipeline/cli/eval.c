@@ -14,7 +14,7 @@
 
 static const char *const USAGE =
     "usage: ringvit eval --gt GT --pred PRED [--json] [--fps F] [--reentry-gap S] [--min-vis V]\n"
-    "                    [--action-match track|time]\n"
+    "                    [--action-match track|time] [--per-class]\n"
     "\n"
     "Scores predicted tracks and action segments against ground truth with TrackEval's\n"
     "definitions: HOTA (DetA, AssA, LocA; mean over alpha 0.05..0.95), CLEAR MOTA and MOTP\n"
@@ -38,6 +38,11 @@ static const char *const USAGE =
     "                the object has a box), as spatio-temporal action detection asks; time:\n"
     "                by label and time only, ActivityNet's matching, in which one track's\n"
     "                segment can stand for another object's\n"
+    "  --per-class   also score each class's tracks on their own: the GT rows of a class\n"
+    "                (8th column, named by meta.json \"classes\" beside gt.txt) against the\n"
+    "                predicted objects with that detection.label (JSON Lines), as TrackEval\n"
+    "                does for KITTI's classes; predicted labels the GT does not name get\n"
+    "                rows of their own (every box a false positive)\n"
     "  --json        print one JSON object instead of the table\n"
     "  -h, --help    this text\n"
     "\n"
@@ -73,6 +78,7 @@ typedef struct opts {
   double fps, reentry_gap_s, min_vis;
   int json;
   int match_time; /* --action-match time */
+  int per_class;
 } opts;
 
 /* What was measured, for the printers. */
@@ -80,6 +86,8 @@ typedef struct result {
   rv_eval_mot m;
   rv_eval_act a;
   rv_eval_dont_care_counts dc;
+  rv_eval_class_mot *classes; /* --per-class */
+  int32_t n_classes;
   int actions;    /* the action figures are defined */
   int match_time; /* the segments were matched by time alone */
   double gap_s;   /* > 0: the re-entry figures were counted with that gap */
@@ -110,6 +118,10 @@ static int parse(int argc, char **argv, opts *o) {
     }
     if (!strcmp(a, "--json")) {
       o->json = 1;
+      continue;
+    }
+    if (!strcmp(a, "--per-class")) {
+      o->per_class = 1;
       continue;
     }
     if (strcmp(a, "--gt") && strcmp(a, "--pred") && strcmp(a, "--fps") &&
@@ -187,8 +199,8 @@ static void json_extras(json_t *j, const result *r) {
   }
 }
 
-static int print_json(const result *r) {
-  const rv_eval_mot *m = &r->m;
+/* The track figures as TrackEval names them; NULL when out of memory. */
+static json_t *json_tracks(const rv_eval_mot *m) {
   json_t *j =
       json_pack("{s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:I}", "HOTA", pct(m->hota), "DetA", pct(m->det_a),
                 "AssA", pct(m->ass_a), "LocA", pct(m->loc_a), "MOTA", pct(m->mota), "MOTP",
@@ -198,20 +210,56 @@ static int print_json(const result *r) {
       (json_int_t)m->clr_fn, "CLR_FP", (json_int_t)m->clr_fp, "IDTP", (json_int_t)m->idtp, "IDFN",
       (json_int_t)m->idfn, "IDFP", (json_int_t)m->idfp, "GT_Dets", (json_int_t)m->gt_dets, "Dets",
       (json_int_t)m->pred_dets, "GT_IDs", (json_int_t)m->gt_ids, "IDs", (json_int_t)m->pred_ids);
-  if (!j || !c) {
+  int ok = j && c && !json_object_update(j, c);
+  json_decref(c);
+  if (!ok) json_decref(j);
+  return ok ? j : NULL;
+}
+
+/* [{label, HOTA, ...}] of --per-class; NULL when out of memory. */
+static json_t *json_per_class(const result *r) {
+  json_t *arr = json_array();
+  for (int32_t i = 0; arr && i < r->n_classes; i++) {
+    json_t *c = json_pack("{s:s}", "label", r->classes[i].label);
+    json_t *t = json_tracks(&r->classes[i].m);
+    int ok = c && t && !json_object_update(c, t);
+    json_decref(t);
+    if (!ok) json_decref(c);
+    if (!ok || json_array_append_new(arr, c)) { /* the array owns c from here, even on failure */
+      json_decref(arr);
+      return NULL;
+    }
+  }
+  return arr;
+}
+
+static int print_json(const result *r) {
+  json_t *j = json_tracks(&r->m);
+  if (!j) return RV_EXIT_RUNTIME;
+  json_extras(j, r);
+  if (r->classes && json_object_set_new(j, "per_class", json_per_class(r))) {
     json_decref(j);
-    json_decref(c);
     return RV_EXIT_RUNTIME;
   }
-  json_object_update(j, c);
-  json_decref(c);
-  json_extras(j, r);
   char *s = json_dumps(j, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
   json_decref(j);
   if (!s) return RV_EXIT_RUNTIME;
   printf("%s\n", s);
   free(s);
   return RV_EXIT_OK;
+}
+
+static void print_per_class(const result *r) {
+  if (!r->classes) return;
+  printf("\n%-16s %7s %8s %7s %8s %8s %8s %8s %8s %8s %6s\n", "class", "GT ids", "GT boxes",
+         "ids", "boxes", "HOTA", "DetA", "AssA", "MOTA", "IDF1", "IDSW");
+  for (int32_t i = 0; i < r->n_classes; i++) {
+    const rv_eval_mot *m = &r->classes[i].m;
+    printf("%-16s %7lld %8lld %7lld %8lld %8.3f %8.3f %8.3f %8.3f %8.3f %6lld\n",
+           r->classes[i].label, (long long)m->gt_ids, (long long)m->gt_dets,
+           (long long)m->pred_ids, (long long)m->pred_dets, pct(m->hota), pct(m->det_a),
+           pct(m->ass_a), pct(m->mota), pct(m->idf1), (long long)m->idsw);
+  }
 }
 
 static void print_table(const result *r) {
@@ -230,6 +278,7 @@ static void print_table(const result *r) {
   printf("%8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %6lld\n", pct(m->hota), pct(m->det_a),
          pct(m->ass_a), pct(m->loc_a), pct(m->mota), pct(m->motp), pct(m->idf1),
          (long long)m->idsw);
+  print_per_class(r);
   if (r->gap_s > 0)
     printf("\nre-entries (back after >= %g s without a GT row): %lld; at the first match after: "
            "same id %lld, another id %lld\n",
@@ -267,6 +316,8 @@ static rv_status evaluate(const opts *o, rv_eval_data *gt, rv_eval_data *pred, r
   r->gap_s = to.reentry_gap > 0 ? o->reentry_gap_s : 0.0;
   RV_TRY(rv_eval_tracks_ex(gt->boxes, gt->n_boxes, pred->boxes, pred->n_boxes, pred->frames,
                            pred->n_frames, &to, &r->m));
+  *what = "evaluating each class";
+  if (o->per_class) RV_TRY(rv_eval_tracks_per_class(gt, pred, &to, &r->classes, &r->n_classes));
   if (gt->has_actions && pred->has_actions) {
     *what = "evaluating actions";
     r->match_time = o->match_time;
@@ -303,6 +354,7 @@ static int eval_main(int argc, char **argv) {
   }
   rv_eval_data_free(&gt);
   rv_eval_data_free(&pred);
+  free(r.classes);
   return rc;
 }
 

@@ -1,7 +1,7 @@
 /* libFuzzer target: the readers of `ringvit eval` (MOTChallenge txt, JSON Lines with frames
  * and actions, actions.jsonl) and the metrics on whatever they accept, also after leaving
  * out what is less visible than 0.3 (rv_eval_dont_care), action segments matched on time and on
- * tracks. Any input must be
+ * tracks, track figures per class. Any input must be
  * accepted or refused with an error, never crash, hang or leak. The readers take paths, so
  * each input goes through one temporary file. */
 #include <stddef.h>
@@ -24,6 +24,9 @@ static void evaluate(const rv_eval_data *gt, const rv_eval_data *pred) {
   if (rv_eval_follow_init(gt, pred, &f) == RV_OK)
     (void)rv_eval_actions_ex(gt->segments, gt->n_segments, pred->segments, pred->n_segments, f, &a);
   rv_eval_follow_free(f);
+  rv_eval_class_mot *classes = NULL; /* per class, where the GT names its classes */
+  int32_t n_classes = 0;
+  if (rv_eval_tracks_per_class(gt, pred, NULL, &classes, &n_classes) == RV_OK) free(classes);
 }
 
 /* The file as GT and as prediction, --min-vis 0.3 between them, the metrics after. */

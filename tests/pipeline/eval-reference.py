@@ -11,6 +11,8 @@ boxes hold in half the sampled frames of their common time. Every other case is 
 --min-vis 0.3 (don't care below a GT visibility): hidden GT rows leave with the predictions
 an optimal IoU >= 0.5 matching gives them, and a per-track segment whose track shows no
 row that visible is VOC's "difficult" (a prediction matching it best leaves the ranking).
+Last, --per-class: two classes of GT rows (named by meta.json) against JSON Lines objects
+labelled person, bag or a name the GT lacks, each class scored on its own rows.
 Usage: eval-reference.py RINGVIT_BINARY [N_SEQUENCES]"""
 import itertools
 import json
@@ -394,6 +396,71 @@ def write_mot(path, seq):
             o.write("%d,%d,%.17g,%.17g,%.17g,%.17g,1,%s\n" % (f, i, x, y, w, h, tail))
 
 
+CLASSES = ["person", "vehicle", "bag"]  # meta.json's; vehicle never appears
+
+
+def labelled_case(rng):
+    """Two sequences as persons (ids < 100) and bags (ids >= 100); a third of the predicted
+    persons of some cases labelled "ghost", a name the GT lacks. Returns GT rows
+    (frame, id, box, vis, class) and predictions (frame, id, box, label)."""
+    ghost = rng.random() < 0.5
+    gt, pr = [], []
+    for cls, off in ((0, 0), (2, 100)):
+        g, p = random_sequence(rng)
+        gt += [(f, i + off, box, vis, cls) for f, i, box, vis in g]
+        pr += [(f, i + off, box, "ghost" if ghost and cls == 0 and rng.random() < 0.33 else CLASSES[cls])
+               for f, i, box in p]
+    return sorted(gt, key=lambda r: r[0]), sorted(pr, key=lambda r: r[0])
+
+
+def write_labelled(tmp, gt, pr):
+    """GT folder (gt.txt with the class column, meta.json) and a JSON Lines prediction with
+    a frame line for every frame up to the last one either side has."""
+    os.makedirs(os.path.join(tmp, "cgt"), exist_ok=True)
+    with open(os.path.join(tmp, "cgt", "meta.json"), "w") as o:
+        json.dump({"fps": FPS, "classes": CLASSES}, o)
+    with open(os.path.join(tmp, "cgt", "gt.txt"), "w") as o:
+        o.writelines("%d,%d,%.17g,%.17g,%.17g,%.17g,1,%d,%.17g\n" % (f, i, *box, c + 1, v)
+                     for f, i, box, v, c in gt)
+    last = max([r[0] for r in gt + pr] + [1])
+    with open(os.path.join(tmp, "cpred.jsonl"), "w") as o:
+        for f in range(1, last + 1):
+            objs = [{"detection": {"bounding_box": {"x_min": (x - 1) / 640, "y_min": (y - 1) / 360,
+                                                    "x_max": (x - 1 + w) / 640, "y_max": (y - 1 + h) / 360},
+                                   "confidence": 1.0, "label": label}, "id": i}
+                    for g, i, (x, y, w, h), label in pr if g == f]
+            o.write(json.dumps({"timestamp": round((f - 1) * 1e9 / FPS), "frame_index": f - 1,
+                                "resolution": {"width": 640, "height": 360}, "objects": objs}) + "\n")
+    return list(range(1, last + 1))
+
+
+def check_per_class(ringvit, rng, n, tmp, worst):
+    for case in range(n):
+        gt, pr = labelled_case(rng)
+        frames = write_labelled(tmp, gt, pr)
+        out = subprocess.run([ringvit, "eval", "--gt", os.path.join(tmp, "cgt"), "--pred",
+                              os.path.join(tmp, "cpred.jsonl"), "--json", "--per-class"],
+                             capture_output=True, text=True)
+        if out.returncode != 0:
+            sys.exit("per-class case %d: ringvit eval failed: %s" % (case, out.stderr))
+        got = {r["label"]: r for r in json.loads(out.stdout)["per_class"]}
+        labels = [c for c in CLASSES if any(g[4] == CLASSES.index(c) for g in gt) or any(p[3] == c for p in pr)]
+        labels += ["ghost"] * any(p[3] == "ghost" for p in pr)
+        if list(got) != labels:
+            sys.exit("per-class case %d: rows %s, the reference %s" % (case, list(got), labels))
+        for label in labels:
+            g = [r[:4] for r in gt if CLASSES[r[4]] == label]
+            p = [r[:3] for r in pr if r[3] == label]
+            ref = {**hota(g, p, frames), **clear(g, p, frames), **identity(g, p, frames)}
+            for key, want in ref.items():
+                want = want if key == "IDSW" else 100 * want
+                diff = abs(got[label][key] - want)
+                worst[key + " per class"] = max(worst.get(key + " per class", 0.0), diff)
+                if diff > (0 if key == "IDSW" else 6e-4):
+                    sys.exit("per-class case %d: %s's %s is %s, the reference says %.6f\nGT %s\nprediction %s"
+                             % (case, label, key, got[label][key], want, gt, pr))
+
+
 def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
@@ -424,6 +491,7 @@ def main():
                     sys.exit("case %d: %s is %s, the reference says %.6f\nGT %s\nprediction %s"
                              % (case, key, got[key], want, gt, pr))
         check_actions(ringvit, rng, n, tmp, worst)
+        check_per_class(ringvit, rng, n // 3, tmp, worst)
     print("%d random sequences and action sets; largest difference per figure (percent points): %s"
           % (n, ", ".join("%s %.1e" % kv for kv in sorted(worst.items()))))
 

@@ -139,20 +139,23 @@ static void test_actions_on_tracks(void **state) {
   rv_eval_box gb[42], pb[15];
   int64_t frames[5] = {1, 6, 11, 16, 21};
   for (int f = 1; f <= 21; f++) {
-    gb[2 * (f - 1)] = (rv_eval_box){f, 1, 0, 0, 10, 20, 1};
-    gb[2 * (f - 1) + 1] = (rv_eval_box){f, 2, 100, 0, 10, 20, 1};
+    gb[2 * (f - 1)] = (rv_eval_box){f, 1, 0, 0, 10, 20, 1, 0};
+    gb[2 * (f - 1) + 1] = (rv_eval_box){f, 2, 100, 0, 10, 20, 1, 0};
   }
   for (int k = 0; k < 5; k++) {
-    pb[3 * k] = (rv_eval_box){frames[k], 7, 1, 0, 10, 20, 1}; /* IoU 9/11 */
-    pb[3 * k + 1] = (rv_eval_box){frames[k], 8, 100, 0, 10, 20, 1};
-    pb[3 * k + 2] = (rv_eval_box){frames[k], 9, k < 3 ? 0 : 200, 0, 10, 20, 1};
+    pb[3 * k] = (rv_eval_box){frames[k], 7, 1, 0, 10, 20, 1, 0}; /* IoU 9/11 */
+    pb[3 * k + 1] = (rv_eval_box){frames[k], 8, 100, 0, 10, 20, 1, 0};
+    pb[3 * k + 2] = (rv_eval_box){frames[k], 9, k < 3 ? 0 : 200, 0, 10, 20, 1, 0};
   }
   rv_eval_segment gs[2] = {S("run", 0, 0, 2000000000, 1), S("walk", 0, 0, 2000000000, 1)};
   gs[0].track_id = 1, gs[1].track_id = 2;
   rv_eval_segment ps[3] = {S("run", 0, 0, 2000000000, 0.9), S("run", 0, 0, 2000000000, 0.5),
                            S("walk", 0, 0, 2000000000, 0.8)};
   ps[0].track_id = 8, ps[1].track_id = 7, ps[2].track_id = 8;
-  rv_eval_data gt = {gb, 42, NULL, -1, gs, 2, 1, 10.0}, pr = {pb, 15, frames, 5, ps, 3, 1, 0};
+  rv_eval_data gt = {.boxes = gb, .n_boxes = 42, .n_frames = -1, .segments = gs, .n_segments = 2,
+                     .has_actions = 1, .fps = 10.0};
+  rv_eval_data pr = {.boxes = pb, .n_boxes = 15, .frames = frames, .n_frames = 5, .segments = ps,
+                     .n_segments = 3, .has_actions = 1};
   rv_eval_follow *f = NULL;
   assert_int_equal(rv_eval_follow_init(&gt, &pr, &f), RV_OK);
   assert_true(rv_eval_follows(f, 1, 7, 0, 2000000000));

@@ -1,6 +1,7 @@
 /* `ringvit eval` end to end on a generated scene's ground truth: against itself (MOT txt,
  * and JSON Lines sampled at half the GT rate with the actions) every figure is 100; a
- * perturbed copy scores less with the ID switches it was given; the JSON keys; the exit
+ * perturbed copy scores less with the ID switches it was given; --per-class with one
+ * class's objects given a name the GT lacks; the JSON keys; the exit
  * codes and the file:line of bad input.
  * Usage: test-eval-cli RINGVIT_BINARY (ctest passes the build's ringvit). */
 #include <math.h>
@@ -119,8 +120,10 @@ static void pick_pair(const rv_eval_data *d, int64_t frame, uint64_t *a, uint64_
 }
 
 /* Writes the GT as JSON Lines the way `ringvit analyze` would, keeping every `step`-th
- * frame, with the GT's action lines; `swap_after` > 0 swaps two ids from that frame on. */
-static void write_jsonl(const char *path, int step, int64_t swap_after) {
+ * frame, with the GT's action lines; `swap_after` > 0 swaps two ids from that frame on.
+ * Objects carry their GT class's name, but those of class `ghost_of` (NULL: none) "ghost". */
+static void write_jsonl_labelled(const char *path, int step, int64_t swap_after,
+                                 const char *ghost_of) {
   rv_eval_data d;
   uint64_t sa = 0, sb = 0;
   assert_int_equal(rv_eval_load_gt(gt, &d), RV_OK);
@@ -143,8 +146,9 @@ static void write_jsonl(const char *path, int step, int64_t swap_after) {
                                     (float)(b->x - 1 + b->w),
                                     (float)(b->y - 1 + b->h),
                                     1.0f,
-                                    0,
-                                    NULL};
+                                    b->cls,
+                                    d.classes[b->cls]};
+      if (ghost_of && !strcmp(objs[n - 1].label, ghost_of)) objs[n - 1].label = "ghost";
     }
     if ((f - 1) % step) continue;
     rv_annot_frame fr = {(int64_t)llround((double)(f - 1) * 1e9 / d.fps), f - 1, 640, 360, objs, n};
@@ -159,6 +163,10 @@ static void write_jsonl(const char *path, int step, int64_t swap_after) {
   assert_int_equal(rv_jsonl_close(w), RV_OK);
   free(objs);
   rv_eval_data_free(&d);
+}
+
+static void write_jsonl(const char *path, int step, int64_t swap_after) {
+  write_jsonl_labelled(path, step, swap_after, NULL);
 }
 
 /* JSON Lines at half the GT rate, matched by timestamp: 100 on the sampled frames, and the
@@ -199,6 +207,55 @@ static void test_cli_perturbed(void **state) {
   json_decref(j);
 }
 
+static json_t *class_row(json_t *rows, const char *label) {
+  for (size_t k = 0; k < json_array_size(rows); k++)
+    if (!strcmp(json_string_value(json_object_get(json_array_get(rows, k), "label")), label))
+      return json_array_get(rows, k);
+  fail_msg("no per-class row \"%s\"", label);
+  return NULL;
+}
+
+/* --per-class: every class of the GT against the objects with its name scores 100; a class
+ * whose objects carry a name the GT does not know scores 0, and that name gets a row of its
+ * own with every box a false positive. */
+static void test_cli_per_class(void **state) {
+  (void)state;
+  rv_eval_data d;
+  assert_int_equal(rv_eval_load_gt(gt, &d), RV_OK);
+  assert_true(d.n_classes >= 2);
+  char moved[RV_EVAL_LABEL_MAX];
+  snprintf(moved, sizeof moved, "%s", d.classes[d.boxes[0].cls]);
+  rv_eval_data_free(&d);
+  write_jsonl_labelled(path_in("ghost.jsonl"), 1, 0, moved);
+  char args[1024];
+  snprintf(args, sizeof args, "eval --gt '%s' --pred '%s' --json --per-class", gt,
+           path_in("ghost.jsonl"));
+  assert_int_equal(run(args), 0);
+  json_t *j = json_loads(slurp(out), 0, NULL), *rows = json_object_get(j, "per_class");
+  assert_true(json_array_size(rows) >= 3); /* the moved class, another, the ghost */
+  double gt_dets = 0;
+  for (size_t k = 0; k < json_array_size(rows); k++) {
+    json_t *r = json_array_get(rows, k);
+    const char *label = json_string_value(json_object_get(r, "label"));
+    gt_dets += num(r, "GT_Dets");
+    int lost = !strcmp(label, moved), ghost = !strcmp(label, "ghost");
+    static const char *const scored[] = {"HOTA", "DetA", "AssA", "IDF1"}; /* 0 without a match */
+    for (size_t t = 0; t < sizeof scored / sizeof *scored; t++)
+      assert_float_equal(num(r, scored[t]), lost || ghost ? 0 : 100, 1e-9);
+    if (!lost && !ghost) assert_float_equal(num(r, "MOTA"), 100, 1e-9);
+    assert_true(lost ? num(r, "Dets") == 0 : num(r, "Dets") > 0);
+    assert_true(ghost ? num(r, "GT_Dets") == 0 : num(r, "GT_Dets") > 0);
+  }
+  assert_float_equal(gt_dets, num(j, "GT_Dets"), 0);
+  assert_float_equal(num(class_row(rows, "ghost"), "Dets"), num(class_row(rows, moved), "GT_Dets"),
+                     0);
+  json_decref(j);
+  snprintf(args, sizeof args, "eval --gt '%s' --pred '%s' --per-class", gt, path_in("ghost.jsonl"));
+  assert_int_equal(run(args), 0);
+  assert_non_null(strstr(slurp(out), "GT boxes"));
+  assert_non_null(strstr(slurp(out), "ghost"));
+}
+
 static void expect_exit(const char *args, int code, const char *in_stderr) {
   int rc = run(args);
   if (rc != code) fail_msg("'%s' exited %d, expected %d: %s", args, rc, code, slurp(err));
@@ -231,6 +288,15 @@ static void test_cli_exit_codes(void **state) {
   snprintf(args, sizeof args, "eval --gt '%s' --pred '%s'", path_in("bad.txt"),
            path_in("gt/gt.txt"));
   expect_exit(args, 2, "bad.txt:3:");
+  /* per class: a MOT txt prediction has no labels, a GT without meta.json no class names */
+  snprintf(args, sizeof args, "eval --gt '%s' --pred '%s' --per-class", gt, path_in("gt/gt.txt"));
+  expect_exit(args, 2, "no labels");
+  f = fopen(path_in("one.txt"), "w");
+  fputs("1,1,10,10,5,5,1,1,1\n", f);
+  fclose(f);
+  snprintf(args, sizeof args, "eval --gt '%s' --pred '%s' --per-class", path_in("one.txt"),
+           path_in("ghost.jsonl"));
+  expect_exit(args, 2, "no class names");
   /* the table */
   snprintf(args, sizeof args, "eval --gt '%s' --pred '%s'", gt, path_in("gt/gt.txt"));
   expect_exit(args, 0, NULL);
@@ -248,6 +314,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_cli_self_mot),
       cmocka_unit_test(test_cli_self_jsonl_sampled),
       cmocka_unit_test(test_cli_perturbed),
+      cmocka_unit_test(test_cli_per_class),
       cmocka_unit_test(test_cli_exit_codes),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

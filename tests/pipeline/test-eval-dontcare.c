@@ -13,7 +13,7 @@
 #define TOL 1e-12
 
 static rv_eval_box B(int64_t frame, int64_t id, double x, double y, double vis) {
-  rv_eval_box b = {frame, id, x, y, 20, 20, vis};
+  rv_eval_box b = {frame, id, x, y, 20, 20, vis, 0};
   return b;
 }
 

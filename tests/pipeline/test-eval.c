@@ -17,7 +17,7 @@
 enum { A50 = 9, A70 = 13 }; /* alpha indices: 0.05 + 0.05 a */
 
 static rv_eval_box B(int64_t frame, int64_t id, double x, double y, double w, double h) {
-  rv_eval_box b = {frame, id, x, y, w, h, 1.0};
+  rv_eval_box b = {frame, id, x, y, w, h, 1.0, 0};
   return b;
 }
 
@@ -397,6 +397,57 @@ static const char *write_file(const char *name, const char *text) {
 }
 
 /* Rows whose 7th column is 0 are left out; the frame rate comes from meta.json. */
+static rv_eval_box C(int64_t frame, int64_t id, double x, int32_t cls) {
+  rv_eval_box b = {frame, id, x, 0, 10, 10, 1.0, cls};
+  return b;
+}
+
+/* Per class: each GT class against the predicted boxes with its name, in the GT's order,
+ * classes neither side uses left out, a name the GT lacks last; and the inputs that have
+ * no classes refused. */
+static void test_eval_per_class(void **state) {
+  (void)state;
+  char gt_names[3][RV_EVAL_LABEL_MAX] = {"person", "vehicle", "bag"};
+  char pr_names[2][RV_EVAL_LABEL_MAX] = {"ghost", "bag"};
+  /* persons 1 and 2, a bag 3; predicted: 1's box as a ghost, the bag found, 2 missed */
+  rv_eval_box g[] = {C(1, 1, 0, 0), C(1, 2, 50, 0), C(1, 3, 100, 2), C(2, 3, 100, 2)};
+  rv_eval_box p[] = {C(1, 7, 0, 0), C(1, 8, 100, 1), C(2, 8, 100, 1)};
+  int64_t frames[] = {1, 2};
+  rv_eval_data gt = {.boxes = g, .n_boxes = 4, .n_frames = -1, .classes = gt_names, .n_classes = 3};
+  rv_eval_data pr = {.boxes = p, .n_boxes = 3, .frames = frames, .n_frames = 2,
+                     .classes = pr_names, .n_classes = 2};
+  rv_eval_class_mot *c = NULL;
+  int32_t n = 0;
+  assert_int_equal(rv_eval_tracks_per_class(&gt, &pr, NULL, &c, &n), RV_OK);
+  assert_int_equal(n, 3);
+  assert_string_equal(c[0].label, "person");
+  assert_int_equal(c[0].m.gt_dets, 2);
+  assert_int_equal(c[0].m.pred_dets, 0);
+  assert_float_equal(c[0].m.hota, 0, TOL);
+  assert_string_equal(c[1].label, "bag");
+  assert_float_equal(c[1].m.hota, 1, TOL);
+  assert_float_equal(c[1].m.mota, 1, TOL);
+  assert_string_equal(c[2].label, "ghost");
+  assert_int_equal(c[2].m.gt_dets, 0);
+  assert_int_equal(c[2].m.pred_dets, 1);
+  free(c);
+  g[2].cls = 3; /* a class meta.json does not name */
+  assert_int_equal(rv_eval_tracks_per_class(&gt, &pr, NULL, &c, &n), RV_ERR_FORMAT);
+  assert_non_null(strstr(rv_last_error(), "8th column"));
+  g[2].cls = 2;
+  p[0].cls = -1; /* an object without a label */
+  assert_int_equal(rv_eval_tracks_per_class(&gt, &pr, NULL, &c, &n), RV_ERR_FORMAT);
+  assert_non_null(strstr(rv_last_error(), "detection.label"));
+  pr.n_frames = -1; /* MOTChallenge txt */
+  assert_int_equal(rv_eval_tracks_per_class(&gt, &pr, NULL, &c, &n), RV_ERR_FORMAT);
+  assert_non_null(strstr(rv_last_error(), "no labels"));
+  gt.n_classes = 0;
+  assert_int_equal(rv_eval_tracks_per_class(&gt, &pr, NULL, &c, &n), RV_ERR_FORMAT);
+  assert_non_null(strstr(rv_last_error(), "no class names"));
+  assert_null(c);
+  assert_int_equal(n, 0);
+}
+
 static void test_eval_read_gt_folder(void **state) {
   (void)state;
   char sub[600];
@@ -407,11 +458,13 @@ static void test_eval_read_gt_folder(void **state) {
              "{\"event\":\"action\",\"track_id\":1,\"label\":\"walk\",\"start\":0,"
              "\"end\":200000000,\"score\":1}\n{\"event\":\"action\",\"label\":"
              "\"crowd\",\"start\":5,\"end\":9,\"score\":1}\n");
-  write_file("g/meta.json", "{\"fps\": 10}");
+  write_file("g/meta.json", "{\"fps\": 10, \"classes\": [\"person\", \"bag\"]}");
   rv_eval_data d;
   assert_int_equal(rv_eval_load_gt(sub, &d), RV_OK);
   assert_int_equal(d.n_boxes, 2);
   assert_int_equal(d.boxes[1].frame, 2);
+  assert_int_equal(d.n_classes, 2); /* the 8th column names meta.json's first class */
+  assert_string_equal(d.classes[d.boxes[0].cls], "person");
   assert_float_equal(d.boxes[1].x, 12, 0);
   assert_int_equal(d.n_frames, -1);
   assert_float_equal(d.fps, 10, 0);
@@ -428,6 +481,16 @@ static void test_eval_read_gt_folder(void **state) {
   assert_int_equal(d.has_actions, 0);
   assert_float_equal(d.fps, 10, 0);
   rv_eval_data_free(&d);
+  /* class names that cannot name the 8th column: refused with the file's name */
+  write_file("g/meta.json", "{\"fps\": 10, \"classes\": [\"bag\", \"bag\"]}");
+  assert_int_equal(rv_eval_load_gt(sub, &d), RV_ERR_FORMAT);
+  assert_non_null(strstr(rv_last_error(), "named twice"));
+  write_file("g/meta.json", "{\"fps\": 10, \"classes\": \"person\"}");
+  assert_int_equal(rv_eval_load_gt(sub, &d), RV_ERR_FORMAT);
+  assert_non_null(strstr(rv_last_error(), "meta.json"));
+  write_file("g/meta.json", "{\"fps\": 10, \"classes\": [7]}");
+  assert_int_equal(rv_eval_load_gt(sub, &d), RV_ERR_FORMAT);
+  assert_int_equal(d.n_boxes, 0); /* freed and zeroed */
 }
 
 /* JSON frame lines land on the GT frame nearest their timestamp, boxes in the 1-based
@@ -463,6 +526,9 @@ static void test_eval_read_jsonl(void **state) {
   assert_int_equal(d.n_segments, 1);
   assert_float_equal(d.segments[0].score, 0.8, 1e-12);
   assert_int_equal(d.has_actions, 1);
+  assert_int_equal(d.n_classes, 1);
+  assert_int_equal(d.boxes[1].cls, 0);
+  assert_string_equal(d.classes[0], "person");
   rv_eval_data_free(&d);
   /* an empty file is either format: no actions found, and every frame evaluated */
   assert_int_equal(rv_eval_load_pred(write_file("empty.txt", ""), 10, &d), RV_OK);
@@ -537,6 +603,7 @@ int main(void) {
       cmocka_unit_test(test_eval_hota_by_hand),     cmocka_unit_test(test_eval_hota_alignment),
       cmocka_unit_test(test_eval_clear_continuity), cmocka_unit_test(test_eval_frames_subset),
       cmocka_unit_test(test_eval_identity_parts),   cmocka_unit_test(test_eval_bad_arrays),
+      cmocka_unit_test(test_eval_per_class),
       cmocka_unit_test(test_eval_read_gt_folder),   cmocka_unit_test(test_eval_read_jsonl),
       cmocka_unit_test(test_eval_read_errors),      cmocka_unit_test(test_eval_reentries),
   };

@@ -1,7 +1,8 @@
 """Scores a model on held-out synthetic scenes (seeds never used in training, all < 1000):
 renders each scene with `ringvit synth` (640x360, 10 fps, H.264, default rates), runs
 `ringvit analyze` on the video, scores it with `ringvit eval`, and prints one Markdown table
-with the tracking figures, action mAP@0.5 and AP@0.5 per class (eval's per-class figures) and
+with the tracking figures (HOTA also per object class: `ringvit eval --per-class`), action
+mAP@0.5 and AP@0.5 per action class (eval's per-class action figures) and
 the speed of analyze.
 
     /usr/bin/python3 vit/train/heldout.py --ringvit build/ringvit --eval build-eval/ringvit \
@@ -48,7 +49,7 @@ def analyze(rv, model, video, out):
 
 def evaluate(ev, gt, pred, min_vis=0.0):
     extra = ["--min-vis", str(min_vis)] if min_vis > 0 else []
-    return json.loads(run([ev, "eval", "--gt", gt, "--pred", pred, "--json"] + extra).stdout)
+    return json.loads(run([ev, "eval", "--gt", gt, "--pred", pred, "--json", "--per-class"] + extra).stdout)
 
 
 def per_label_ap(m, gt_dir, pred):
@@ -118,12 +119,18 @@ def reentry_cell(r):
     return f"{r['reentry_same_id']} / {r['reentry_IDSW']} ({r['reentries']})"
 
 
+def class_hota_cell(r):
+    """HOTA of each object class on its own (`ringvit eval --per-class`)."""
+    return ", ".join(f"{c['label']} {c['HOTA']:.1f}" for c in r.get("per_class", [])) or "-"
+
+
 def table(rows):
     labels = sorted({k for r in rows for k in r["per_label"]})
-    head = ["model", "seed", "s", "HOTA", "IDF1", "MOTA", "IDSW", "re-entries: same id / switched (of)", "mAP@0.5"] + [f"AP {l}" for l in labels] + ["x real time"]
+    head = ["model", "seed", "s", "HOTA", "HOTA per class", "IDF1", "MOTA", "IDSW", "re-entries: same id / switched (of)", "mAP@0.5"] + [f"AP {l}" for l in labels] + ["x real time"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
-        cells = [r["model"], str(r["seed"]), str(r["seconds"]), f"{r['HOTA']:.1f}", f"{r['IDF1']:.1f}", f"{r['MOTA']:.1f}",
+        cells = [r["model"], str(r["seed"]), str(r["seconds"]), f"{r['HOTA']:.1f}", class_hota_cell(r),
+                 f"{r['IDF1']:.1f}", f"{r['MOTA']:.1f}",
                  str(r["IDSW"]), reentry_cell(r), f"{r['action_mAP_50'] / 100:.3f}"]
         for l in labels:
             p = r["per_label"].get(l)

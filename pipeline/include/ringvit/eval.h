@@ -33,9 +33,11 @@ typedef struct rv_eval_box {
   int64_t id;        /* track id; < 0 = untracked: the box is an id of its own */
   double x, y, w, h; /* left, top (1-based pixels, as MOTChallenge), width, height */
   double vis;        /* GT visibility in [0, 1] (MOTChallenge's 9th column); 1 when not given */
+  int32_t cls;       /* index into rv_eval_data.classes; -1: none (no class column or label) */
 } rv_eval_box;
 
 enum { RV_EVAL_LABEL_MAX = 64 };
+enum { RV_EVAL_MAX_LABELS = 1024 }; /* distinct class names one file may hold */
 
 typedef struct rv_eval_segment {
   char label[RV_EVAL_LABEL_MAX];
@@ -58,6 +60,10 @@ typedef struct rv_eval_data {
   int64_t n_segments;
   int has_actions; /* the source can hold actions: GT actions.jsonl, prediction JSON Lines */
   double fps;      /* GT frame rate from meta.json or seqinfo.ini; 0 = unknown */
+  /* Class names: the GT's from meta.json "classes" (a gt.txt row's 8th column, 1-based,
+   * picks one); a JSON Lines prediction's objects' detection.label, in order of appearance. */
+  char (*classes)[RV_EVAL_LABEL_MAX];
+  int32_t n_classes;
 } rv_eval_data;
 
 /* GT: a MOTChallenge gt.txt (rows whose 7th column is 0 are ignored), or a folder holding
@@ -104,6 +110,23 @@ rv_status rv_eval_tracks(const rv_eval_box *gt, int64_t n_gt, const rv_eval_box 
 rv_status rv_eval_tracks_ex(const rv_eval_box *gt, int64_t n_gt, const rv_eval_box *pred,
                             int64_t n_pred, const int64_t *frames, int64_t n_frames,
                             const rv_eval_track_opts *opts, rv_eval_mot *out);
+
+/* One class's track figures (rv_eval_tracks_per_class). */
+typedef struct rv_eval_class_mot {
+  char label[RV_EVAL_LABEL_MAX];
+  rv_eval_mot m;
+} rv_eval_class_mot;
+
+/* Track figures per class, as TrackEval scores KITTI's or BDD100K's classes: the GT rows of
+ * a class and the predicted boxes labelled with its name, each scored as rv_eval_tracks_ex
+ * (over pred->frames). The classes are the GT's names that the GT rows or the predicted
+ * labels use, in the GT's order, then the predicted labels the GT does not name (all false
+ * positives). Needs GT class names (meta.json) for every row's class and a labelled
+ * prediction (JSON Lines); else RV_ERR_FORMAT with the reason. *out (free()) gets *n_out
+ * entries. */
+rv_status rv_eval_tracks_per_class(const rv_eval_data *gt, const rv_eval_data *pred,
+                                   const rv_eval_track_opts *opts, rv_eval_class_mot **out,
+                                   int32_t *n_out);
 
 enum { RV_EVAL_N_TIOU = 3 };
 extern const double rv_eval_tious[RV_EVAL_N_TIOU]; /* 0.3, 0.5, 0.7 */

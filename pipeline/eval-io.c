@@ -183,8 +183,8 @@ static rv_status mot_row(const reader *r, char *s, int is_gt, rv_eval_box *b, in
   if (v[4] < 0 || v[5] < 0) return BAD_LINE(r, "negative box size %g x %g", v[4], v[5]);
   double vis = is_gt && n >= 9 && v[8] >= 0 && v[8] <= 1 ? v[8] : 1.0;
   int has_cls = is_gt && n >= 8 && integral(v[7]) && v[7] >= 1 && v[7] <= INT32_MAX;
-  *b = (rv_eval_box){(int64_t)v[0], (int64_t)v[1], v[2], v[3], v[4], v[5], vis,
-                     has_cls ? (int32_t)(v[7] - 1) : -1};
+  int32_t cls = has_cls ? (int32_t)(v[7] - 1) : -1;
+  *b = (rv_eval_box){(int64_t)v[0], (int64_t)v[1], v[2], v[3], v[4], v[5], vis, cls};
   *keep = !(is_gt && n >= 7 && v[6] == 0);
   return RV_OK;
 }
@@ -250,11 +250,9 @@ static rv_status object_class(reader *r, json_t *det, int32_t *cls) {
   *cls = -1;
   if (!label) return RV_OK;
   if (!json_is_string(label) || strlen(json_string_value(label)) >= RV_EVAL_LABEL_MAX)
-    return BAD_LINE(r, "detection.label must be a string shorter than %d bytes",
-                    RV_EVAL_LABEL_MAX);
+    return BAD_LINE(r, "detection.label must be a string shorter than %d bytes", RV_EVAL_LABEL_MAX);
   rv_status st = class_index(r->d, &r->class_cap, json_string_value(label), cls);
-  if (st >= 0 && *cls < 0)
-    return BAD_LINE(r, "more than %d distinct labels", RV_EVAL_MAX_LABELS);
+  if (st >= 0 && *cls < 0) return BAD_LINE(r, "more than %d distinct labels", RV_EVAL_MAX_LABELS);
   return st;
 }
 

@@ -251,14 +251,14 @@ static int print_json(const result *r) {
 
 static void print_per_class(const result *r) {
   if (!r->classes) return;
-  printf("\n%-16s %7s %8s %7s %8s %8s %8s %8s %8s %8s %6s\n", "class", "GT ids", "GT boxes",
-         "ids", "boxes", "HOTA", "DetA", "AssA", "MOTA", "IDF1", "IDSW");
+  printf("\n%-16s %7s %8s %7s %8s %8s %8s %8s %8s %8s %6s\n", "class", "GT ids", "GT boxes", "ids",
+         "boxes", "HOTA", "DetA", "AssA", "MOTA", "IDF1", "IDSW");
   for (int32_t i = 0; i < r->n_classes; i++) {
     const rv_eval_mot *m = &r->classes[i].m;
     printf("%-16s %7lld %8lld %7lld %8lld %8.3f %8.3f %8.3f %8.3f %8.3f %6lld\n",
-           r->classes[i].label, (long long)m->gt_ids, (long long)m->gt_dets,
-           (long long)m->pred_ids, (long long)m->pred_dets, pct(m->hota), pct(m->det_a),
-           pct(m->ass_a), pct(m->mota), pct(m->idf1), (long long)m->idsw);
+           r->classes[i].label, (long long)m->gt_ids, (long long)m->gt_dets, (long long)m->pred_ids,
+           (long long)m->pred_dets, pct(m->hota), pct(m->det_a), pct(m->ass_a), pct(m->mota),
+           pct(m->idf1), (long long)m->idsw);
   }
 }
 

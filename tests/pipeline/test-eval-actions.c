@@ -152,10 +152,20 @@ static void test_actions_on_tracks(void **state) {
   rv_eval_segment ps[3] = {S("run", 0, 0, 2000000000, 0.9), S("run", 0, 0, 2000000000, 0.5),
                            S("walk", 0, 0, 2000000000, 0.8)};
   ps[0].track_id = 8, ps[1].track_id = 7, ps[2].track_id = 8;
-  rv_eval_data gt = {.boxes = gb, .n_boxes = 42, .n_frames = -1, .segments = gs, .n_segments = 2,
-                     .has_actions = 1, .fps = 10.0};
-  rv_eval_data pr = {.boxes = pb, .n_boxes = 15, .frames = frames, .n_frames = 5, .segments = ps,
-                     .n_segments = 3, .has_actions = 1};
+  rv_eval_data gt = {.boxes = gb,
+                     .n_boxes = 42,
+                     .n_frames = -1,
+                     .segments = gs,
+                     .n_segments = 2,
+                     .has_actions = 1,
+                     .fps = 10.0};
+  rv_eval_data pr = {.boxes = pb,
+                     .n_boxes = 15,
+                     .frames = frames,
+                     .n_frames = 5,
+                     .segments = ps,
+                     .n_segments = 3,
+                     .has_actions = 1};
   rv_eval_follow *f = NULL;
   assert_int_equal(rv_eval_follow_init(&gt, &pr, &f), RV_OK);
   assert_true(rv_eval_follows(f, 1, 7, 0, 2000000000));

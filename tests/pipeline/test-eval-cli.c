@@ -311,10 +311,8 @@ int main(int argc, char **argv) {
   }
   ringvit = argv[1];
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_cli_self_mot),
-      cmocka_unit_test(test_cli_self_jsonl_sampled),
-      cmocka_unit_test(test_cli_perturbed),
-      cmocka_unit_test(test_cli_per_class),
+      cmocka_unit_test(test_cli_self_mot),   cmocka_unit_test(test_cli_self_jsonl_sampled),
+      cmocka_unit_test(test_cli_perturbed),  cmocka_unit_test(test_cli_per_class),
       cmocka_unit_test(test_cli_exit_codes),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

@@ -414,8 +414,12 @@ static void test_eval_per_class(void **state) {
   rv_eval_box p[] = {C(1, 7, 0, 0), C(1, 8, 100, 1), C(2, 8, 100, 1)};
   int64_t frames[] = {1, 2};
   rv_eval_data gt = {.boxes = g, .n_boxes = 4, .n_frames = -1, .classes = gt_names, .n_classes = 3};
-  rv_eval_data pr = {.boxes = p, .n_boxes = 3, .frames = frames, .n_frames = 2,
-                     .classes = pr_names, .n_classes = 2};
+  rv_eval_data pr = {.boxes = p,
+                     .n_boxes = 3,
+                     .frames = frames,
+                     .n_frames = 2,
+                     .classes = pr_names,
+                     .n_classes = 2};
   rv_eval_class_mot *c = NULL;
   int32_t n = 0;
   assert_int_equal(rv_eval_tracks_per_class(&gt, &pr, NULL, &c, &n), RV_OK);
@@ -603,9 +607,9 @@ int main(void) {
       cmocka_unit_test(test_eval_hota_by_hand),     cmocka_unit_test(test_eval_hota_alignment),
       cmocka_unit_test(test_eval_clear_continuity), cmocka_unit_test(test_eval_frames_subset),
       cmocka_unit_test(test_eval_identity_parts),   cmocka_unit_test(test_eval_bad_arrays),
-      cmocka_unit_test(test_eval_per_class),
-      cmocka_unit_test(test_eval_read_gt_folder),   cmocka_unit_test(test_eval_read_jsonl),
-      cmocka_unit_test(test_eval_read_errors),      cmocka_unit_test(test_eval_reentries),
+      cmocka_unit_test(test_eval_per_class),        cmocka_unit_test(test_eval_read_gt_folder),
+      cmocka_unit_test(test_eval_read_jsonl),       cmocka_unit_test(test_eval_read_errors),
+      cmocka_unit_test(test_eval_reentries),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

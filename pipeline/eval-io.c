@@ -14,20 +14,7 @@
 #include <ringvit/eval.h>
 
 #include "idmap-impl.h"
-
-/* ---- growable arrays ---- */
-
-static rv_status reserve(void **p, int64_t *cap, int64_t need, size_t size) {
-  if (need <= *cap) return RV_OK;
-  int64_t nc = *cap ? 2 * *cap : 64;
-  while (nc < need)
-    nc *= 2;
-  void *q = realloc(*p, (size_t)nc * size);
-  if (!q) return RV_FAIL(RV_ERR_NOMEM, "%lld records", (long long)nc);
-  *p = q;
-  *cap = nc;
-  return RV_OK;
-}
+#include "reserve-impl.h"
 
 typedef struct reader {
   const char *path;
@@ -36,8 +23,8 @@ typedef struct reader {
   size_t line_cap;
   long long lineno;
   rv_eval_data *d;
-  int64_t box_cap, frame_cap, seg_cap, class_cap;
-  rv_idmap seen; /* ids of the current frame */
+  size_t box_cap, frame_cap, seg_cap, class_cap; /* bytes (rv_reserve) */
+  rv_idmap seen;                                 /* ids of the current frame */
   int64_t seen_frame;
 } reader;
 
@@ -56,34 +43,38 @@ static rv_status push_box(reader *r, const rv_eval_box *b) {
     return BAD_LINE(r, "id %lld appears twice in frame %lld", (long long)b->id,
                     (long long)b->frame);
   if (b->id >= 0) RV_TRY(rv_idmap_put(&r->seen, (uint64_t)b->id, 1));
-  RV_TRY(reserve((void **)&r->d->boxes, &r->box_cap, r->d->n_boxes + 1, sizeof *b));
+  RV_TRY(rv_reserve((void **)&r->d->boxes, &r->box_cap, (size_t)(r->d->n_boxes + 1) * sizeof *b,
+                    "boxes"));
   r->d->boxes[r->d->n_boxes++] = *b;
 fail:
   return st;
 }
 
 static rv_status push_frame(reader *r, int64_t frame) {
-  rv_status st = reserve((void **)&r->d->frames, &r->frame_cap, r->d->n_frames + 1, sizeof frame);
+  rv_status st = rv_reserve((void **)&r->d->frames, &r->frame_cap,
+                            (size_t)(r->d->n_frames + 1) * sizeof frame, "frames");
   if (st >= 0) r->d->frames[r->d->n_frames++] = frame;
   return st;
 }
 
 static rv_status push_segment(reader *r, const rv_eval_segment *s) {
-  rv_status st = reserve((void **)&r->d->segments, &r->seg_cap, r->d->n_segments + 1, sizeof *s);
+  rv_status st = rv_reserve((void **)&r->d->segments, &r->seg_cap,
+                            (size_t)(r->d->n_segments + 1) * sizeof *s, "action segments");
   if (st >= 0) r->d->segments[r->d->n_segments++] = *s;
   return st;
 }
 
 /* The index of class name in d->classes, appended when new (-1 in *idx when the table is
  * full: RV_EVAL_MAX_LABELS names). */
-static rv_status class_index(rv_eval_data *d, int64_t *cap, const char *name, int32_t *idx) {
+static rv_status class_index(rv_eval_data *d, size_t *cap, const char *name, int32_t *idx) {
   for (*idx = 0; *idx < d->n_classes; ++*idx)
     if (!strcmp(d->classes[*idx], name)) return RV_OK;
   if (d->n_classes >= RV_EVAL_MAX_LABELS) {
     *idx = -1;
     return RV_OK;
   }
-  rv_status st = reserve((void **)&d->classes, cap, d->n_classes + 1, sizeof *d->classes);
+  rv_status st = rv_reserve((void **)&d->classes, cap,
+                            (size_t)(d->n_classes + 1) * sizeof *d->classes, "class names");
   if (st < 0) return st;
   snprintf(d->classes[d->n_classes], sizeof *d->classes, "%s", name);
   *idx = d->n_classes++;
@@ -387,7 +378,7 @@ static double fps_from_meta(const char *dir) {
 }
 
 /* One name of meta.json's "classes": the k-th, so that a gt.txt class k + 1 names it. */
-static rv_status meta_class(const char *path, json_t *v, size_t k, rv_eval_data *d, int64_t *cap) {
+static rv_status meta_class(const char *path, json_t *v, size_t k, rv_eval_data *d, size_t *cap) {
   int32_t idx = -1;
   if (!json_is_string(v) || strlen(json_string_value(v)) >= RV_EVAL_LABEL_MAX)
     return RV_FAIL(RV_ERR_FORMAT, "%s: \"classes\" must hold names shorter than %d bytes", path,
@@ -406,8 +397,7 @@ static rv_status classes_from_meta(const char *dir, rv_eval_data *d) {
   char *path = join(dir, "meta.json");
   json_t *m = path ? json_load_file(path, 0, NULL) : NULL;
   json_t *names = json_object_get(m, "classes"), *v;
-  int64_t cap = 0;
-  size_t k;
+  size_t cap = 0, k;
   if (!path) RV_TRY_FAIL(RV_ERR_NOMEM, "paths");
   if (names && !json_is_array(names))
     RV_TRY_FAIL(RV_ERR_FORMAT, "%s: \"classes\" must be an array of names", path);
@@ -450,8 +440,10 @@ static rv_status read_file(const char *path, rv_eval_data *d, file_kind kind, do
   rv_status st = RV_OK;
   reader r = {0};
   r.d = d;
-  r.box_cap = d->n_boxes, r.seg_cap = d->n_segments;
-  r.frame_cap = d->n_frames > 0 ? d->n_frames : 0;
+  /* a second file appends: what the first allocated holds at least its records */
+  r.box_cap = (size_t)d->n_boxes * sizeof *d->boxes;
+  r.seg_cap = (size_t)d->n_segments * sizeof *d->segments;
+  r.frame_cap = d->n_frames > 0 ? (size_t)d->n_frames * sizeof *d->frames : 0;
   RV_TRY(open_file(&r, path));
   if (kind == GT_MOT) st = read_mot(&r, 1);
   if (kind == GT_ACTIONS) st = read_jsonl(&r, 0, 0);

@@ -158,6 +158,7 @@ static rv_status open_heads(rv_pipeline *p) {
   dc.grid_h = mc->dense ? rv_vit_grid_h(mc, 0) : 0;
   dc.grid_w = mc->dense ? rv_vit_grid_w(mc, 0) : 0;
   dc.patch = mc->patch;
+  dc.sub = mc->dense ? rv_vit_dense_sub(mc) : 1;
   dc.max_tokens = mc->set ? mc->det_tokens : 0;
   dc.peak = mc->dense_peak;
   dc.reach = mc->dense_reach;

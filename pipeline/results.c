@@ -50,7 +50,8 @@ double rv_pipeline_bytes_per_frame(const rv_pipeline *p) {
   double gh = rv_vit_grid_h(c, 0), gw = rv_vit_grid_w(c, 0);
   double seq = rv_vit_prefix_tokens(c) + gh * gw + c->det_tokens;
   double tpf = c->temporal_pool_h > 0 ? (double)c->temporal_pool_h * c->temporal_pool_w : seq;
-  double dense = c->dense ? gh * gw * rv_vit_dense_channels(c) : 0;
+  double sub = rv_vit_dense_sub(c);
+  double dense = c->dense ? gh * gw * sub * sub * rv_vit_dense_channels(c) : 0;
   /* tokens of the frame, its temporal rows through one block (qkv, attention, mlp), the
    * pooled copies, the head outputs and the foreground mask boxes are snapped to */
   double floats = seq * c->width + tpf * (6.0 * c->width + c->mlp_dim) + dense + 64;

@@ -12,6 +12,7 @@
  * num_track_actions, num_scene_actions
  * (default: the label list lengths), labels {classes, track_actions, scene_actions},
  * head.dense.peak [0], head.dense.reach [0: box centres in their own cell; up to 3],
+ * head.dense.sub [1: one output cell per patch; 2 or 4 per side, dividing the patch],
  * head.dense.class_offset and action_offset [none: one number per class or track action,
  * |x| <= 16, at most RV_MAX_HEAD_OFFSETS], tracking {detect_thresh, high_thresh, low_thresh,
  * new_track_thresh, lost_s, action_on, action_off, action_smooth_s, action_min_s,
@@ -252,7 +253,7 @@ fail:
 }
 
 static const char *const dense_keys[] = {"hidden", "emb_dim",       "peak", "class_offset",
-                                         "reach",  "action_offset", NULL};
+                                         "reach",  "action_offset", "sub",  NULL};
 
 /* head.dense.<key>: one logit offset per class or track action (calibration), n of them
  * (`what` names one) into dst; *count = n when present. */
@@ -317,6 +318,7 @@ static rv_status parse_heads(json_t *root, rv_vit_config *c) {
     RV_TRY(get_int(d, "emb_dim", 0, &c->emb_dim));
     RV_TRY(get_int(d, "peak", 0, &c->dense_peak));
     RV_TRY(get_int(d, "reach", 0, &c->dense_reach));
+    RV_TRY(get_int(d, "sub", 1, &c->dense_sub));
     RV_TRY(get_offsets(d, "class_offset", c->num_classes, "class", c->dense_class_offset,
                        &c->dense_class_offsets));
     RV_TRY(get_offsets(d, "action_offset", c->num_track_actions, "track action",
@@ -377,6 +379,10 @@ static rv_status validate(const rv_vit_config *c) {
           "config: head.dense.peak must be 0 or an odd number up to 15, got %d", c->dense_peak);
   REQUIRE(c->dense_reach >= 0 && c->dense_reach <= 3,
           "config: head.dense.reach must be 0 to 3 cells, got %d", c->dense_reach);
+  REQUIRE(!c->dense || ((c->dense_sub == 1 || c->dense_sub == 2 || c->dense_sub == 4) &&
+                        c->patch % c->dense_sub == 0),
+          "config: head.dense.sub must be 1, 2 or 4 and divide the patch %d, got %d", c->patch,
+          c->dense_sub);
   REQUIRE(!c->tuning.action_on || !c->tuning.action_off ||
               c->tuning.action_off <= c->tuning.action_on,
           "config: tracking.action_off %g is above action_on %g", (double)c->tuning.action_off,
@@ -474,6 +480,7 @@ int rv_vit_prefix_tokens(const rv_vit_config *c) { return c->cls_token + c->dist
 int rv_vit_dense_channels(const rv_vit_config *c) {
   return c->dense ? 1 + c->num_classes + 4 + c->num_track_actions + c->emb_dim : 0;
 }
+int rv_vit_dense_sub(const rv_vit_config *c) { return c->dense_sub > 1 ? c->dense_sub : 1; }
 
 /* ---- the tensors a config needs ---- */
 
@@ -565,7 +572,8 @@ static rv_status want_heads(plan *p, const rv_vit_config *c) {
       RV_TRY(want_linear(p, "head.dense.hidden", c->dense_hidden, d));
       in = c->dense_hidden;
     }
-    RV_TRY(want_linear(p, "head.dense.out", rv_vit_dense_channels(c), in));
+    int sub = rv_vit_dense_sub(c);
+    RV_TRY(want_linear(p, "head.dense.out", sub * sub * rv_vit_dense_channels(c), in));
   }
   if (c->scene) {
     if (c->scene_fc_norm) RV_TRY(want_norm(p, "fc_norm", d));

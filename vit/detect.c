@@ -14,6 +14,7 @@ typedef struct cand {
 
 struct rv_det_decoder {
   rv_det_decoder_cfg cfg;
+  int sub, fine_h, fine_w; /* dense head: output cells per patch side, and their grid */
   int cap;             /* candidates: max(cells, tokens) */
   cand *cands;         /* [cap] */
   unsigned char *dead; /* [cap] NMS flags */
@@ -70,6 +71,8 @@ static rv_status check_cfg(const rv_det_decoder_cfg *c) {
     return RV_FAIL(RV_ERR_INVALID, "score_thresh and nms_iou must be in [0, 1], max_dets >= 0");
   if (c->peak < 0 || (c->peak > 1 && c->peak % 2 == 0) || c->peak > 15)
     return RV_FAIL(RV_ERR_INVALID, "peak must be 0 or odd up to 15, got %d", c->peak);
+  if (c->sub < 0 || c->sub == 3 || c->sub > 4)
+    return RV_FAIL(RV_ERR_INVALID, "sub must be 0, 1, 2 or 4 cells per patch side, got %d", c->sub);
   if (c->reach < 0 || c->reach > 3)
     return RV_FAIL(RV_ERR_INVALID, "reach must be 0 to 3 cells, got %d", c->reach);
   rv_status st = check_offsets(c->class_offset, c->n_classes, "class_offset");
@@ -104,7 +107,10 @@ rv_status rv_det_decoder_init(const rv_det_decoder_cfg *cfg, rv_det_decoder **ou
   if (d->cfg.score_thresh == 0) d->cfg.score_thresh = 0.05f;
   if (d->cfg.nms_iou == 0) d->cfg.nms_iou = 0.5f;
   if (d->cfg.max_dets == 0) d->cfg.max_dets = 300;
-  int cells = cfg->grid_h * cfg->grid_w;
+  d->sub = cfg->sub > 1 ? cfg->sub : 1;
+  d->fine_h = cfg->grid_h * d->sub;
+  d->fine_w = cfg->grid_w * d->sub;
+  int cells = d->fine_h * d->fine_w;
   d->cap = cells > cfg->max_tokens ? cells : cfg->max_tokens;
   size_t k = (size_t)d->cfg.max_dets;
   d->cands = malloc((size_t)d->cap * sizeof *d->cands);
@@ -241,6 +247,15 @@ static float centre_offset(const rv_det_decoder *d, float t) {
   return 0.5f + (2.0f * (float)d->cfg.reach + 1.0f) * (sigmoidf(t) - 0.5f);
 }
 
+/* The channels of output cell (row, col) of the fine grid in raw: patch after patch, each
+ * patch's sub x sub cells row-major (the head emits a patch's cells as one row). */
+static const float *cell_at(const rv_det_decoder *d, const float *raw, int nch, int row, int col) {
+  const int s = d->sub;
+  size_t k = ((size_t)(row / s) * d->cfg.grid_w + (size_t)(col / s)) * (size_t)(s * s) +
+             (size_t)(row % s * s + col % s);
+  return raw + k * (size_t)nch;
+}
+
 /* One dense cell into a candidate; 0 when it scores below the threshold or has no box. */
 static int dense_cell(const rv_det_decoder *d, const float *ch, int row, int col,
                       const rv_frame_geom *g, cand *c) {
@@ -249,7 +264,7 @@ static int dense_cell(const rv_det_decoder *d, const float *ch, int row, int col
   c->score = sigmoidf(ch[0] + (d->offset ? d->offset[c->label] : 0.0f)) * p;
   if (!(c->score >= d->cfg.score_thresh)) return 0;
   const float *bx = ch + 1 + C;
-  float P = (float)d->cfg.patch;
+  float P = (float)d->cfg.patch / (float)d->sub;
   float cx = ((float)col + centre_offset(d, bx[0])) * P;
   float cy = ((float)row + centre_offset(d, bx[1])) * P;
   float w = expf(bx[2]) * P, h = expf(bx[3]) * P;
@@ -257,7 +272,7 @@ static int dense_cell(const rv_det_decoder *d, const float *ch, int row, int col
   c->box[1] = cy - 0.5f * h;
   c->box[2] = cx + 0.5f * w;
   c->box[3] = cy + 0.5f * h;
-  c->src = row * d->cfg.grid_w + col;
+  c->src = row * d->fine_w + col;
   return to_source(d, g, c->box);
 }
 
@@ -265,12 +280,12 @@ static int dense_cell(const rv_det_decoder *d, const float *ch, int row, int col
  * neighbour earlier in row order wins, so a flat plateau still yields one peak. NaN never
  * is a peak (the score threshold drops it anyway). */
 static int is_peak(const rv_det_decoder *d, const float *raw, int nch, int r, int c) {
-  const int rad = d->cfg.peak / 2, gw = d->cfg.grid_w;
-  const float v = raw[(size_t)(r * gw + c) * nch];
+  const int rad = d->cfg.peak / 2, gw = d->fine_w;
+  const float v = *cell_at(d, raw, nch, r, c);
   for (int rr = r - rad; rr <= r + rad; rr++)
     for (int cc = c - rad; cc <= c + rad; cc++) {
-      if (rr < 0 || cc < 0 || rr >= d->cfg.grid_h || cc >= gw || (rr == r && cc == c)) continue;
-      float u = raw[(size_t)(rr * gw + cc) * nch];
+      if (rr < 0 || cc < 0 || rr >= d->fine_h || cc >= gw || (rr == r && cc == c)) continue;
+      float u = *cell_at(d, raw, nch, rr, cc);
       if (u > v || (u == v && rr * gw + cc < r * gw + c)) return 0;
     }
   return 1;
@@ -286,16 +301,17 @@ rv_status rv_det_decode_dense(rv_det_decoder *d, const float *raw, const rv_fram
   RV_TRY(check_geom(geom));
   const int nch = rv_det_dense_channels(&d->cfg), C = d->cfg.n_classes;
   int n = 0;
-  for (int r = 0; r < d->cfg.grid_h; r++)
-    for (int c = 0; c < d->cfg.grid_w; c++) {
-      const float *ch = raw + (size_t)(r * d->cfg.grid_w + c) * nch;
+  for (int r = 0; r < d->fine_h; r++)
+    for (int c = 0; c < d->fine_w; c++) {
+      const float *ch = cell_at(d, raw, nch, r, c);
       if (d->cfg.peak > 1 && !is_peak(d, raw, nch, r, c)) continue;
       if (dense_cell(d, ch, r, c, geom, &d->cands[n])) n++;
     }
   qsort(d->cands, (size_t)n, sizeof *d->cands, cand_cmp);
   int kept = nms(d, n);
   for (int k = 0; k < kept; k++) {
-    const float *ch = raw + (size_t)d->cands[k].src * nch;
+    const int src = d->cands[k].src;
+    const float *ch = cell_at(d, raw, nch, src / d->fine_w, src % d->fine_w);
     emit(d, k, &d->cands[k]);
     fill_extras(d, k, d->cfg.n_act ? ch + 5 + C : NULL,
                 d->cfg.emb_dim ? ch + 5 + C + d->cfg.n_act : NULL);

@@ -35,7 +35,8 @@ rv_status rv_vit_heads_carve(rv_vit *v, rv_carver *cv) {
   int64_t f = v->cap, d = v->d;
   if (c->dense) {
     if (c->dense_hidden) RV_TRY(rv_carve(cv, v->np, c->dense_hidden, &v->dense_h));
-    RV_TRY(rv_carve(cv, f * v->np, rv_vit_dense_channels(c), &v->dense_o));
+    int sub = rv_vit_dense_sub(c);
+    RV_TRY(rv_carve(cv, f * v->np, sub * sub * rv_vit_dense_channels(c), &v->dense_o));
   }
   if (c->scene) {
     RV_TRY(rv_carve(cv, f, d, &v->pooled_rows));
@@ -68,7 +69,10 @@ static rv_status dense_head(rv_vit *v, rv_tensor *out) {
       RV_TRY(rv_vit_linear(v, &xp, &v->dense_out, &o, RV_ACT_NONE, 0.0f));
     }
   }
-  *out = as3d(&v->dense_o, v->n_local, v->np);
+  /* each patch's row holds its sub x sub cells one after another: the same floats */
+  int cells = rv_vit_dense_sub(v->c) * rv_vit_dense_sub(v->c);
+  *out =
+      rv_tensor_3d(v->dense_o.data, RV_F32, v->n_local, v->np * cells, rv_vit_dense_channels(v->c));
 fail:
   return st;
 }

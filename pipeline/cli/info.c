@@ -23,9 +23,12 @@ static void print_labels(const rv_model *m, rv_label_kind kind, const char *what
 
 static void print_heads(const rv_model *m, const rv_vit_config *c) {
   if (c->dense)
-    printf("  %-13s dense: %d channels per cell (obj, %d cls, 4 box, %d act, %d emb)%s\n", "heads",
-           rv_vit_dense_channels(c), c->num_classes, c->num_track_actions, c->emb_dim,
-           c->dense_hidden ? ", hidden layer" : "");
+    printf("  %-13s dense: %d channels per cell (obj, %d cls, 4 box, %d act, %d emb)%s%s\n",
+           "heads", rv_vit_dense_channels(c), c->num_classes, c->num_track_actions, c->emb_dim,
+           c->dense_hidden ? ", hidden layer" : "",
+           rv_vit_dense_sub(c) == 2   ? ", 2x2 cells per patch"
+           : rv_vit_dense_sub(c) == 4 ? ", 4x4 cells per patch"
+                                      : "");
   if (c->scene)
     printf("  %-13s scene: %d logits per %s (%s pool%s, %s)\n", c->dense ? "" : "heads",
            c->num_scene_actions, c->scene_clip ? "clip" : "frame",

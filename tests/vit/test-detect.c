@@ -22,9 +22,8 @@ static float *grid(void) {
   return raw;
 }
 
-static void set_cell(float *raw, int row, int col, double obj_p, int cls, double tx, double ty,
-                     double w_cells, double h_cells) {
-  float *ch = raw + (row * GW + col) * NCH;
+static void fill_cell(float *ch, double obj_p, int cls, double tx, double ty, double w_cells,
+                      double h_cells) {
   ch[0] = (float)logit(obj_p);
   for (int c = 0; c < C; c++)
     ch[1 + c] = c == cls ? 4.0f : -4.0f;
@@ -38,9 +37,20 @@ static void set_cell(float *raw, int row, int col, double obj_p, int cls, double
     ch[5 + C + A + e] = (float)(e + 1); /* |(1,2,3,4)| = sqrt(30) */
 }
 
+static void set_cell(float *raw, int row, int col, double obj_p, int cls, double tx, double ty,
+                     double w_cells, double h_cells) {
+  fill_cell(raw + (row * GW + col) * NCH, obj_p, cls, tx, ty, w_cells, h_cells);
+}
+
+/* Output cell (row, col) of a 2 x 2 split head: patch by patch, each patch's four cells
+ * row-major (the layout rv_vit_outputs.dense documents). */
+static float *sub_cell(float *raw, int row, int col) {
+  return raw + (((row / 2) * GW + col / 2) * 4 + (row % 2) * 2 + col % 2) * NCH;
+}
+
 static rv_det_decoder *decoder(float thresh) {
-  rv_det_decoder_cfg cfg = {C, A, E, GH,   GW, P,   RV_CLS_SIGMOID, 8, thresh, 0.5f,
-                            0, 0, 0, NULL, 0,  NULL};
+  rv_det_decoder_cfg cfg = {C,    A, E, GH, GW,   P, RV_CLS_SIGMOID, 8, thresh,
+                            0.5f, 0, 0, 0,  NULL, 0, NULL,           0};
   rv_det_decoder *d = NULL;
   assert_int_equal(rv_det_decoder_init(&cfg, &d), RV_OK);
   assert_int_equal(rv_det_dense_channels(&cfg), NCH);
@@ -120,8 +130,8 @@ static void test_dense_peaks(void **state) {
   set_cell(raw, 4, 7, 0.60, 0, 0.0, 0.0, 0.6, 1.0);  /* another, two cells on */
   set_cell(raw, 9, 9, 0.80, 1, 0.0, 0.0, 1.0, 1.0);  /* a plateau of two equal cells */
   set_cell(raw, 9, 10, 0.80, 1, -3.0, 0.0, 1.0, 1.0);
-  rv_det_decoder_cfg cfg = {C, A, E, GH,   GW, P,   RV_CLS_SIGMOID, 0, 0.3f, 0.5f,
-                            0, 0, 0, NULL, 0,  NULL};
+  rv_det_decoder_cfg cfg = {C,    A, E, GH, GW,   P, RV_CLS_SIGMOID, 0, 0.3f,
+                            0.5f, 0, 0, 0,  NULL, 0, NULL,           0};
   rv_frame_geom g = rv_frame_geom_fit(224, 224, 224, 224, 0);
   const rv_detection *dets;
   int n, counts[2];
@@ -156,8 +166,8 @@ static void test_dense_topk_and_clip(void **state) {
   for (int i = 0; i < 12; i++)
     set_cell(raw, i, (i * 5) % GW, 0.5 + 0.04 * i, i % C, 0, 0, 0.5, 0.5);
   set_cell(raw, 0, 0, 0.99, 0, -2.0, -2.0, 4.0, 4.0); /* reaches past the top-left corner */
-  rv_det_decoder_cfg cfg = {C, A, E, GH,   GW, P,   RV_CLS_SOFTMAX, 0, 0.1f, 0.5f,
-                            5, 0, 0, NULL, 0,  NULL};
+  rv_det_decoder_cfg cfg = {C,    A, E, GH, GW,   P, RV_CLS_SOFTMAX, 0, 0.1f,
+                            0.5f, 5, 0, 0,  NULL, 0, NULL,           0};
   rv_det_decoder *d = NULL;
   assert_int_equal(rv_det_decoder_init(&cfg, &d), RV_OK);
   rv_frame_geom g = rv_frame_geom_fit(224, 224, 224, 224, 0);
@@ -194,7 +204,8 @@ static void test_set_head(void **state) {
   logits[1 * (C + 1) + 2] = 8.0f; /* token 1: class 2 */
   logits[4 * (C + 1) + 0] = 6.0f; /* token 4: class 0, less sure */
   boxes[4 * 4 + 0] = 0.25f;
-  rv_det_decoder_cfg cfg = {C, 0, 0, 0, 0, 0, RV_CLS_SIGMOID, T, 0.3f, 0, 0, 0, 0, NULL, 0, NULL};
+  rv_det_decoder_cfg cfg = {C, 0, 0, 0, 0,    0, RV_CLS_SIGMOID, T, 0.3f,
+                            0, 0, 0, 0, NULL, 0, NULL,           0};
   rv_det_decoder *d = NULL;
   assert_int_equal(rv_det_decoder_init(&cfg, &d), RV_OK);
   rv_frame_geom g = rv_frame_geom_fit(1280, 720, 512, 512, 1);
@@ -227,8 +238,8 @@ static void test_dense_class_offset(void **state) {
   set_cell(raw, 3, 3, 0.40, 0, 0.0, 0.0, 2.0, 2.0);
   set_cell(raw, 9, 9, 0.40, 2, 0.0, 0.0, 2.0, 2.0);
   float offset[C] = {0.0f, 0.0f, 1.5f};
-  rv_det_decoder_cfg cfg = {C, A, E, GH,     GW, P,   RV_CLS_SIGMOID, 0, 0.5f, 0.5f,
-                            0, 0, 0, offset, 0,  NULL};
+  rv_det_decoder_cfg cfg = {C,    A, E, GH, GW,     P, RV_CLS_SIGMOID, 0, 0.5f,
+                            0.5f, 0, 0, 0,  offset, 0, NULL,           0};
   rv_det_decoder *d = NULL;
   assert_int_equal(rv_det_decoder_init(&cfg, &d), RV_OK);
   offset[2] = -16.0f; /* the decoder copied them */
@@ -257,7 +268,7 @@ static void test_dense_action_offset(void **state) {
   set_cell(raw, 3, 3, 0.90, 0, 0.0, 0.0, 2.0, 2.0);
   float offset[A] = {2.0f, -1.0f};
   rv_det_decoder_cfg cfg = {C,    A, E, GH, GW,   P, RV_CLS_SIGMOID, 0, 0.5f,
-                            0.5f, 0, 0, 0,  NULL, 0, offset};
+                            0.5f, 0, 0, 0,  NULL, 0, offset,         0};
   rv_det_decoder *d = NULL;
   assert_int_equal(rv_det_decoder_init(&cfg, &d), RV_OK);
   offset[0] = 16.0f; /* the decoder copied them */
@@ -285,8 +296,8 @@ static void test_dense_reach(void **state) {
   (void)state;
   float *raw = grid();
   set_cell(raw, 3, 3, 0.9, 0, logit(1.0 / 6), logit(5.0 / 6), 2.0, 2.0);
-  rv_det_decoder_cfg cfg = {C, A, E, GH,   GW, P,   RV_CLS_SIGMOID, 0, 0.5f, 0.5f,
-                            0, 0, 0, NULL, 1,  NULL};
+  rv_det_decoder_cfg cfg = {C,    A, E, GH, GW,   P, RV_CLS_SIGMOID, 0, 0.5f,
+                            0.5f, 0, 0, 0,  NULL, 1, NULL,           0};
   rv_frame_geom g = rv_frame_geom_fit(224, 224, 224, 224, 0);
   const float want[2][4] = {{24, 56, 56, 88},
                             {(3 + 1.0f / 6) * P - P, (3 + 5.0f / 6) * P - P, (3 + 1.0f / 6) * P + P,
@@ -311,10 +322,62 @@ static void test_dense_reach(void **state) {
   free(raw);
 }
 
+/* raw decoded by a new decoder (*d, the caller frees it) on a 224 x 224 source as is. */
+static const rv_detection *decode_square(const rv_det_decoder_cfg *cfg, const float *raw,
+                                         rv_det_decoder **d, int *n) {
+  assert_int_equal(rv_det_decoder_init(cfg, d), RV_OK);
+  rv_frame_geom g = rv_frame_geom_fit(224, 224, 224, 224, 0);
+  const rv_detection *dets = NULL;
+  assert_int_equal(rv_det_decode_dense(*d, raw, &g, &dets, n), RV_OK);
+  return dets;
+}
+
+/* A head with 2 x 2 cells per patch: two people side by side in one patch are two
+ * detections, each with its own cell's box (cells of P / 2 pixels), score and embedding;
+ * the peak rule works on the finer grid. */
+static void test_dense_sub_cells(void **state) {
+  (void)state;
+  float *raw = calloc((size_t)GH * GW * 4 * NCH, sizeof *raw);
+  for (int i = 0; i < GH * GW * 4; i++)
+    raw[i * NCH] = -10.0f;
+  fill_cell(sub_cell(raw, 8, 12), 0.9, 0, 0.0, 0.0, 1.0, 3.0);  /* patch (4, 6), top left */
+  fill_cell(sub_cell(raw, 9, 13), 0.8, 0, 0.5, -0.5, 1.0, 3.0); /* same patch, bottom right */
+  sub_cell(raw, 9, 13)[5 + C + A] = 40.0f;                      /* its embedding: mostly e0 */
+  rv_det_decoder_cfg cfg = {C,    A, E, GH, GW,   P, RV_CLS_SIGMOID, 0, 0.3f,
+                            0.5f, 0, 0, 0,  NULL, 0, NULL,           2};
+  rv_det_decoder *d = NULL;
+  int n;
+  const rv_detection *dets = decode_square(&cfg, raw, &d, &n);
+  assert_int_equal(n, 2);
+  const double Q = P / 2.0;
+  double want[2][4] = {{12 * Q, 8.5 * Q - 1.5 * Q, 13 * Q, 8.5 * Q + 1.5 * Q},
+                       {(13 + sig(0.5) - 0.5) * Q, (9 + sig(-0.5) - 1.5) * Q,
+                        (13 + sig(0.5) + 0.5) * Q, (9 + sig(-0.5) + 1.5) * Q}};
+  for (int k = 0; k < 2; k++) {
+    double got[4] = {dets[k].x1, dets[k].y1, dets[k].x2, dets[k].y2};
+    for (int i = 0; i < 4; i++)
+      if (fabs(got[i] - want[k][i]) > 1e-4)
+        fail_msg("det %d coord %d: %.5f vs %.5f", k, i, got[i], want[k][i]);
+  }
+  assert_true(fabs(dets[1].score - 0.8 * sig(4.0)) < 1e-6);
+  assert_true(dets[0].emb[0] < 0.2f && dets[1].emb[0] > 0.99f);
+  rv_det_decoder_free(d);
+  cfg.peak = 3; /* diagonal neighbours on the fine grid: the stronger one stays */
+  dets = decode_square(&cfg, raw, &d, &n);
+  assert_int_equal(n, 1);
+  assert_true(fabs(dets[0].score - 0.9 * sig(4.0)) < 1e-6);
+  rv_det_decoder_free(d);
+  for (int bad = 3; bad <= 5; bad += 2) {
+    cfg.sub = bad;
+    assert_int_equal(rv_det_decoder_init(&cfg, &d), RV_ERR_INVALID);
+  }
+  free(raw);
+}
+
 static void test_detect_errors(void **state) {
   (void)state;
   rv_det_decoder *d = NULL;
-  rv_det_decoder_cfg cfg = {0, A, E, GH, GW, P, RV_CLS_SIGMOID, 0, 0, 0, 0, 0, 0, NULL, 0, NULL};
+  rv_det_decoder_cfg cfg = {0, A, E, GH, GW, P, RV_CLS_SIGMOID, 0, 0, 0, 0, 0, 0, NULL, 0, NULL, 0};
   assert_int_equal(rv_det_decoder_init(&cfg, &d), RV_ERR_INVALID); /* no classes */
   cfg.n_classes = C;
   cfg.patch = 0;
@@ -353,6 +416,7 @@ int main(void) {
       cmocka_unit_test(test_dense_action_offset),
       cmocka_unit_test(test_set_head),
       cmocka_unit_test(test_dense_reach),
+      cmocka_unit_test(test_dense_sub_cells),
       cmocka_unit_test(test_detect_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -225,7 +225,7 @@ static void test_tracking_keys(void **s) {
   char text[1024];
   rv_vit_config c;
   snprintf(text, sizeof text, "%s%s", base,
-           "\"head\": {\"dense\": {\"peak\": 3, \"reach\": 1, \"class_offset\": [1.25],"
+           "\"head\": {\"dense\": {\"peak\": 3, \"reach\": 1, \"sub\": 2, \"class_offset\": [1.25],"
            " \"action_offset\": [0, 2.5]}}, "
            "\"tracking\": "
            "{\"detect_thresh\": 0.1, "
@@ -237,6 +237,7 @@ static void test_tracking_keys(void **s) {
   assert_int_equal(rv_vit_config_parse(text, &c), RV_OK);
   assert_int_equal(c.dense_peak, 3);
   assert_int_equal(c.dense_reach, 1);
+  assert_int_equal(rv_vit_dense_sub(&c), 2);
   assert_true(c.dense_class_offsets == 1 && c.dense_class_offset[0] == 1.25f);
   assert_true(c.dense_action_offsets == 2 && c.dense_action_offset[0] == 0.0f &&
               c.dense_action_offset[1] == 2.5f);
@@ -250,8 +251,8 @@ static void test_tracking_keys(void **s) {
   assert_true(t->foreground_diff == 0.08f && t->detection_boxes == 1);
   snprintf(text, sizeof text, "%s%s", base, "\"head\": {\"dense\": {}}}");
   assert_int_equal(rv_vit_config_parse(text, &c), RV_OK);
-  assert_true(c.dense_peak == 0 && c.dense_reach == 0 && c.detect_thresh == 0 &&
-              c.tuning.lost_s == 0);
+  assert_true(c.dense_peak == 0 && c.dense_reach == 0 && rv_vit_dense_sub(&c) == 1 &&
+              c.detect_thresh == 0 && c.tuning.lost_s == 0);
   assert_int_equal(c.dense_class_offsets, 0);
   assert_int_equal(c.dense_action_offsets, 0);
   static const struct {
@@ -260,6 +261,9 @@ static void test_tracking_keys(void **s) {
       {"\"head\": {\"dense\": {\"peak\": 2}}}", "peak"},
       {"\"head\": {\"dense\": {\"reach\": 4}}}", "reach"},
       {"\"head\": {\"dense\": {\"reach\": -1}}}", "reach"},
+      {"\"head\": {\"dense\": {\"sub\": 3}}}", "sub"},
+      {"\"head\": {\"dense\": {\"sub\": 0}}}", "sub"},
+      {"\"head\": {\"dense\": {\"sub\": 16}}}", "sub"},
       {"\"head\": {\"dense\": {\"class_offset\": [1, 2]}}}", "class_offset"},
       {"\"head\": {\"dense\": {\"class_offset\": [\"x\"]}}}", "class_offset"},
       {"\"head\": {\"dense\": {\"class_offset\": [17]}}}", "class_offset"},

@@ -189,6 +189,11 @@ static void test_mirror_own_region(void **s) {
   (void)s;
   both("mirror-own");
 }
+/* a dense head with 2 x 2 output cells per patch: its rows as the decoder reads them */
+static void test_mirror_sub_cells(void **s) {
+  (void)s;
+  both("mirror-sub");
+}
 static void test_mirror_videomae(void **s) {
   (void)s;
   both("mirror-videomae");
@@ -225,7 +230,7 @@ int main(void) {
       cmocka_unit_test(test_mirror_yolos),      cmocka_unit_test(test_timm_vit),
       cmocka_unit_test(test_timm_avg),          cmocka_unit_test(test_hf_vit),
       cmocka_unit_test(test_hf_videomae),       cmocka_unit_test(test_hf_yolos),
-      cmocka_unit_test(test_demo_model),
+      cmocka_unit_test(test_demo_model),        cmocka_unit_test(test_mirror_sub_cells),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

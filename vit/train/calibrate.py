@@ -59,10 +59,10 @@ def variant(model, trial):
     """The model with trial's objectness shift, peak rule and tracking keys."""
     tensors, meta = safetensors_io.load(model)
     cfg = json.loads(meta["ringvit"])
-    b = tensors["head.dense.out.bias"].clone()
-    b[0] += trial["shift"]
-    tensors["head.dense.out.bias"] = b
     dense = cfg["head"]["dense"]
+    b = tensors["head.dense.out.bias"].clone()
+    b.view(dense.get("sub", 1) ** 2, -1)[:, 0] += trial["shift"]  # every output cell's objectness
+    tensors["head.dense.out.bias"] = b
     if trial["peak"]:
         dense["peak"] = trial["peak"]
     else:

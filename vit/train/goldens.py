@@ -11,6 +11,7 @@ outputs ("out.dense", ...), with the input size and frame count in its metadata.
   mirror-st      our mirror: spatial + temporal (pooled 2x2, causal window, time embedding),
                  dense + scene heads, input resized (bicubic position resampling)
   mirror-videomae  tubelet 2, q/v biases, sinusoidal positions, joint attention, clip head
+  mirror-sub     the dense head with 2 x 2 output cells per patch (head.dense.sub)
   mirror-yolos   dist + det tokens, mid position tables, set head, bilinear resampling,
                  a frame-causal temporal block over all tokens
   seed-*         the seed's RingAttention model against its PyTorch mirror
@@ -115,6 +116,10 @@ MIRROR_ST = dict(
 MIRROR_OWN = dict(MIRROR_ST, name="mirror-own", temporal_keys="own_region", temporal_window=3,
                   qkv_bias="qv", temporal_tokens=[2, 3], image_size=[32, 48])
 
+# the dense head split into 2 x 2 output cells per patch, box centres reaching a cell out
+MIRROR_SUB = dict(MIRROR_ST, name="mirror-sub", temporal_depth=1,
+                  head={"dense": {"hidden": 16, "emb_dim": 4, "sub": 2, "reach": 1}, "scene": {"pool": "mean"}})
+
 MIRROR_VIDEOMAE = dict(
     name="mirror-videomae", image_size=32, patch=8, tubelet=2, width=32, heads=4, mlp_dim=48,
     spatial_depth=0, temporal_depth=2, cls_token=False, pos_embed="sinusoidal", qkv_bias="qv",
@@ -155,6 +160,7 @@ def main():
     case_seed(out_dir, gen, "seed-proj", 12, 32, 4, 4, 2, 16, 2, 16)
     case_seed(out_dir, gen, "seed-short", 16, 16, 2, 2, 1, 8, 3, 4)
     run_mirror("mirror-own", MIRROR_OWN, out_dir, gen, 7, (40, 48), [0.0, 0.4, 1.1, 1.5, 2.0, 2.2, 3.0])
+    run_mirror("mirror-sub", MIRROR_SUB, out_dir, gen, 3, (32, 48), [0.0, 0.5, 1.0])
     total = sum(os.path.getsize(os.path.join(out_dir, f)) for f in os.listdir(out_dir))
     print(f"{out_dir}: {len(os.listdir(out_dir))} files, {total} bytes")
 

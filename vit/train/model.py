@@ -179,6 +179,7 @@ class Heads(nn.Module):
         if "dense" in h:
             dh = h["dense"].get("hidden", 0)
             ch = 1 + c["num_classes"] + 4 + c["num_track_actions"] + h["dense"].get("emb_dim", 0)
+            ch *= dense_sub(c) ** 2  # a patch's sub x sub cells, one after another
             self.dense = nn.Module()
             if dh:
                 self.dense.hidden = nn.Linear(d, dh)
@@ -190,6 +191,21 @@ class Heads(nn.Module):
             # state-dict names head.set.class.{0,1,2} / head.set.box.{0,1,2}
             self.set.add_module("class", nn.ModuleList(Mlp3(d, c["num_classes"] + 1).layers))
             self.set.box = nn.ModuleList(Mlp3(d, 4).layers)
+
+
+def dense_sub(c):
+    """head.dense.sub: each patch cell split into sub x sub output cells (1: none)."""
+    return c.get("head", {}).get("dense", {}).get("sub", 1)
+
+
+def fine_cells(dense, gh, gw, sub):
+    """The dense head's output as the C engine emits it, [F, gh * gw * sub^2, ch] (each
+    patch's sub x sub cells row-major, patch after patch), in the row-major order of the
+    (gh sub) x (gw sub) grid of output cells (the trainer's targets)."""
+    if sub == 1:
+        return dense
+    f, ch = dense.shape[0], dense.shape[-1]
+    return dense.reshape(f, gh, gw, sub, sub, ch).permute(0, 1, 3, 2, 4, 5).reshape(f, gh * sub * gw * sub, ch)
 
 
 def _mlp3(layers, x):
@@ -366,7 +382,7 @@ class RvViT(nn.Module):
         h = c.get("head", {})
         patches = x[:, self.npre:self.npre + gh * gw]
         if "dense" in h:
-            out["dense"] = self.dense_head(patches)
+            out["dense"] = self.dense_head(patches).reshape(x.shape[0], gh * gw * dense_sub(c) ** 2, -1)
         if "scene" in h:
             s = h["scene"]
             if s.get("pool", "cls") == "cls":

@@ -128,6 +128,9 @@ def read_gt(gt_dir, n_frames, pts_ns):
 
 
 TARGETS = ["heat", "pos", "ign", "cls", "box", "act", "tid", "scene", "boxm"]
+# targets held in RAM in narrower types (a clip's cells are 4x as many with head.dense.sub 2)
+COMPACT = {"cls": torch.int8, "act": torch.uint8, "tid": torch.int32}
+WIDE = {"cls": torch.int64, "act": torch.float32, "tid": torch.int64}
 
 
 def centre_target(c, cell, reach):
@@ -222,14 +225,15 @@ class Clip:
     def set_targets(self, rows, src_wh, c):
         """Targets from per-frame GT rows of a src_wh source letterboxed into c's input."""
         ih, iw = c["image_size"]
-        p = c["patch"]
+        p, sub = c["patch"], M.dense_sub(c)
         rw, rh, px, py = letterbox_geom(src_wh[0], src_wh[1], iw, ih)
         geom = (rw / src_wh[0], rh / src_wh[1], px, py)
         reach = c.get("head", {}).get("dense", {}).get("reach", 0)
-        t = [make_targets(r, geom, ih // p, iw // p, p, reach) for r in rows]
+        t = [make_targets(r, geom, ih // p * sub, iw // p * sub, p / sub, reach) for r in rows]
         for i, name in enumerate(TARGETS):
-            setattr(self, name, torch.from_numpy(np.stack([x[i] for x in t])))
-        self.reach = reach
+            v = torch.from_numpy(np.stack([x[i] for x in t]))
+            setattr(self, name, v.to(COMPACT[name]) if name in COMPACT else v)
+        self.reach, self.sub = reach, sub
 
 
 def retarget(clip, gt_dir):
@@ -262,8 +266,8 @@ def load_clip(args, seed, rich, density, extra=(), seconds=None):
     cache = clip_cache(args, seed)
     if os.path.exists(cache):
         clip = read_clip_cache(cache)
-        reach = CONFIG["head"]["dense"].get("reach", 0)
-        if getattr(clip, "reach", 0) != reach or not hasattr(clip, "boxm"):
+        reach, sub = CONFIG["head"]["dense"].get("reach", 0), M.dense_sub(CONFIG)
+        if getattr(clip, "reach", 0) != reach or getattr(clip, "sub", 1) != sub or not hasattr(clip, "boxm"):
             retarget(clip, os.path.join(args.work, f"seed-{seed}", "gt"))
             tmp = cache + ".tmp"
             torch.save(vars(clip), tmp)
@@ -420,6 +424,7 @@ def judgeable(times):
 
 def batch_of(clip, idx, device="cpu"):
     b = {k: getattr(clip, k)[idx].to(device) for k in TARGETS}
+    b.update({k: b[k].to(t) for k, t in WIDE.items()})
     b["known"] = judgeable(clip.times[idx.numpy()]).to(device)
     return b
 
@@ -462,7 +467,8 @@ def total(L):
 def heads_loss(model, outs, b):
     c = model.c
     d = c["head"]["dense"]
-    L = dense_losses(outs["dense"], b, c["num_classes"], c["num_track_actions"], d.get("emb_dim", 0), d.get("reach", 0))
+    dense = M.fine_cells(outs["dense"], model.gh0, model.gw0, M.dense_sub(c))
+    L = dense_losses(dense, b, c["num_classes"], c["num_track_actions"], d.get("emb_dim", 0), d.get("reach", 0))
     L["scene"] = F.binary_cross_entropy_with_logits(outs["scene"], b["scene"])
     return L
 
@@ -624,7 +630,7 @@ def phase_a(model, clips, args, budget, state, save):
             b = batch_of(clip, idx, args.device)
             frames = clip_frames(clip, idx, args.device)
             if args.augment:
-                frames, b = augment(frames, b, model.gw0, rng)
+                frames, b = augment(frames, b, model.gw0 * M.dense_sub(model.c), rng)
             tok = clip_tokens(model, clip, idx, frames)
             # streaming (rvencoder's default) attends causally: train that scope too
             scope = model.c["temporal_scope"]
@@ -735,6 +741,25 @@ def with_reach(sd, old, new, n_cls):
     return sd
 
 
+def with_sub(sd, old, new, n_cls):
+    """A checkpoint's dense head split into new x new cells per patch (from old x old): each
+    new cell starts as a copy of the old cell it lies in, with its box size logits raised by
+    log(new / old), since the decoder counts sizes in cells."""
+    if old == new:
+        return sd
+    if new % old:
+        raise ValueError(f"head.dense.sub {old} cannot become {new}: not a multiple")
+    sd, f = dict(sd), new // old
+    for name in ("head.dense.out.weight", "head.dense.out.bias"):
+        rows = sd[name].shape[0] // (old * old)
+        t = sd[name].reshape(old, old, rows, *sd[name].shape[1:])
+        t = t.repeat_interleave(f, 0).repeat_interleave(f, 1).clone()
+        if name.endswith("bias"):
+            t[..., 3 + n_cls:5 + n_cls] += math.log(f)
+        sd[name] = t.reshape(new * new * rows, *sd[name].shape[1:])
+    return sd
+
+
 def parse_seeds(text):
     out = []
     for part in text.split(","):
@@ -828,6 +853,9 @@ def main(argv=None):
     ap.add_argument("--reach", type=int, default=0,
                     help="cells beyond its own a cell's box centre may lie (head.dense.reach, 0-3): "
                          "the cells around an object's centre learn its box too")
+    ap.add_argument("--sub", type=int, default=1,
+                    help="output cells per patch side (head.dense.sub: 1, 2 or 4): objects a "
+                         "few pixels apart get cells of their own; --resume splits its cells")
     ap.add_argument("--image-size", help="HxW model input (a multiple of the patch); --resume resamples its positions")
     ap.add_argument("--width", type=int, help="a new model's width (a multiple of 32: heads of 32, MLP and dense "
                                               "head hidden scaled with it); the shipped one is 96")
@@ -872,6 +900,10 @@ def main(argv=None):
         ap.error("--reach must be 0 to 3")
     if args.reach:
         CONFIG["head"]["dense"]["reach"] = args.reach
+    if args.sub not in (1, 2, 4) or CONFIG["patch"] % args.sub:
+        ap.error("--sub must be 1, 2 or 4")
+    if args.sub > 1:
+        CONFIG["head"]["dense"]["sub"] = args.sub
     if not 0 <= args.b_plain_share <= 1:
         ap.error("--b-plain-share must be 0 to 1")
     if args.b_plain_share and not args.long_seeds:
@@ -912,7 +944,8 @@ def main(argv=None):
     mixture = Mixture([clips, obj_clips, shp_clips], [float(w) for w in args.mix.split(",")])
     model = M.RvViT(CONFIG)
     with torch.no_grad():
-        model.head.dense.out.bias[0] = -4.6  # objectness prior 0.01: the focal loss starts calm
+        # objectness prior 0.01 in every output cell: the focal loss starts calm
+        model.head.dense.out.bias.view(M.dense_sub(model.c) ** 2, -1)[:, 0] = -4.6
     state = dict(seeds=seeds, seconds=args.seconds, synth_fps=CONFIG["fps"], density=densities,
                  rich_rates=RICH_RATES, rich_every_other=True, min_visibility=MIN_VIS,
                  scene_actions={"crowd": f">= {CROWD_PERSONS} persons in view", "traffic": "a vehicle in view"},
@@ -923,6 +956,7 @@ def main(argv=None):
         state["loss_weights"] = dict(WEIGHTS)
     state["history_actions"] = f"{', '.join(HISTORY_ACTIONS)} trained only from {HISTORY_S:g} s into a window"
     state["reach"] = args.reach
+    state["sub"] = args.sub
     if object_seeds or shp_clips:
         state["finetune"] = dict(
             object_seeds=object_seeds, object_seconds=args.object_seconds,
@@ -934,7 +968,8 @@ def main(argv=None):
             iou_loss=args.iou_loss)
     if args.resume:
         ck = read_checkpoint(args.resume)
-        model.load_resized(with_reach(ck["model"], ck["state"].get("reach", 0), args.reach, len(CLASSES)))
+        sd = with_reach(ck["model"], ck["state"].get("reach", 0), args.reach, len(CLASSES))
+        model.load_resized(with_sub(sd, ck["state"].get("sub", 1), args.sub, len(CLASSES)))
         resumed_record(state, ck["state"], args.skip_a)
     model.to(args.device)
     if args.device.startswith("cuda"):

@@ -1,10 +1,12 @@
 /* Detection decoding: the raw outputs of the detection heads (COORD layouts) into boxes in
  * source-frame pixels.
  *
- * Dense head (our models): per patch cell (grid_h x grid_w, row-major), channels
+ * Dense head (our models): per patch cell (grid_h x grid_w, row-major) sub x sub output cells
+ * (row-major, one after another), each with channels
  *   obj (1 logit) | cls (C logits) | box (tx, ty, tw, th) | act (A logits) | emb (E floats)
- * decoded as cx = (col + sigmoid(tx)) * P, cy = (row + sigmoid(ty)) * P, w = exp(tw) * P,
- * h = exp(th) * P in model-input pixels, scored sigmoid(obj) * p(class), thresholded,
+ * decoded on the (grid_h sub) x (grid_w sub) grid of output cells of Q = P / sub pixels as
+ * cx = (col + sigmoid(tx)) * Q, cy = (row + sigmoid(ty)) * Q, w = exp(tw) * Q,
+ * h = exp(th) * Q in model-input pixels, scored sigmoid(obj) * p(class), thresholded,
  * suppressed per class (NMS) and mapped back through the letterbox (rv_frame_geom).
  * Set head (YOLOS): per detection token C+1 class logits (last = no object) and a box
  * (cx, cy, w, h) normalized to the model input, softmax over the classes, top-k.
@@ -43,7 +45,7 @@ typedef struct rv_det_decoder_cfg {
   int emb_dim;   /* E >= 0 (dense head only) */
   /* dense head */
   int grid_h, grid_w; /* patch cells; 0 when only the set head is decoded */
-  int patch;          /* P, model-input pixels per cell */
+  int patch;          /* P, model-input pixels per patch cell */
   rv_cls_activation cls_activation;
   /* set head */
   int max_tokens; /* detection tokens; 0 when only the dense head is decoded */
@@ -65,6 +67,9 @@ typedef struct rv_det_decoder_cfg {
   /* dense head: [n_act] logits added to the track actions before their sigmoid (per-action
    * calibration; copied at init); NULL = none */
   const float *action_offset;
+  /* dense head: output cells per patch side (1, 2 or 4; 0 = 1): two objects a few pixels
+   * apart each get a cell of their own */
+  int sub;
 } rv_det_decoder_cfg;
 
 /* The tracker's score thresholds, association limits and memory, and the action
@@ -101,8 +106,8 @@ void rv_det_decoder_free(rv_det_decoder *d); /* NULL-safe */
 /* Channels per dense cell: 1 + C + 4 + A + E. */
 int rv_det_dense_channels(const rv_det_decoder_cfg *cfg);
 
-/* raw: [grid_h * grid_w, channels] f32, row-major. Detections come sorted by score
- * (highest first). */
+/* raw: [grid_h * grid_w * sub * sub, channels] f32 (see the layout above). Detections come sorted
+ * by score (highest first). */
 rv_status rv_det_decode_dense(rv_det_decoder *d, const float *raw, const rv_frame_geom *geom,
                               const rv_detection **dets, int *n_dets);
 

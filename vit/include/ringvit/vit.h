@@ -113,6 +113,7 @@ typedef struct rv_vit_config {
   float dense_action_offset[RV_MAX_HEAD_OFFSETS];
   int dense_action_offsets; /* entries set: num_track_actions, or 0 = none */
   int dense_reach; /* box centres may lie this many cells beyond their cell (rv_det_decoder_cfg) */
+  int dense_sub;   /* each patch split into sub x sub output cells (1, 2 or 4; 0 reads as 1) */
   int scene;       /* per-frame (or per-clip) logits */
   rv_pool scene_pool;
   int scene_fc_norm; /* LayerNorm after pooling (VideoMAE's fc_norm) */
@@ -162,6 +163,7 @@ int rv_vit_grid_h(const rv_vit_config *c, int input_h);
 int rv_vit_grid_w(const rv_vit_config *c, int input_w);
 int rv_vit_prefix_tokens(const rv_vit_config *c);  /* cls + dist */
 int rv_vit_dense_channels(const rv_vit_config *c); /* 1 + C + 4 + A + E, 0 without the head */
+int rv_vit_dense_sub(const rv_vit_config *c);      /* output cells per patch side, >= 1 */
 
 /* ---- encoder context ---- */
 
@@ -210,10 +212,12 @@ int64_t rv_vit_frames(const rv_vit *v); /* frames pushed since the last finish *
 
 /* Raw head outputs for the frames of one rv_vit_finish, in backend memory, f32 on the CPU
  * backends, valid until the next push. A tensor with ndim 0 is a head the model lacks.
- *   dense [frames, grid_h * grid_w, 1 + C + 4 + A + E]: per cell (row-major), channels
- *     obj logit, C class logits, tx ty tw th, A track-action logits, E embedding floats.
- *     Box in model-input pixels: cx = (col + sigmoid(tx)) P, cy = (row + sigmoid(ty)) P,
- *     w = exp(tw) P, h = exp(th) P.
+ *   dense [frames, grid_h * grid_w * S * S, 1 + C + 4 + A + E]: per patch (row-major) its
+ *     S x S output cells (S = rv_vit_dense_sub, row-major), channels obj logit, C class
+ *     logits, tx ty tw th, A track-action logits, E embedding floats. Box in model-input
+ *     pixels, with cell (row, col) of the (grid_h S) x (grid_w S) grid and Q = P / S:
+ *     cx = (col + sigmoid(tx)) Q, cy = (row + sigmoid(ty)) Q, w = exp(tw) Q, h = exp(th) Q
+ *     (rv_det_decode_dense).
  *   scene [frames, A_scene] (or [1, A_scene] for clip models): logits.
  *   set_logits [frames, n_det, C + 1] (last = no object); set_boxes [frames, n_det, 4]:
  *     cx, cy, w, h normalized to the input, sigmoid applied.

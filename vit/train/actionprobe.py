@@ -41,7 +41,8 @@ def head_action_probs(m, boxed, times):
     with torch.no_grad():
         outs, _ = m(tokens, len(boxed), list(times))
     first = 5 + c["num_classes"]
-    return torch.sigmoid(outs["dense"][..., first:first + c["num_track_actions"]])
+    dense = M.fine_cells(outs["dense"], m.gh0, m.gw0, M.dense_sub(c))  # the targets' cell order
+    return torch.sigmoid(dense[..., first:first + c["num_track_actions"]])
 
 
 def action_probs(m, frames, pts):

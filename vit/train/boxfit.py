@@ -50,6 +50,8 @@ def main(argv=None):
     tok = M.patchify(torch.from_numpy(d["frames"][idx]).float() / 255, c["mean"], c["std"], c["patch"], c["tubelet"])
     with torch.no_grad():
         out = m(tok, len(idx), [i / c["fps"] for i in idx])[0]["dense"]
+    out = M.fine_cells(out, gh, gw, M.dense_sub(c))  # the targets' cell order and grid
+    gh, gw = gh * M.dense_sub(c), gw * M.dense_sub(c)
     pos, cls, tb = d["pos"][idx], d["cls"][idx], d["box"][idx]
     boxm = d.get("boxm", d["pos"])[idx]
     tall = (cls == 0) & (tb[..., 3].exp() >= 2.0)

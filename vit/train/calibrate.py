@@ -2,7 +2,7 @@
 900..999: neither training nor the held-out test). A focal-loss objectness is under- or
 over-confident by a constant, and ByteTrack's thresholds (start a track at >= 0.6, associate
 at >= 0.5, keep a lost track 1 s) were tuned for other detectors, so this tries, on a grid:
-  - a shift of the objectness logit (the dense head's bias, channel 0),
+  - a shift of the objectness logit (the dense head's bias, channel 0 of every output cell),
   - peak extraction (head.dense.peak: a cell counts only where its objectness is the largest
     of its k x k neighbours, as CenterNet decodes; one object seen by two cells is one box),
   - the tracker's scores, association cost limits and memory (the config's "tracking" keys:

@@ -5,9 +5,10 @@ Runs on a CPU with Debian's python3-torch (1.13); nothing to download. Steps:
      .rgb frames and reads them with numpy, letterboxed into the model input exactly as the
      ingest does (bilinear, centred, padded with the mean colour);
   2. turns DIR/gt.txt and DIR/actions.jsonl into dense-head targets in the C decoder's
-     parameterisation (vit/detect.c): per patch cell objectness, class logits, box as
-     cx = (col + sigmoid(t0)) * P, w = exp(t2) * P in model-input pixels, per-track action
-     logits, an appearance embedding; plus per-frame scene actions;
+     parameterisation (vit/detect.c): per output cell (one per patch, or sub x sub with
+     --sub) objectness, class logits, box as cx = (col + sigmoid(t0)) * Q, w = exp(t2) * Q
+     in model-input pixels (Q = P / sub), per-track action logits, an appearance embedding;
+     plus per-frame scene actions;
   3. phase A: the whole model on short clips (a few seconds, global temporal attention);
      phase B: spatial stage frozen, its outputs cached, the temporal stage and heads on
      long clips (minutes), so that loiter and left_behind (60 s rules) can be learnt;

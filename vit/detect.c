@@ -14,7 +14,8 @@ typedef struct cand {
 
 struct rv_det_decoder {
   rv_det_decoder_cfg cfg;
-  int sub, fine_h, fine_w; /* dense head: output cells per patch side, and their grid */
+  /* dense head: output cells per patch side, and their grid */
+  int sub, fine_h, fine_w;
   int cap;             /* candidates: max(cells, tokens) */
   cand *cands;         /* [cap] */
   unsigned char *dead; /* [cap] NMS flags */
@@ -78,9 +79,10 @@ static rv_status check_cfg(const rv_det_decoder_cfg *c) {
   rv_status st = check_offsets(c->class_offset, c->n_classes, "class_offset");
   if (st >= 0) st = check_offsets(c->action_offset, c->n_act, "action_offset");
   if (st < 0) return st;
-  if ((int64_t)c->grid_h * c->grid_w > (1 << 24) || c->max_tokens > (1 << 24))
-    return RV_FAIL(RV_ERR_INVALID, "grid %d x %d or %d tokens is too large", c->grid_h, c->grid_w,
-                   c->max_tokens);
+  int64_t sub = c->sub > 1 ? c->sub : 1; /* the candidates are the output cells */
+  if ((int64_t)c->grid_h * c->grid_w * sub * sub > (1 << 24) || c->max_tokens > (1 << 24))
+    return RV_FAIL(RV_ERR_INVALID, "grid %d x %d (cells split %d x %d) or %d tokens is too large",
+                   c->grid_h, c->grid_w, (int)sub, (int)sub, c->max_tokens);
   return RV_OK;
 }
 

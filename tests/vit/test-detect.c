@@ -371,6 +371,9 @@ static void test_dense_sub_cells(void **state) {
     cfg.sub = bad;
     assert_int_equal(rv_det_decoder_init(&cfg, &d), RV_ERR_INVALID);
   }
+  cfg.sub = 4; /* 2048 x 2048 patches are allowed, 16 cells each are too many candidates */
+  cfg.grid_h = cfg.grid_w = 2048;
+  assert_int_equal(rv_det_decoder_init(&cfg, &d), RV_ERR_INVALID);
   free(raw);
 }
 

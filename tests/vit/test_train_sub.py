@@ -69,6 +69,12 @@ def check_split_head():
     assert torch.allclose(a[..., keep], b[..., keep], atol=1e-5)
     # sizes: exp(tw) cells of P / S pixels are the same pixels as before
     assert torch.allclose(a[..., n + 2:n + 4] + math.log(S), b[..., n + 2:n + 4], atol=1e-5)
+    # a split head moved to reach 1 scales the centre rows of every one of its cells
+    sd = m2.state_dict()
+    moved = train.with_reach(sd, 0, 1, n - 1, S)
+    w, w1 = sd["head.dense.out.weight"].view(S * S, -1, 8), moved["head.dense.out.weight"].view(S * S, -1, 8)
+    assert torch.allclose(w1[:, n:n + 2], w[:, n:n + 2] / 3) and torch.equal(w1[:, :n], w[:, :n])
+    assert torch.equal(w1[:, n + 2:], w[:, n + 2:])
 
 
 def main():

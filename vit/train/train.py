@@ -728,16 +728,17 @@ def write_model(model, path, state):
     os.replace(tmp, path)
 
 
-def with_reach(sd, old, new, n_cls):
+def with_reach(sd, old, new, n_cls, sub=1):
     """A checkpoint's dense head moved to another reach: the centre channels' weights scaled
-    so that near the cell centre (sigmoid's linear part) the decoded centres stay put."""
+    (in each of its sub x sub cells) so that near the cell centre (sigmoid's linear part) the
+    decoded centres stay put."""
     if old == new:
         return sd
     sd = dict(sd)
     f = (2 * old + 1) / (2 * new + 1)
     for name in ("head.dense.out.weight", "head.dense.out.bias"):
         t = sd[name].clone()
-        t[1 + n_cls:3 + n_cls] *= f
+        t.view(sub * sub, -1, *t.shape[1:])[:, 1 + n_cls:3 + n_cls] *= f
         sd[name] = t
     return sd
 
@@ -969,8 +970,11 @@ def main(argv=None):
             iou_loss=args.iou_loss)
     if args.resume:
         ck = read_checkpoint(args.resume)
-        sd = with_reach(ck["model"], ck["state"].get("reach", 0), args.reach, len(CLASSES))
-        model.load_resized(with_sub(sd, ck["state"].get("sub", 1), args.sub, len(CLASSES)))
+        old_sub = ck["state"].get("sub", 1)
+        if args.sub % old_sub:
+            ap.error(f"--resume {args.resume} has {old_sub}x{old_sub} cells per patch: --sub must be a multiple")
+        sd = with_reach(ck["model"], ck["state"].get("reach", 0), args.reach, len(CLASSES), old_sub)
+        model.load_resized(with_sub(sd, old_sub, args.sub, len(CLASSES)))
         resumed_record(state, ck["state"], args.skip_a)
     model.to(args.device)
     if args.device.startswith("cuda"):

@@ -70,9 +70,9 @@ static rv_status dense_head(rv_vit *v, rv_tensor *out) {
     }
   }
   /* each patch's row holds its sub x sub cells one after another: the same floats */
-  int cells = rv_vit_dense_sub(v->c) * rv_vit_dense_sub(v->c);
-  *out =
-      rv_tensor_3d(v->dense_o.data, RV_F32, v->n_local, v->np * cells, rv_vit_dense_channels(v->c));
+  int sub = rv_vit_dense_sub(v->c);
+  *out = rv_tensor_3d(v->dense_o.data, RV_F32, v->n_local, v->np * sub * sub,
+                      rv_vit_dense_channels(v->c));
 fail:
   return st;
 }

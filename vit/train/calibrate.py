@@ -45,6 +45,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import heldout  # noqa: E402
+import model as M  # noqa: E402
 import safetensors_io  # noqa: E402
 import shapes  # noqa: E402
 
@@ -61,7 +62,7 @@ def variant(model, trial):
     cfg = json.loads(meta["ringvit"])
     dense = cfg["head"]["dense"]
     b = tensors["head.dense.out.bias"].clone()
-    b.view(dense.get("sub", 1) ** 2, -1)[:, 0] += trial["shift"]  # every output cell's objectness
+    M.per_cell(b, M.dense_sub(cfg))[:, 0] += trial["shift"]  # every output cell's objectness
     tensors["head.dense.out.bias"] = b
     if trial["peak"]:
         dense["peak"] = trial["peak"]

@@ -198,6 +198,12 @@ def dense_sub(c):
     return c.get("head", {}).get("dense", {}).get("sub", 1)
 
 
+def per_cell(t, sub):
+    """The dense head's output-layer weight or bias [sub^2 ch, ...] as [sub^2, ch, ...]: each
+    output cell's rows (a view: writing it writes t)."""
+    return t.view(sub * sub, -1, *t.shape[1:])
+
+
 def fine_cells(dense, gh, gw, sub):
     """The dense head's output as the C engine emits it, [F, gh * gw * sub^2, ch] (each
     patch's sub x sub cells row-major, patch after patch), in the row-major order of the

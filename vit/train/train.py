@@ -738,7 +738,7 @@ def with_reach(sd, old, new, n_cls, sub=1):
     f = (2 * old + 1) / (2 * new + 1)
     for name in ("head.dense.out.weight", "head.dense.out.bias"):
         t = sd[name].clone()
-        t.view(sub * sub, -1, *t.shape[1:])[:, 1 + n_cls:3 + n_cls] *= f
+        M.per_cell(t, sub)[:, 1 + n_cls:3 + n_cls] *= f
         sd[name] = t
     return sd
 
@@ -947,7 +947,7 @@ def main(argv=None):
     model = M.RvViT(CONFIG)
     with torch.no_grad():
         # objectness prior 0.01 in every output cell: the focal loss starts calm
-        model.head.dense.out.bias.view(M.dense_sub(model.c) ** 2, -1)[:, 0] = -4.6
+        M.per_cell(model.head.dense.out.bias, M.dense_sub(model.c))[:, 0] = -4.6
     state = dict(seeds=seeds, seconds=args.seconds, synth_fps=CONFIG["fps"], density=densities,
                  rich_rates=RICH_RATES, rich_every_other=True, min_visibility=MIN_VIS,
                  scene_actions={"crowd": f">= {CROWD_PERSONS} persons in view", "traffic": "a vehicle in view"},
